@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, engine/session creation, queries and Alembic migrations."""

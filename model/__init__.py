@@ -1,0 +1,1 @@
+"""The digit CNN: data, training, calibration, conversion and fast inference."""

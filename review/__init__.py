@@ -1,0 +1,1 @@
+"""The review web app: people confirm or fix what the machine was unsure of."""

@@ -1,0 +1,1 @@
+"""Pure image work: loading, registration, segmentation, normalisation. No TensorFlow, no database."""

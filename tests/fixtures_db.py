@@ -1,0 +1,3 @@
+"""Fixtures for the db tests."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Fixtures for the images tests."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Fixtures for the model tests."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Fixtures for the review tests."""
+
+from __future__ import annotations

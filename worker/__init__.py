@@ -1,0 +1,1 @@
+"""Processing: the pipeline driver, Celery app and tasks, and the folder watcher."""
