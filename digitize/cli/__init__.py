@@ -24,6 +24,7 @@ app = typer.Typer(
 #: Modules that add commands to ``app`` when imported (each calls ``@app.command``).
 COMMAND_MODULES = (
     "digitize.cli.model_commands",
+    "digitize.cli.predict_commands",
     "digitize.cli.job_commands",
     "digitize.cli.review_commands",
     "digitize.cli.bench_commands",
