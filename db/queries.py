@@ -1,0 +1,234 @@
+"""Job-state queries: batches, documents, claiming, finishing and recovery.
+
+State changes are compare-and-set UPDATEs (``WHERE status IN ...``), so two workers that got the
+same message cannot both finish a document: the loser's UPDATE matches no row and it rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from db.models import (
+    DOCUMENT_STATUSES,
+    DONE,
+    FAILED,
+    PROCESSING,
+    QUEUED,
+    Batch,
+    Document,
+    Field,
+    utcnow,
+)
+from db.storage import Storage, sha256_of
+from digitize.errors import NotFoundError
+
+
+def create_batch(
+    session: Session, origin: str, templates: Sequence[Path] = (), name: str = ""
+) -> Batch:
+    batch = Batch(origin=origin, name=name, templates=[str(Path(t).resolve()) for t in templates])
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+@dataclass
+class Added:
+    """What happened to one submitted file: a new document, or an earlier one it duplicates."""
+
+    document: Document
+    duplicate: bool
+
+
+def add_document(
+    session: Session,
+    batch: Batch,
+    source: str,
+    data: bytes,
+    storage: Storage,
+    *,
+    force: bool = False,
+    status: str = QUEUED,
+    error: str | None = None,
+) -> Added:
+    """Store the bytes and queue a document, unless the same bytes were submitted before.
+
+    A repeat (same SHA-256, any batch) is reported as the earlier document; ``force`` queues it
+    again in this batch. Within one batch the same bytes are never queued twice.
+    """
+    digest = sha256_of(data)
+    same_batch = session.scalar(
+        select(Document).where(Document.batch_id == batch.id, Document.sha256 == digest)
+    )
+    if same_batch is not None:
+        return Added(same_batch, True)
+    if not force:
+        earlier = session.scalar(
+            select(Document).where(Document.sha256 == digest).order_by(Document.id.desc()).limit(1)
+        )
+        if earlier is not None:
+            return Added(earlier, True)
+    storage.put(session, data)
+    now = utcnow()
+    doc = Document(
+        batch_id=batch.id,
+        source=source,
+        sha256=digest,
+        size=len(data),
+        storage=storage.kind,
+        status=status,
+        error=error,
+        created_at=now,
+        updated_at=now,
+        finished_at=now if status in (DONE, FAILED) else None,
+    )
+    session.add(doc)
+    session.flush()
+    return Added(doc, False)
+
+
+def get_document(session: Session, document_id: int) -> Document:
+    doc = session.get(Document, document_id)
+    if doc is None:
+        raise NotFoundError(f"document {document_id} does not exist")
+    return doc
+
+
+def claim(session: Session, document_id: int, worker: str, max_attempts: int) -> bool:
+    """Mark a queued (or stale processing) document as ours; False when it is already finished.
+
+    A document that already took ``max_attempts`` attempts (each one killed a worker, say) is
+    failed instead of being tried forever.
+    """
+    now = utcnow()
+    too_many = session.execute(
+        update(Document)
+        .where(
+            Document.id == document_id,
+            Document.status.in_((QUEUED, PROCESSING)),
+            Document.attempts >= max_attempts,
+        )
+        .values(
+            status=FAILED,
+            error=f"gave up after {max_attempts} attempts (the reader crashed or timed out)",
+            updated_at=now,
+            finished_at=now,
+        )
+    )
+    if too_many.rowcount:  # type: ignore[attr-defined]
+        return False
+    res = session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.status.in_((QUEUED, PROCESSING)))
+        .values(
+            status=PROCESSING,
+            attempts=Document.attempts + 1,
+            started_at=now,
+            updated_at=now,
+            worker=worker[:255],
+        )
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def finish(
+    session: Session,
+    document_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    page_count: int | None = None,
+    timings_ms: dict[str, float] | None = None,
+) -> bool:
+    """Set the final status once; False when another worker finished the document first."""
+    now = utcnow()
+    res = session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.status.in_((QUEUED, PROCESSING)))
+        .values(
+            status=status,
+            error=error,
+            page_count=page_count,
+            timings_ms=timings_ms,
+            updated_at=now,
+            finished_at=now,
+        )
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def requeue(session: Session, document_ids: Sequence[int]) -> None:
+    """Put finished documents back in the queue (``--force`` reprocessing)."""
+    session.execute(
+        update(Document)
+        .where(Document.id.in_(document_ids))
+        .values(status=QUEUED, error=None, attempts=0, updated_at=utcnow(), finished_at=None)
+    )
+
+
+def stale_documents(session: Session, older_than_s: float, limit: int | None = None) -> list[int]:
+    """Documents queued/processing with no progress for ``older_than_s``: their message is lost.
+
+    Their ``updated_at`` is touched so a second ``recover`` right after does not send them twice.
+    """
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    stmt = (
+        select(Document.id)
+        .where(Document.status.in_((QUEUED, PROCESSING)), Document.updated_at <= cutoff)
+        .order_by(Document.id)
+    )
+    if limit:
+        stmt = stmt.limit(limit)
+    ids = list(session.scalars(stmt))
+    if ids:
+        session.execute(update(Document).where(Document.id.in_(ids)).values(updated_at=utcnow()))
+    return ids
+
+
+@dataclass
+class BatchStatus:
+    batch_id: int | None
+    counts: dict[str, int]
+    pages: int
+    fields: int
+    needs_review: int
+    created_at: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def finished(self) -> bool:
+        return self.counts[QUEUED] + self.counts[PROCESSING] == 0
+
+
+def batch_status(session: Session, batch_id: int | None = None) -> BatchStatus:
+    """Document counts per status and field counts, for one batch or everything."""
+    q = select(Document.status, func.count(), func.coalesce(func.sum(Document.page_count), 0))
+    fq = select(func.count(), func.count().filter(Field.needs_review & Field.reviewed_at.is_(None)))
+    created = None
+    if batch_id is not None:
+        batch = session.get(Batch, batch_id)
+        if batch is None:
+            raise NotFoundError(f"batch {batch_id} does not exist")
+        created = batch.created_at
+        q = q.where(Document.batch_id == batch_id)
+        fq = fq.where(Field.batch_id == batch_id)
+    counts = dict.fromkeys(DOCUMENT_STATUSES, 0)
+    pages = 0
+    for status, n, p in session.execute(q.group_by(Document.status)):
+        counts[status] = int(n)
+        pages += int(p or 0)
+    nf, nr = session.execute(fq).one()
+    return BatchStatus(batch_id, counts, pages, int(nf or 0), int(nr or 0), created)
+
+
+def recent_batches(session: Session, limit: int = 20) -> list[Batch]:
+    return list(session.scalars(select(Batch).order_by(Batch.id.desc()).limit(limit)))
