@@ -1,0 +1,84 @@
+"""Pick the best reading of a field: dynamic programming over the segment graph.
+
+Nodes are the boundaries between consecutive segments; every candidate piece spanning segments
+``[i, j)`` is an edge ``i -> j``, taken either as a digit (score: log-probability of its best
+digit) or as noise (score: log-probability of "not a digit" plus a small penalty so real ink is
+not thrown away lightly). The best path maximises the summed log-probabilities, i.e. the
+probability that every chosen piece is what we say it is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from segmentation.types import NOT_A_DIGIT
+
+#: Log-prior of calling a piece noise; keeps the path from discarding faint but real digits.
+LOG_NOISE_PRIOR = math.log(0.5)
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Step:
+    """One edge of the chosen path: candidate ``candidate``; ``digit`` None when it is noise."""
+
+    candidate: int
+    digit: int | None
+    prob: float
+
+
+def best_path(
+    n_segments: int, spans: list[tuple[int, int]], probs: npt.NDArray[np.floating]
+) -> list[Step]:
+    """The best path from node 0 to ``n_segments`` through candidate ``spans`` scored by ``probs``.
+
+    ``spans[k] = (start, end)`` of candidate ``k`` whose class probabilities are ``probs[k]``.
+    Node gaps not covered by any candidate are bridged as noise with the prior only.
+    """
+    if n_segments == 0:
+        return []
+    best = np.full(n_segments + 1, -np.inf)
+    best[0] = 0.0
+    back: list[tuple[int, Step | None]] = [(-1, None)] * (n_segments + 1)
+    by_end: dict[int, list[int]] = {}
+    for k, (_, e) in enumerate(spans):
+        by_end.setdefault(e, []).append(k)
+    for j in range(1, n_segments + 1):
+        for k in by_end.get(j, []):
+            i = spans[k][0]
+            if best[i] == -np.inf:
+                continue
+            p = probs[k]
+            d = int(np.argmax(p[:NOT_A_DIGIT]))
+            digit_score = math.log(max(float(p[d]), _EPS))
+            noise_score = math.log(max(float(p[NOT_A_DIGIT]), _EPS)) + LOG_NOISE_PRIOR
+            if digit_score >= noise_score:
+                step, score = Step(k, d, float(p[d])), digit_score
+            else:
+                step, score = Step(k, None, float(p[NOT_A_DIGIT])), noise_score
+            if best[i] + score > best[j]:
+                best[j] = best[i] + score
+                back[j] = (i, step)
+        if best[j] == -np.inf and best[j - 1] > -np.inf:
+            best[j] = best[j - 1] + LOG_NOISE_PRIOR * 4
+            back[j] = (j - 1, None)
+    path: list[Step] = []
+    j = n_segments
+    while j > 0:
+        i, step = back[j]
+        if step is not None:
+            path.append(step)
+        j = i
+    path.reverse()
+    return path
+
+
+def top3(p: npt.NDArray[np.floating]) -> list[tuple[int, float]]:
+    """The three most likely digits with their probabilities."""
+    digits = np.asarray(p[:NOT_A_DIGIT], dtype=np.float64)
+    order = np.argsort(-digits)[:3]
+    return [(int(d), float(digits[d])) for d in order]

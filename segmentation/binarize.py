@@ -1,0 +1,83 @@
+"""Binarise photos and scans robustly: uneven light, either polarity, paper texture, JPEG.
+
+The background (paper) is estimated at low resolution by a morphological closing, each pixel is
+divided by it, and ink is what is clearly darker than its own local paper. Dividing out the
+background is what makes shadows and light gradients disappear; a contrast floor keeps paper
+texture and JPEG noise out.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+U8 = npt.NDArray[np.uint8]
+
+
+def _as_grey(image: npt.NDArray[np.generic]) -> U8:
+    a = np.asarray(image)
+    if a.ndim == 3:
+        if a.shape[2] == 4:
+            a = cv2.cvtColor(a, cv2.COLOR_BGRA2GRAY)
+        else:
+            a = cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)
+    if a.dtype != np.uint8:
+        a = cv2.normalize(a.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    return a
+
+
+def dark_ink(grey: U8) -> bool:
+    """True when the ink is darker than the paper (the usual case); False for reverse images.
+
+    Large-scale light variations are removed first; the ink is then the heavier tail of the
+    residual (paper is the majority of pixels, so the ink side is the one with the long tail).
+    """
+    small = _shrink(grey, 400)
+    blur = cv2.GaussianBlur(small.astype(np.float32), (0, 0), max(small.shape) / 12)
+    r = small.astype(np.float32) - blur
+    lo, med, hi = np.percentile(r, [1, 50, 99])
+    return bool(med - lo >= hi - med)
+
+
+def _shrink(grey: U8, target: int) -> U8:
+    h, w = grey.shape
+    f = target / max(h, w)
+    if f >= 1:
+        return grey
+    return cv2.resize(
+        grey, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA
+    )
+
+
+def ink_darkness(grey: U8, *, polarity: bool | None = None) -> npt.NDArray[np.float32]:
+    """How much darker than its local paper each pixel is, in [0, 1] (0 = paper)."""
+    g = _as_grey(grey)
+    if polarity is None:
+        polarity = dark_ink(g)
+    if not polarity:
+        g = 255 - g
+    h, w = g.shape
+    small = _shrink(g, 320)
+    f = small.shape[0] / h
+    # Closing removes dark strokes thinner than the kernel: what remains is the paper.
+    k = max(5, round(max(small.shape) / 10)) | 1
+    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    bg = cv2.GaussianBlur(bg, (0, 0), k / 3)
+    if f < 1:
+        bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+    bgf = np.maximum(bg.astype(np.float32), g.astype(np.float32))
+    bgf = np.maximum(bgf, 1.0)
+    return np.clip(1.0 - g.astype(np.float32) / bgf, 0.0, 1.0)
+
+
+def binarize(image: npt.NDArray[np.generic], *, polarity: bool | None = None) -> U8:
+    """Ink mask (255 = ink) of a photo or scan of either polarity."""
+    d = ink_darkness(_as_grey(image), polarity=polarity)
+    u = (d * 255).astype(np.uint8)
+    otsu, _ = cv2.threshold(u, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # Otsu splits ink from paper; the floor stops it splitting paper texture when there is no ink.
+    t = max(float(otsu), 0.22 * 255)
+    t = min(t, 0.5 * 255)
+    mask = (u > t).astype(np.uint8) * 255
+    return mask

@@ -1,0 +1,147 @@
+"""Template-free reading: find every handwritten digit string on a page.
+
+The page is binarised (either polarity, uneven light), long thin printed rules are removed, and
+the remaining components are grouped into strings: neighbours on the same text line, close
+horizontally, of similar height and similar stroke width. Printed text is thin and small next to
+handwriting, so it forms strings of its own and never merges with handwriting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from segmentation.binarize import binarize
+from segmentation.types import Box
+
+U8 = npt.NDArray[np.uint8]
+
+
+@dataclass
+class TextString:
+    """One string found on the page: its box and ink (255 = ink) in page pixels."""
+
+    box: Box
+    ink: U8
+    digit_height: float
+    stroke: float
+
+
+def remove_rules(ink: U8) -> U8:
+    """Remove long thin straight lines (printed rules, box borders, comb ticks)."""
+    h, w = ink.shape
+    remove = np.zeros_like(ink)
+    for horizontal in (True, False):
+        length = max(40, round(min(h, w) / 25))
+        k = (length, 1) if horizontal else (1, length)
+        lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
+        if not lines.any():
+            continue
+        n, lab, st, _ = cv2.connectedComponentsWithStats(lines, 8)
+        for i in range(1, n):
+            x, y, bw, bh, _ = st[i]
+            long_, thick = (bw, bh) if horizontal else (bh, bw)
+            if thick <= max(4, long_ / 25):
+                sub = remove[y : y + bh, x : x + bw]
+                sub[lab[y : y + bh, x : x + bw] == i] = 255
+    if not remove.any():
+        return ink
+    # Grow a little across the lines so their anti-aliased edges go too.
+    remove = cv2.dilate(remove, np.ones((3, 3), np.uint8))
+    out = ink.copy()
+    out[remove > 0] = 0
+    return out
+
+
+def _stroke_widths(lab: npt.NDArray[np.int32], n: int, mask: U8) -> npt.NDArray[np.float64]:
+    """Per-component mean stroke width: 2 × area / boundary length."""
+    edge = cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) & mask
+    area = np.bincount(lab.ravel(), minlength=n).astype(np.float64)
+    per = np.bincount(lab.ravel(), weights=(edge > 0).ravel(), minlength=n)
+    return 2.0 * area / np.maximum(per, 1.0)
+
+
+def find_strings(image: npt.NDArray[np.generic], *, min_height: int = 8) -> list[TextString]:
+    """Digit-string candidates of a whole page in reading order."""
+    ink = remove_rules(binarize(image))
+    n, lab, st, _ = cv2.connectedComponentsWithStats(ink, 8)
+    if n <= 1:
+        return []
+    sw = _stroke_widths(lab, n, ink)
+    idx = [
+        i
+        for i in range(1, n)
+        if max(st[i, 2], st[i, 3]) >= min_height and st[i, cv2.CC_STAT_AREA] >= min_height * 2
+    ]
+    if not idx:
+        return []
+    parent = {i: i for i in idx}
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    boxes = st[idx, :4].astype(np.float64)
+    x, y, w, h = boxes.T
+    for a in range(len(idx)):
+        # Vectorised test of a against every later component.
+        b = np.arange(a + 1, len(idx))
+        if not len(b):
+            break
+        hmax = np.maximum(h[a], h[b])
+        hmin = np.minimum(h[a], h[b])
+        vov = np.minimum(y[a] + h[a], y[b] + h[b]) - np.maximum(y[a], y[b])
+        gap = np.maximum(x[b] - (x[a] + w[a]), x[a] - (x[b] + w[b]))
+        swr = np.maximum(sw[idx[a]], sw[np.array(idx)[b]]) / np.maximum(
+            np.minimum(sw[idx[a]], sw[np.array(idx)[b]]), 0.5
+        )
+        ok = (vov >= 0.5 * hmin) & (gap <= 0.9 * hmax) & (hmax <= 2.2 * hmin) & (swr <= 2.5)
+        # Rejoin broken digits: a small piece above/below a larger one, overlapping in x.
+        xov = np.minimum(x[a] + w[a], x[b] + w[b]) - np.maximum(x[a], x[b])
+        vgap = np.maximum(y[b] - (y[a] + h[a]), y[a] - (y[b] + h[b]))
+        ok |= (xov >= 0.4 * np.minimum(w[a], w[b])) & (vgap <= 0.35 * hmax) & (swr <= 2.5)
+        for k in b[ok]:
+            parent[find(idx[a])] = find(idx[int(k)])
+    groups: dict[int, list[int]] = {}
+    for i in idx:
+        groups.setdefault(find(i), []).append(i)
+    found: list[TextString] = []
+    for members in groups.values():
+        mb = st[members, :4]
+        x0, y0 = int(mb[:, 0].min()), int(mb[:, 1].min())
+        x1 = int((mb[:, 0] + mb[:, 2]).max())
+        y1 = int((mb[:, 1] + mb[:, 3]).max())
+        # Keep every component of the page that lies inside the string box (bars, dots, pieces).
+        sub = lab[y0:y1, x0:x1]
+        inside = np.isin(sub, members)
+        heights = mb[:, 3]
+        dh = float(np.median(heights[heights >= 0.5 * heights.max()]))
+        stroke = float(np.median(sw[members]))
+        found.append(
+            TextString((x0, y0, x1 - x0, y1 - y0), (inside * 255).astype(np.uint8), dh, stroke)
+        )
+    return reading_order(found)
+
+
+def reading_order(strings: list[TextString]) -> list[TextString]:
+    """Top to bottom by text line, left to right within a line."""
+    rest = sorted(strings, key=lambda s: s.box[1])
+    lines: list[list[TextString]] = []
+    for s in rest:
+        cy = s.box[1] + s.box[3] / 2
+        for line in lines:
+            ref = line[0].box
+            if ref[1] <= cy <= ref[1] + ref[3]:
+                line.append(s)
+                break
+        else:
+            lines.append([s])
+    out: list[TextString] = []
+    for line in lines:
+        out.extend(sorted(line, key=lambda s: s.box[0]))
+    return out

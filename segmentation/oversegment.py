@@ -1,0 +1,297 @@
+"""Over-segmentation of one field's ink into segments and candidate digit pieces.
+
+Recognition-driven segmentation (LeCun et al. 1998): rather than deciding up front where one digit
+ends, propose more cuts than needed and let the classifier judge every plausible piece; a dynamic
+programme (``assemble``) then picks the best path. This module does the image half: connected
+components, speck removal, rejoining broken digits, cut proposals (projection minima and contour
+valleys, each traced as a minimal-ink seam so slanted and overlapping digits separate) and the
+candidate pieces for every span of up to ``MAX_SPAN`` consecutive segments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from segmentation.types import Box
+
+Mask = npt.NDArray[np.bool_]
+
+MAX_SPAN = 3  #: a digit is made of at most this many consecutive segments
+SPECK = 0.18  #: components smaller than this fraction of the digit height (both ways) are dust
+
+
+@dataclass
+class Segment:
+    """A piece of ink in region coordinates: ``mask`` covers ``(x, y, w, h)``."""
+
+    x: int
+    y: int
+    mask: Mask
+
+    @property
+    def box(self) -> Box:
+        h, w = self.mask.shape
+        return (self.x, self.y, w, h)
+
+
+@dataclass
+class Piece:
+    """A candidate digit: segments ``[start, end)`` joined, with its ink and box (region coords)."""
+
+    start: int
+    end: int
+    box: Box
+    ink: Mask
+    cell: int | None = None
+
+
+def _union_box(boxes: list[Box]) -> Box:
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def join(segments: list[Segment]) -> tuple[Box, Mask]:
+    """The union of segments as one mask over their common box."""
+    box = _union_box([s.box for s in segments])
+    out = np.zeros((box[3], box[2]), bool)
+    for s in segments:
+        h, w = s.mask.shape
+        oy, ox = s.y - box[1], s.x - box[0]
+        out[oy : oy + h, ox : ox + w] |= s.mask
+    return box, out
+
+
+def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Segment], float]:
+    """Connected components without specks, with broken digits rejoined; also the digit height.
+
+    Pieces that overlap a bigger one horizontally (a 5's detached bar, a broken stroke) are
+    merged into it; two whole digits side by side never overlap that much.
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), 8)
+    if n <= 1:
+        return [], digit_height
+    st = stats[1:]
+    hs = st[:, cv2.CC_STAT_HEIGHT].astype(float)
+    big = hs >= 0.35 * digit_height
+    href = float(np.median(hs[big])) if big.any() else digit_height
+    href = max(href, 4.0)
+    keep = []
+    for i, (x, y, w, h, a) in enumerate(st):
+        if max(w, h) < SPECK * href and a < 0.04 * href * href:
+            continue  # dust
+        if h < 0.15 * href and w > 1.1 * href:
+            continue  # a thin horizontal remnant of a printed line
+        keep.append(i)
+    if not keep:
+        return [], href
+    parent = {i: i for i in keep}
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for ai in range(len(keep)):
+        for bi in range(ai + 1, len(keep)):
+            a, b = keep[ai], keep[bi]
+            xa, ya, wa, ha, aa = st[a]
+            xb, yb, wb, hb, ab = st[b]
+            ov = min(xa + wa, xb + wb) - max(xa, xb)
+            if ov <= 0:
+                continue
+            vgap = max(ya, yb) - min(ya + ha, yb + hb)
+            if vgap > 0.35 * href:
+                continue
+            small, large = (a, b) if aa < ab else (b, a)
+            ws, wl = st[small, 2], st[large, 2]
+            if ws > 1.2 * wl:
+                continue
+            frac = ov / max(1, min(wa, wb))
+            merged_h = max(ya + ha, yb + hb) - min(ya, yb)
+            if merged_h > 1.6 * href:
+                continue
+            if frac >= 0.8 or (frac >= 0.4 and st[small, 4] < 0.35 * st[large, 4]):
+                parent[find(a)] = find(b)
+    groups: dict[int, list[int]] = {}
+    for i in keep:
+        groups.setdefault(find(i), []).append(i)
+    segs = []
+    for members in groups.values():
+        boxes: list[Box] = [tuple(int(v) for v in st[i, :4]) for i in members]  # type: ignore[misc]
+        x, y, w, h = _union_box(boxes)
+        sub = labels[y : y + h, x : x + w]
+        mask = np.isin(sub, [i + 1 for i in members])
+        segs.append(Segment(x, y, mask))
+    segs.sort(key=lambda s: s.x + s.mask.shape[1] / 2)
+    return segs, href
+
+
+def seam(mask: Mask, x0: int, half: int) -> npt.NDArray[np.int64]:
+    """The top-to-bottom path near column ``x0`` that crosses the least ink (one column per row)."""
+    h, w = mask.shape
+    lo, hi = max(1, x0 - half), min(w - 1, x0 + half)
+    if hi < lo:
+        return np.full(h, min(max(x0, 0), w), np.int64)
+    cols = np.arange(lo, hi + 1)
+    cost = mask[:, lo : hi + 1].astype(np.float32) + 0.02 * np.abs(cols - x0)[None, :]
+    n = cost.shape[1]
+    acc = cost[0].copy()
+    back = np.zeros((h, n), np.int8)
+    inf = np.float32(1e9)
+    idx = np.arange(n)
+    for y in range(1, h):
+        left = np.concatenate(([inf], acc[:-1]))
+        right = np.concatenate((acc[1:], [inf]))
+        stack = np.stack([left, acc, right])
+        k = stack.argmin(axis=0)
+        acc = stack[k, idx] + cost[y]
+        back[y] = k - 1
+    path = np.empty(h, np.int64)
+    j = int(acc.argmin())
+    for y in range(h - 1, -1, -1):
+        path[y] = j
+        j += int(back[y, j])
+    return path + lo
+
+
+def cut_positions(mask: Mask, href: float, near: list[int] | None = None) -> list[int]:
+    """Columns where a cut between two touching digits is likely (more than needed).
+
+    Candidates: minima of the smoothed vertical projection, valleys of the upper contour and
+    peaks of the lower contour; or, for comb fields, the cell borders given in ``near``.
+    """
+    h, w = mask.shape
+    margin = max(2, round(0.15 * href))
+    if w <= 2 * margin:
+        return []
+    if near is not None:
+        return [c for c in near if margin <= c <= w - margin]
+    prof = mask.sum(axis=0).astype(np.float32)
+    prof = np.convolve(prof, np.ones(3, np.float32) / 3, mode="same")
+    rows = np.arange(h)[:, None]
+    has = mask.any(axis=0)
+    top = np.where(has, np.where(mask, rows, h).min(axis=0), h).astype(np.float32)
+    bot = np.where(has, np.where(mask, rows, -1).max(axis=0), -1).astype(np.float32)
+    cands: list[tuple[float, int]] = []
+    for x in range(margin, w - margin):
+        win = slice(max(0, x - margin), min(w, x + margin + 1))
+        if prof[x] <= prof[win].min() + 1e-3:
+            cands.append((float(prof[x]) / h, x))
+        if top[x] >= top[win].max() - 1e-3 and top[x] > top.min() + 0.1 * h:
+            cands.append((0.5 - (top[x] - top.min()) / h, x))
+        if bot[x] <= bot[win].min() + 1e-3 and bot[x] < bot.max() - 0.1 * h:
+            cands.append((0.5 - (bot.max() - bot[x]) / h, x))
+    cands.sort()
+    chosen: list[int] = []
+    spacing = 0.3 * href
+    limit = max(1, int(np.ceil(w / (0.3 * href))))
+    for _, x in cands:
+        if all(abs(x - c) >= spacing for c in chosen):
+            chosen.append(x)
+        if len(chosen) >= limit:
+            break
+    return sorted(chosen)
+
+
+def split(seg: Segment, href: float, near: list[int] | None = None) -> list[Segment]:
+    """Cut a segment along minimal-ink seams at the proposed columns."""
+    cuts = cut_positions(seg.mask, href, near)
+    if not cuts:
+        return [seg]
+    h, w = seg.mask.shape
+    half = max(2, round(0.14 * href))
+    paths = [seam(seg.mask, c, half) for c in cuts]
+    xs = np.arange(w)[None, :]
+    bounds = [np.zeros(h, np.int64), *paths, np.full(h, w, np.int64)]
+    out: list[Segment] = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        part = seg.mask & (xs >= a[:, None]) & (xs < b[:, None])
+        ys, xs_ = np.nonzero(part)
+        if len(ys) < 3:
+            continue
+        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs_.min(), xs_.max() + 1
+        out.append(Segment(seg.x + int(x0), seg.y + int(y0), part[y0:y1, x0:x1]))
+    return out or [seg]
+
+
+def plan(
+    ink: npt.NDArray[np.uint8],
+    *,
+    digit_height: float,
+    cells: int | None = None,
+    keep: Box | None = None,
+) -> tuple[list[Segment], list[Piece]]:
+    """Segments and candidate pieces of one region's ink (255 = ink).
+
+    ``cells``: a comb field with that many equal cells across the region; each cell gets one
+    candidate (the strong one-digit-per-cell prior). ``keep``: only components whose centre lies
+    in this box count (the region may be padded around a field box).
+    """
+    segs, href = components(ink, digit_height)
+    if keep is not None:
+        kx, ky, kw, kh = keep
+        segs = [
+            s
+            for s in segs
+            if kx <= s.x + s.mask.shape[1] / 2 < kx + kw
+            and ky <= s.y + s.mask.shape[0] / 2 < ky + kh
+        ]
+    if cells:
+        return _plan_comb(segs, href, ink.shape[1], cells, keep)
+    parts: list[Segment] = []
+    for s in segs:
+        parts.extend(split(s, href) if s.mask.shape[1] > 0.8 * href else [s])
+    pieces: list[Piece] = []
+    for i in range(len(parts)):
+        for j in range(i + 1, min(len(parts), i + MAX_SPAN) + 1):
+            if j - i > 1:
+                a, b = parts[j - 2], parts[j - 1]
+                gap = b.x - (a.x + a.mask.shape[1])
+                if gap > 0.35 * href:
+                    break
+            box, m = join(parts[i:j])
+            if j - i > 1 and (box[2] > 1.5 * href or box[3] > 1.8 * href):
+                break
+            pieces.append(Piece(i, j, box, m))
+    return parts, pieces
+
+
+def _plan_comb(
+    segs: list[Segment], href: float, width: int, cells: int, keep: Box | None
+) -> tuple[list[Segment], list[Piece]]:
+    x0, w = (keep[0], keep[2]) if keep is not None else (0, width)
+    cw = w / cells
+    parts: list[Segment] = []
+    for s in segs:
+        sw = s.mask.shape[1]
+        if sw > 1.25 * cw:
+            borders = [round(x0 + k * cw) - s.x for k in range(1, cells)]
+            parts.extend(split(s, href, near=[b for b in borders if 0 < b < sw]))
+        else:
+            parts.append(s)
+
+    def cell_of(s: Segment) -> int:
+        ys, xs = np.nonzero(s.mask)
+        cx = s.x + float(xs.mean())
+        return int(min(cells - 1, max(0, (cx - x0) // cw)))
+
+    parts.sort(key=lambda s: (cell_of(s), s.x))
+    pieces: list[Piece] = []
+    i = 0
+    while i < len(parts):
+        c = cell_of(parts[i])
+        j = i + 1
+        while j < len(parts) and cell_of(parts[j]) == c:
+            j += 1
+        box, m = join(parts[i:j])
+        pieces.append(Piece(i, j, box, m, cell=c))
+        i = j
+    return parts, pieces

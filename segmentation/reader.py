@@ -1,0 +1,218 @@
+"""Read a page: fields (template mode) or digit strings (template-free) into digits with boxes.
+
+Two calls around ONE classifier call per page::
+
+    seg = segment_page(page, registration)          # every candidate piece of every field
+    probs = classifier.predict_proba(seg.crops)     # (N, 11)
+    fields = assemble_page(seg, probs)              # best path per field, boxes in page pixels
+
+Template mode works on ``registration.ink`` (aligned, printed form removed) inside each field box;
+boxes found there are mapped back to the page through the registration's homography.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from segmentation.assemble import best_path, top3
+from segmentation.freeform import find_strings
+from segmentation.normalize import SIZE, to_mnist
+from segmentation.oversegment import Piece, plan
+from segmentation.types import Box, DigitResult, FieldResult, Page
+
+if TYPE_CHECKING:
+    from segmentation.registration import Registration
+    from segmentation.templates import FieldSpec
+
+#: Free mode works on pages no larger than this (longest side, pixels); boxes are scaled back.
+FREE_MAX_SIDE = 2400
+
+
+@dataclass
+class FieldPlan:
+    """One field's candidates: ``spans[k]`` segments joined by crop ``crop_index[k]``."""
+
+    name: str
+    box: Box  # page pixels
+    spec: FieldSpec | None
+    n_segments: int
+    spans: list[tuple[int, int]]
+    crop_index: list[int]
+    boxes: list[Box]  # page pixels, per candidate
+    image: npt.NDArray[np.uint8] | None = None
+
+
+@dataclass
+class PageSegmentation:
+    """Every candidate piece of every field of a page, with the crops for one classifier call."""
+
+    page: Page
+    registration: Registration | None
+    fields: list[FieldPlan]
+    crops: npt.NDArray[np.float32]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _clip(box: Box, width: int, height: int) -> Box:
+    x0, y0 = max(0, box[0]), max(0, box[1])
+    x1, y1 = min(width, box[0] + box[2]), min(height, box[1] + box[3])
+    return (x0, y0, max(0, x1 - x0), max(0, y1 - y0))
+
+
+def homography_box(h: npt.NDArray[np.floating], box: Box) -> Box:
+    """The page-pixel bounding box of a template box mapped through homography ``h``."""
+    x, y, w, hh = box
+    pts = np.float32([[[x, y]], [[x + w, y]], [[x + w, y + hh]], [[x, y + hh]]])
+    q = cv2.perspectiveTransform(pts, np.asarray(h, np.float64)).reshape(-1, 2)
+    x0, y0 = np.floor(q.min(axis=0))
+    x1, y1 = np.ceil(q.max(axis=0))
+    return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+
+
+def _crop(image: npt.NDArray[np.uint8], box: Box) -> npt.NDArray[np.uint8]:
+    x, y, w, h = box
+    return np.ascontiguousarray(image[y : y + h, x : x + w])
+
+
+def _add_field(
+    plans: list[FieldPlan],
+    crops: list[npt.NDArray[np.float32]],
+    *,
+    name: str,
+    page_box: Box,
+    spec: FieldSpec | None,
+    n_segments: int,
+    pieces: list[Piece],
+    to_page: Callable[[Box], Box],
+    image: npt.NDArray[np.uint8],
+) -> None:
+    spans, idx, boxes = [], [], []
+    for p in pieces:
+        spans.append((p.start, p.end))
+        idx.append(len(crops))
+        crops.append(to_mnist(p.ink))
+        boxes.append(to_page(p.box))
+    plans.append(
+        FieldPlan(name, page_box, spec, n_segments, spans, idx, boxes, _crop(image, page_box))
+    )
+
+
+def _template_fields(
+    page: Page, reg: Registration, plans: list[FieldPlan], crops: list[npt.NDArray[np.float32]]
+) -> None:
+    ink = reg.ink
+    th, tw = ink.shape[:2]
+    for spec in reg.template.fields:
+        bx, by, bw, bh = (int(v) for v in spec.box)
+        px, py = max(round(0.06 * bw), round(0.2 * bh)), round(0.25 * bh)
+        region_box = _clip((bx - px, by - py, bw + 2 * px, bh + 2 * py), tw, th)
+        rx, ry = region_box[0], region_box[1]
+        region = _crop(ink, region_box)
+        keep = (bx - rx, by - ry, bw, bh)
+        cells = spec.cells if spec.kind == "comb" and spec.cells else None
+        segs, pieces = plan(region, digit_height=0.7 * bh, cells=cells, keep=keep)
+
+        def to_page(b: Box, rx: int = rx, ry: int = ry) -> Box:
+            pb = homography_box(reg.homography, (b[0] + rx, b[1] + ry, b[2], b[3]))
+            return _clip(pb, page.width, page.height)
+
+        page_box = _clip(homography_box(reg.homography, (bx, by, bw, bh)), page.width, page.height)
+        _add_field(
+            plans,
+            crops,
+            name=spec.name,
+            page_box=page_box,
+            spec=spec,
+            n_segments=len(segs),
+            pieces=pieces,
+            to_page=to_page,
+            image=page.image,
+        )
+
+
+def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.float32]]) -> None:
+    image = page.image
+    scale = min(1.0, FREE_MAX_SIDE / max(page.width, page.height, 1))
+    if scale < 1.0:
+        size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    for k, s in enumerate(find_strings(image), start=1):
+        sx, sy = s.box[0], s.box[1]
+        segs, pieces = plan(s.ink, digit_height=s.digit_height)
+
+        def to_page(b: Box, sx: int = sx, sy: int = sy) -> Box:
+            x0, y0 = (b[0] + sx) / scale, (b[1] + sy) / scale
+            x1, y1 = (b[0] + b[2] + sx) / scale, (b[1] + b[3] + sy) / scale
+            box = (int(x0), int(y0), int(np.ceil(x1) - int(x0)), int(np.ceil(y1) - int(y0)))
+            return _clip(box, page.width, page.height)
+
+        _add_field(
+            plans,
+            crops,
+            name=f"free_{k}",
+            page_box=to_page((0, 0, s.box[2], s.box[3])),
+            spec=None,
+            n_segments=len(segs),
+            pieces=pieces,
+            to_page=to_page,
+            image=page.image,
+        )
+
+
+def segment_page(page: Page, registration: Registration | None) -> PageSegmentation:
+    """All candidate pieces of a page: template fields, or every digit string when template-free."""
+    plans: list[FieldPlan] = []
+    crops: list[npt.NDArray[np.float32]] = []
+    if registration is not None:
+        _template_fields(page, registration, plans, crops)
+    else:
+        _free_fields(page, plans, crops)
+    arr = np.stack(crops) if crops else np.zeros((0, SIZE, SIZE), np.float32)
+    return PageSegmentation(page, registration, plans, arr.astype(np.float32, copy=False))
+
+
+def assemble_field(
+    fp: FieldPlan, probs: npt.NDArray[np.floating], image: npt.NDArray[np.uint8]
+) -> FieldResult:
+    """The best reading of one field from its candidates' class probabilities."""
+    sub = probs[fp.crop_index] if fp.crop_index else np.zeros((0, probs.shape[1]))
+    path = best_path(fp.n_segments, fp.spans, sub)
+    digits: list[DigitResult] = []
+    conf = 1.0
+    for step in path:
+        conf *= step.prob
+        if step.digit is None:
+            continue
+        box = fp.boxes[step.candidate]
+        digits.append(
+            DigitResult(
+                value=step.digit,
+                confidence=step.prob,
+                box=box,
+                alternatives=top3(sub[step.candidate]),
+                crop=_crop(image, box),
+            )
+        )
+    value = "".join(str(d.value) for d in digits)
+    return FieldResult(fp.name, value, float(conf), fp.box, digits, image=fp.image)
+
+
+def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> list[FieldResult]:
+    """Best segmentation path per field; template-free strings without any digit are dropped."""
+    probs = np.asarray(probs)
+    if probs.shape[0] != seg.crops.shape[0]:
+        raise ValueError(
+            f"expected {seg.crops.shape[0]} rows of probabilities, got {probs.shape[0]}"
+        )
+    out = [assemble_field(fp, probs, seg.page.image) for fp in seg.fields]
+    if seg.registration is None:
+        out = [f for f in out if f.value]
+        for k, f in enumerate(out, start=1):
+            f.name = f"free_{k}"
+    return out
