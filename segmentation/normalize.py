@@ -40,7 +40,7 @@ def to_mnist(ink: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
     cy = float((small.sum(axis=1) * np.arange(nh)).sum() / total)
     cx = float((small.sum(axis=0) * np.arange(nw)).sum() / total)
     # Translate so the centre of mass lands on the centre of the 28×28 field (sub-pixel, bilinear).
-    shift = np.float32([[1, 0, (SIZE - 1) / 2 - cx], [0, 1, (SIZE - 1) / 2 - cy]])
+    shift = np.array([[1, 0, (SIZE - 1) / 2 - cx], [0, 1, (SIZE - 1) / 2 - cy]], np.float32)
     out = cv2.warpAffine(
         small, shift, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
     )
