@@ -69,9 +69,9 @@ def best_path(
     path: list[Step] = []
     j = n_segments
     while j > 0:
-        i, step = back[j]
-        if step is not None:
-            path.append(step)
+        i, taken = back[j]
+        if taken is not None:
+            path.append(taken)
         j = i
     path.reverse()
     return path

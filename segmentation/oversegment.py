@@ -10,6 +10,7 @@ candidate pieces for every span of up to ``MAX_SPAN`` consecutive segments.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -83,7 +84,7 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
     href = float(np.median(hs[big])) if big.any() else digit_height
     href = max(href, 4.0)
     keep = []
-    for i, (x, y, w, h, a) in enumerate(st):
+    for i, (_x, _y, w, h, a) in enumerate(st):
         if max(w, h) < SPECK * href and a < 0.04 * href * href:
             continue  # dust
         if h < 0.15 * href and w > 1.1 * href:
@@ -212,7 +213,7 @@ def split(seg: Segment, href: float, near: list[int] | None = None) -> list[Segm
     xs = np.arange(w)[None, :]
     bounds = [np.zeros(h, np.int64), *paths, np.full(h, w, np.int64)]
     out: list[Segment] = []
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         part = seg.mask & (xs >= a[:, None]) & (xs < b[:, None])
         ys, xs_ = np.nonzero(part)
         if len(ys) < 3:
@@ -220,6 +221,11 @@ def split(seg: Segment, href: float, near: list[int] | None = None) -> list[Segm
         y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs_.min(), xs_.max() + 1
         out.append(Segment(seg.x + int(x0), seg.y + int(y0), part[y0:y1, x0:x1]))
     return out or [seg]
+
+
+def _centre_in(s: Segment, box: Box) -> bool:
+    cx, cy = s.x + s.mask.shape[1] / 2, s.y + s.mask.shape[0] / 2
+    return box[0] <= cx < box[0] + box[2] and box[1] <= cy < box[1] + box[3]
 
 
 def plan(
@@ -237,13 +243,7 @@ def plan(
     """
     segs, href = components(ink, digit_height)
     if keep is not None:
-        kx, ky, kw, kh = keep
-        segs = [
-            s
-            for s in segs
-            if kx <= s.x + s.mask.shape[1] / 2 < kx + kw
-            and ky <= s.y + s.mask.shape[0] / 2 < ky + kh
-        ]
+        segs = [s for s in segs if _centre_in(s, keep)]
     if cells:
         return _plan_comb(segs, href, ink.shape[1], cells, keep)
     parts: list[Segment] = []
@@ -279,7 +279,7 @@ def _plan_comb(
             parts.append(s)
 
     def cell_of(s: Segment) -> int:
-        ys, xs = np.nonzero(s.mask)
+        xs = np.nonzero(s.mask)[1]
         cx = s.x + float(xs.mean())
         return int(min(cells - 1, max(0, (cx - x0) // cw)))
 

@@ -75,13 +75,15 @@ def make_photo(digits: list[U8], label: str, rng: np.random.Generator) -> Photo:
     alpha[y0 : y0 + ink.shape[0], x0 : x0 + ink.shape[1]] = ink / 255.0
     # Perspective: the paper is not parallel to the camera.
     m = 0.07 * min(W, H)
-    src = np.float32([[0, 0], [W, 0], [W, H], [0, H]])
+    src = np.array([[0, 0], [W, 0], [W, H], [0, H]], np.float32)
     dst = src + rng.uniform(-m, m, size=(4, 2)).astype(np.float32)
     alpha = cv2.warpPerspective(alpha, cv2.getPerspectiveTransform(src, dst), (W, H))
     paper = np.array(rng.uniform(175, 250, 3), np.float32)
     ink_col = np.array(rng.uniform(10, 90, 3), np.float32)
     if rng.random() < 0.3:  # blue ballpoint / marker
-        ink_col = np.float32([rng.uniform(90, 160), rng.uniform(20, 70), rng.uniform(10, 50)])
+        ink_col = np.array(
+            [rng.uniform(90, 160), rng.uniform(20, 70), rng.uniform(10, 50)], np.float32
+        )
     tex = cv2.GaussianBlur(rng.normal(0, 1, (H, W)).astype(np.float32), (0, 0), rng.uniform(0.8, 3))
     tex *= rng.uniform(2, 10) / max(float(tex.std()), 1e-6)
     img = paper[None, None, :] + tex[..., None]

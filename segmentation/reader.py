@@ -68,7 +68,7 @@ def _clip(box: Box, width: int, height: int) -> Box:
 def homography_box(h: npt.NDArray[np.floating], box: Box) -> Box:
     """The page-pixel bounding box of a template box mapped through homography ``h``."""
     x, y, w, hh = box
-    pts = np.float32([[[x, y]], [[x + w, y]], [[x + w, y + hh]], [[x, y + hh]]])
+    pts = np.array([[[x, y]], [[x + w, y]], [[x + w, y + hh]], [[x, y + hh]]], np.float32)
     q = cv2.perspectiveTransform(pts, np.asarray(h, np.float64)).reshape(-1, 2)
     x0, y0 = np.floor(q.min(axis=0))
     x1, y1 = np.ceil(q.max(axis=0))
