@@ -46,6 +46,27 @@ class Added:
     duplicate: bool
 
 
+def add_failed_document(
+    session: Session, batch: Batch, source: str, sha256: str, size: int, error: str
+) -> Document:
+    """Record a file that could not even be stored (unreadable, over the size limit)."""
+    now = utcnow()
+    doc = Document(
+        batch_id=batch.id,
+        source=source,
+        sha256=sha256,
+        size=size,
+        status=FAILED,
+        error=error,
+        created_at=now,
+        updated_at=now,
+        finished_at=now,
+    )
+    session.add(doc)
+    session.flush()
+    return doc
+
+
 def add_document(
     session: Session,
     batch: Batch,
@@ -94,7 +115,7 @@ def add_document(
 
 
 def get_document(session: Session, document_id: int) -> Document:
-    doc = session.get(Document, document_id)
+    doc = session.get(Document, document_id, populate_existing=True)
     if doc is None:
         raise NotFoundError(f"document {document_id} does not exist")
     return doc

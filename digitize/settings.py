@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         default=900, description="Documents queued/processing longer than this are re-enqueued."
     )
     task_max_retries: int = Field(default=5)
+    visibility_timeout_s: int = Field(
+        default=3600,
+        description="Broker visibility timeout: an unacknowledged task is redelivered after this "
+        "(longer than the slowest document; a dead worker's task comes back after it).",
+    )
     log_level: str = Field(default="INFO")
     secret_key: str = Field(default="change-me-in-production", description="Web session secret.")
     api_token: str | None = Field(default=None, description="Bearer token for the JSON API.")

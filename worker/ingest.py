@@ -1,0 +1,128 @@
+"""Turning paths into queued documents: expand folders, read bytes once, store them, dedupe.
+
+Shared by ``process``, ``submit`` and ``watch`` so the three see exactly the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from db import queries
+from db.models import Batch
+from db.session import sqlite_path
+from db.storage import Storage
+from digitize.errors import ConfigError
+from digitize.settings import Settings
+
+#: Names that are somebody's unfinished download/copy/edit, never a scan to read yet.
+TEMP_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".swp", "~")
+SKIP_SUFFIXES = (".json",)  # templates and configs sitting next to the scans
+
+
+def is_candidate(path: Path) -> bool:
+    """A file worth reading: not hidden, not temporary, not a template, not a symlink."""
+    name = path.name
+    if name.startswith((".", "~$", ".~lock")) or name.lower().endswith(TEMP_SUFFIXES):
+        return False
+    if name.lower().endswith(SKIP_SUFFIXES):
+        return False
+    return not path.is_symlink()
+
+
+def _inside(path: Path, roots: Iterable[Path]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def excluded_paths(settings: Settings, templates: Sequence[Path]) -> list[Path]:
+    """Paths never to ingest: template folders/files, the SQLite file, the blob store."""
+    out = [Path(t).resolve() for t in templates]
+    db_file = sqlite_path(settings.database_url)
+    if db_file is not None:
+        out += [db_file, Path(f"{db_file}-wal"), Path(f"{db_file}-shm")]
+        out.append(Path(f"{db_file}.migrate-lock"))
+    if settings.storage_url not in ("", "db"):
+        out.append(Path(settings.storage_url.removeprefix("file://")).expanduser().resolve())
+    return out
+
+
+def expand(paths: Sequence[Path], exclude: Sequence[Path] = ()) -> list[Path]:
+    """Files named and files inside folders named (recursively, in name order), deduplicated."""
+    seen: set[Path] = set()
+    out: list[Path] = []
+    for p in paths:
+        if not p.exists() and not p.is_symlink():
+            raise ConfigError(f"{p}: no such file or folder")
+        if p.is_dir():
+            found = sorted(
+                f
+                for f in p.rglob("*")
+                if not any(part.startswith(".") for part in f.relative_to(p).parts)
+                and not any(d.is_symlink() for d in f.relative_to(p).parents if str(d) != ".")
+                and f.is_file()
+                and is_candidate(f)
+            )
+        else:
+            found = [p]
+        for f in found:
+            r = f.resolve()
+            if r in seen or _inside(r, exclude):
+                continue
+            seen.add(r)
+            out.append(f)
+    return out
+
+
+@dataclass
+class Ingested:
+    path: Path
+    document_id: int
+    status: str
+    duplicate: bool
+    error: str | None = None
+
+
+def _digest_file(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def ingest_file(
+    session: Session,
+    batch: Batch,
+    path: Path,
+    storage: Storage,
+    settings: Settings,
+    *,
+    force: bool = False,
+) -> Ingested:
+    """Store one file as a queued document (or a failed one when it cannot even be read)."""
+    source = path.name
+    try:
+        size = path.stat().st_size
+        if size > settings.max_file_bytes:
+            digest, size = _digest_file(path)
+            msg = (
+                f"the file is {size / 1e6:.0f} MB, over the limit of "
+                f"{settings.max_file_bytes / 1e6:.0f} MB (DIGITIZE_MAX_FILE_BYTES)"
+            )
+            doc = queries.add_failed_document(session, batch, source, digest, size, msg)
+            return Ingested(path, doc.id, doc.status, False, msg)
+        data = path.read_bytes()
+    except OSError as exc:
+        msg = f"the file cannot be read: {exc.strerror or exc}"
+        digest = hashlib.sha256(f"unreadable:{path.resolve()}".encode()).hexdigest()
+        doc = queries.add_failed_document(session, batch, source, digest, 0, msg)
+        return Ingested(path, doc.id, doc.status, False, msg)
+    added = queries.add_document(session, batch, source, data, storage, force=force)
+    d = added.document
+    return Ingested(path, d.id, d.status, added.duplicate, d.error)

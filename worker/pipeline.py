@@ -1,0 +1,314 @@
+"""The one pipeline driver: load → register → segment → classify → assemble → validate → store.
+
+``read_page``/``read_document`` are pure (bytes and objects in, ``PageResult`` out, timed per
+stage). ``process_document`` wraps them for a stored document: claim it, fetch its bytes, read
+without holding a transaction, then write every page, field and digit together with the final
+status in ONE transaction that only the first finisher can commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from db import queries
+from db.models import DONE, FAILED, Batch
+from db.models import Digit as DigitRow
+from db.models import Field as FieldRow
+from db.models import Page as PageRow
+from db.storage import get_storage
+from digitize.errors import DigitizeError, TransientError
+from digitize.settings import Settings, get_settings
+from segmentation.types import DigitClassifier, FieldResult, Page, PageResult
+
+if TYPE_CHECKING:
+    from segmentation.templates import Template
+
+log = logging.getLogger(__name__)
+
+#: Registration quality below this flags every field of the page for review.
+POOR_REGISTRATION = 0.5
+#: Longest side of the stored page preview (the review app outlines fields on it).
+PREVIEW_SIDE = 1000
+
+
+def read_page(
+    page: Page,
+    templates: Sequence[Template],
+    classifier: DigitClassifier,
+    settings: Settings,
+) -> PageResult:
+    """Read one page: the best template (or template-free), then one batched classifier call."""
+    from segmentation.reader import assemble_page, segment_page
+    from segmentation.registration import identify
+    from segmentation.validation import validate_fields
+
+    timings: dict[str, float] = {}
+    t = perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal t
+        now = perf_counter()
+        timings[stage] = round((now - t) * 1000, 2)
+        t = now
+
+    reg = identify(page, templates) if templates else None
+    lap("register")
+    seg = segment_page(page, reg)
+    lap("segment")
+    crops = np.asarray(seg.crops, dtype=np.float32)
+    probs = classifier.predict_proba(crops) if len(crops) else np.zeros((0, 11), np.float32)
+    lap("classify")
+    fields = assemble_page(seg, probs)
+    lap("assemble")
+    specs = reg.template.fields if reg is not None else None
+    fields = validate_fields(
+        fields,
+        specs,
+        field_threshold=settings.review_threshold,
+        digit_threshold=settings.digit_review_threshold,
+    )
+    if reg is not None and reg.quality < POOR_REGISTRATION:
+        _flag(fields, "poor_registration")
+    elif templates and reg is None:
+        _flag(fields, "no_template_matched")
+    lap("validate")
+    return PageResult(
+        number=page.number,
+        width=page.width,
+        height=page.height,
+        template=reg.template.name if reg is not None else None,
+        registration_quality=float(reg.quality) if reg is not None else None,
+        fields=fields,
+        timings_ms=timings,
+    )
+
+
+def _flag(fields: list[FieldResult], reason: str) -> None:
+    for f in fields:
+        if reason not in f.reasons:
+            f.reasons.append(reason)
+        f.needs_review = True
+
+
+def _read(
+    data: bytes,
+    source: str,
+    templates: Sequence[Template],
+    classifier: DigitClassifier,
+    settings: Settings,
+) -> tuple[list[Page], list[PageResult]]:
+    from segmentation.loading import load_pages
+
+    t = perf_counter()
+    pages = load_pages(data, source, dpi=settings.pdf_dpi, max_pixels=settings.max_pixels)
+    load_ms = (perf_counter() - t) * 1000 / max(1, len(pages))
+    results = []
+    for page in pages:
+        result = read_page(page, templates, classifier, settings)
+        result.timings_ms = {"load": round(load_ms, 2), **result.timings_ms}
+        results.append(result)
+    return pages, results
+
+
+def read_document(
+    data: bytes,
+    source: str,
+    templates: Sequence[Template],
+    classifier: DigitClassifier,
+    settings: Settings,
+) -> list[PageResult]:
+    """Every page of a file (image or PDF), read; raises ``BadInputError`` for unreadable input."""
+    return _read(data, source, templates, classifier, settings)[1]
+
+
+@lru_cache(maxsize=16)
+def _templates_for(paths: tuple[str, ...]) -> list[Template]:
+    from segmentation.templates import load_templates
+
+    return load_templates([Path(p) for p in paths]) if paths else []
+
+
+def templates_for_batch(batch: Batch, settings: Settings) -> list[Template]:
+    """The batch's own templates, else the configured defaults (loaded once per process)."""
+    paths = batch.templates or [str(p) for p in settings.templates]
+    return _templates_for(tuple(str(p) for p in paths))
+
+
+def default_classifier(settings: Settings) -> DigitClassifier:
+    """The shipped recognizer, loaded once per process."""
+    from model.inference import get_recognizer
+
+    return get_recognizer(settings.model_path)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Outcome:
+    """What ``process_document`` did: the final state, or ``skipped`` when already finished."""
+
+    document_id: int
+    status: str
+    error: str | None = None
+    pages: int = 0
+    fields: int = 0
+    needs_review: int = 0
+    skipped: bool = False
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def png(image: npt.NDArray[np.uint8] | None) -> bytes | None:
+    if image is None or image.size == 0:
+        return None
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(image, dtype=np.uint8))
+    return buf.tobytes() if ok else None
+
+
+def _preview(page: Page) -> tuple[bytes | None, float]:
+    scale = min(1.0, PREVIEW_SIDE / max(page.width, page.height))
+    img = page.image
+    if scale < 1.0:
+        size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
+        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    return png(img), scale
+
+
+def _box(box: Sequence[Any]) -> list[int]:
+    return [int(v) for v in box]
+
+
+def _rows(
+    doc_id: int, batch_id: int, pages: Sequence[Page], results: Sequence[PageResult]
+) -> list[PageRow]:
+    out = []
+    for page, res in zip(pages, results, strict=True):
+        preview, scale = _preview(page)
+        row = PageRow(
+            document_id=doc_id,
+            number=res.number,
+            template=res.template,
+            registration_quality=res.registration_quality,
+            width=res.width,
+            height=res.height,
+            preview_png=preview,
+            preview_scale=scale,
+            timings_ms=res.timings_ms,
+        )
+        for pos, f in enumerate(res.fields):
+            frow = FieldRow(
+                document_id=doc_id,
+                batch_id=batch_id,
+                template=res.template,
+                position=pos,
+                name=f.name,
+                value=f.value,
+                confidence=float(f.confidence),
+                needs_review=bool(f.needs_review),
+                reasons=list(f.reasons),
+                box=_box(f.box),
+                image_png=png(f.image),
+            )
+            for dpos, d in enumerate(f.digits):
+                frow.digits.append(
+                    DigitRow(
+                        position=dpos,
+                        value=None if d.value is None else int(d.value),
+                        confidence=float(d.confidence),
+                        alternatives=[[int(a), float(p)] for a, p in d.alternatives],
+                        box=_box(d.box),
+                        crop_png=png(d.crop),
+                        needs_review=bool(d.needs_review),
+                    )
+                )
+            row.fields.append(frow)
+        out.append(row)
+    return out
+
+
+def process_document(
+    session: Session,
+    document_id: int,
+    *,
+    classifier: DigitClassifier | None = None,
+    settings: Settings | None = None,
+    max_attempts: int | None = None,
+) -> Outcome:
+    """Read a stored document and record its results or its failure, exactly once.
+
+    Commits on ``session`` as it goes (claim, then results). Bad input and other non-retryable
+    errors end the document ``failed`` with the message; ``TransientError`` propagates so the
+    caller can retry; an unexpected exception fails the document (a bug must not kill a worker).
+    """
+    settings = settings or get_settings()
+    attempts = max_attempts or settings.task_max_retries + 1
+    if not queries.claim(session, document_id, worker_name(), attempts):
+        session.commit()
+        doc = queries.get_document(session, document_id)
+        return Outcome(document_id, doc.status, doc.error, doc.page_count or 0, skipped=True)
+    session.commit()
+    doc = queries.get_document(session, document_id)
+    source, batch_id = doc.source, doc.batch_id
+    try:
+        data = get_storage(settings.storage_url, doc.storage).get(session, doc.sha256)
+        templates = templates_for_batch(doc.batch, settings)
+        session.commit()  # no transaction stays open while we compute
+        t = perf_counter()
+        pages, results = _read(
+            data, source, templates, classifier or default_classifier(settings), settings
+        )
+        total = round((perf_counter() - t) * 1000, 2)
+    except TransientError:
+        session.rollback()
+        raise
+    except DigitizeError as exc:
+        session.rollback()
+        if exc.retryable:
+            raise
+        return _fail(session, document_id, exc.message)
+    except MemoryError:
+        session.rollback()
+        return _fail(session, document_id, "the file needs more memory than this worker has")
+    except Exception as exc:  # a reader bug: record it, keep the worker alive
+        session.rollback()
+        log.exception("reading document %s (%s) failed", document_id, source)
+        return _fail(session, document_id, f"internal error while reading: {exc!r}")
+
+    timings: dict[str, float] = {"total": total}
+    for r in results:
+        for k, v in r.timings_ms.items():
+            timings[k] = round(timings.get(k, 0.0) + v, 2)
+    if not queries.finish(session, document_id, DONE, page_count=len(results), timings_ms=timings):
+        session.rollback()  # somebody else finished it first: their rows stand
+        doc = queries.get_document(session, document_id)
+        return Outcome(document_id, doc.status, doc.error, doc.page_count or 0, skipped=True)
+    session.execute(delete(PageRow).where(PageRow.document_id == document_id))
+    session.add_all(_rows(document_id, batch_id, pages, results))
+    session.commit()
+    nfields = sum(len(r.fields) for r in results)
+    nreview = sum(f.needs_review for r in results for f in r.fields)
+    return Outcome(document_id, DONE, None, len(results), nfields, nreview, timings_ms=timings)
+
+
+def _fail(session: Session, document_id: int, message: str) -> Outcome:
+    ok = queries.finish(session, document_id, FAILED, error=message, page_count=0)
+    session.commit()
+    if not ok:
+        doc = queries.get_document(session, document_id)
+        return Outcome(document_id, doc.status, doc.error, doc.page_count or 0, skipped=True)
+    return Outcome(document_id, FAILED, message)
