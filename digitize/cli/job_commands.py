@@ -1,0 +1,333 @@
+"""Job commands: process, submit, worker, watch, recover, status, results.
+
+They translate arguments and print; the work is in ``worker`` and ``db``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from db import queries
+from db.models import FAILED, QUEUED, Batch, Document
+from db.results import ROW_COLUMNS, ResultFilter, query_results, result_rows
+from db.session import session_scope
+from db.storage import get_storage
+from digitize.cli import app
+from digitize.errors import ConfigError, ProcessingFailedError
+from digitize.settings import get_settings
+from worker.ingest import Ingested, excluded_paths, expand, ingest_file
+
+err = Console(stderr=True)
+out = Console()
+
+TemplateOpt = typer.Option(
+    None, "--template", "-t", help="Form template (.json) or a folder of them; repeatable."
+)
+
+
+def _templates(template: list[Path] | None) -> list[Path]:
+    """Templates from the flags or settings, checked now so a typo fails before any work."""
+    settings = get_settings()
+    paths = [Path(p) for p in (template or settings.templates)]
+    if paths:
+        from segmentation.templates import load_templates
+
+        load_templates(paths)  # raises TemplateError with the reason
+    return paths
+
+
+def _ingest(
+    origin: str, paths: list[Path], templates: list[Path], force: bool
+) -> tuple[int, list[Ingested]]:
+    settings = get_settings()
+    files = expand(paths, exclude=excluded_paths(settings, templates))
+    if not files:
+        raise ConfigError("no files to read in " + ", ".join(map(str, paths)))
+    storage = get_storage(settings.storage_url)
+    with session_scope() as session:
+        batch_id = queries.create_batch(session, origin, templates).id
+    results = []
+    with session_scope() as session:
+        batch = session.get_one(Batch, batch_id)
+        for i, f in enumerate(files, 1):
+            results.append(ingest_file(session, batch, f, storage, settings, force=force))
+            if i % 20 == 0:
+                session.commit()
+    return batch_id, results
+
+
+def _report_duplicates(items: list[Ingested]) -> None:
+    dups = [i for i in items if i.duplicate]
+    for i in dups:
+        err.print(
+            f"[yellow]already known[/]: {i.path.name} is document {i.document_id} "
+            f"({i.status}); not read again (use --force)"
+        )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),
+        console=err,
+    )
+
+
+def _summary(batch_id: int) -> queries.BatchStatus:
+    with session_scope() as session:
+        st = queries.batch_status(session, batch_id)
+        failed = session.execute(
+            select(Document.source, Document.error)
+            .where(Document.batch_id == batch_id, Document.status == FAILED)
+            .order_by(Document.id)
+        ).all()
+    c = st.counts
+    err.print(
+        f"batch {batch_id}: {c['done']} done, {c['failed']} failed, "
+        f"{c['queued'] + c['processing']} unfinished; {st.pages} pages, {st.fields} fields, "
+        f"{st.needs_review} need review"
+    )
+    if failed:
+        t = Table("failed file", "reason", title="Failed documents", title_justify="left")
+        for source, error in failed:
+            t.add_row(source, error or "")
+        err.print(t)
+    return st
+
+
+@app.command()
+def process(
+    paths: list[Path] = typer.Argument(..., help="Files and folders of scans."),
+    template: list[Path] | None = TemplateOpt,
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes (default: all cores)."),
+    force: bool = typer.Option(False, "--force", help="Read files already in the database again."),
+) -> None:
+    """Read scans here, on all cores, into the database (no broker, no server)."""
+    from worker.embedded import Pool
+
+    templates = _templates(template)
+    batch_id, items = _ingest("process", paths, templates, force)
+    _report_duplicates(items)
+    todo = [i.document_id for i in items if not i.duplicate and i.status == QUEUED]
+    n_failed = 0
+    with _progress() as progress, Pool(jobs) as pool:
+        task = progress.add_task("reading", total=len(todo), note="")
+
+        def done(o: object) -> None:
+            nonlocal n_failed
+            n_failed += getattr(o, "status", "") == "failed"
+            progress.update(task, advance=1, note=f"{n_failed} failed" if n_failed else "")
+
+        if todo:
+            pool.run(todo, on_done=done)
+    st = _summary(batch_id)
+    if st.counts["failed"] or not st.finished:
+        raise ProcessingFailedError(f"{st.counts['failed']} of {st.total} documents failed")
+
+
+@app.command()
+def submit(
+    paths: list[Path] = typer.Argument(..., help="Files and folders of scans."),
+    template: list[Path] | None = TemplateOpt,
+    wait: bool = typer.Option(False, "--wait", help="Show progress until the batch is finished."),
+    force: bool = typer.Option(False, "--force", help="Read files already in the database again."),
+) -> None:
+    """Queue scans for the workers; prints the batch id."""
+    from worker.tasks import enqueue
+
+    templates = _templates(template)
+    batch_id, items = _ingest("submit", paths, templates, force)
+    _report_duplicates(items)
+    todo = [i.document_id for i in items if not i.duplicate and i.status == QUEUED]
+    enqueue(todo)
+    err.print(f"queued {len(todo)} documents in batch {batch_id}")
+    print(batch_id, flush=True)
+    if wait:
+        _wait(batch_id)
+
+
+def _wait(batch_id: int) -> None:
+    with _progress() as progress:
+        task = progress.add_task(f"batch {batch_id}", total=None, note="")
+        while True:
+            with session_scope() as session:
+                st = queries.batch_status(session, batch_id)
+            c = st.counts
+            progress.update(
+                task,
+                total=st.total,
+                completed=c["done"] + c["failed"],
+                note=f"{c['processing']} processing, {c['failed']} failed",
+            )
+            if st.finished:
+                break
+            time.sleep(0.5)
+    st = _summary(batch_id)
+    if st.counts["failed"]:
+        raise ProcessingFailedError(f"{st.counts['failed']} of {st.total} documents failed")
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(0, "--concurrency", "-c", help="Processes (default: cores)."),
+    loglevel: str | None = typer.Option(None, "--loglevel", help="Default: settings.log_level."),
+) -> None:
+    """Run a Celery worker that reads queued documents."""
+    from worker.celery_app import QUEUE
+    from worker.celery_app import app as celery
+
+    argv = [
+        "worker",
+        f"--concurrency={concurrency or os.cpu_count() or 1}",
+        f"--loglevel={loglevel or get_settings().log_level}",
+        f"--queues={QUEUE}",
+        f"--hostname=digitize-{os.getpid()}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    celery.worker_main(argv)
+
+
+@app.command()
+def watch(
+    directory: Path = typer.Argument(..., help="The folder to watch."),
+    template: list[Path] | None = TemplateOpt,
+    poll: bool = typer.Option(False, "--poll", help="Poll (network filesystems)."),
+    queue: bool = typer.Option(
+        False, "--queue", help="Send to the workers instead of reading here."
+    ),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes when reading here."),
+    settle: float = typer.Option(1.0, "--settle", help="Seconds a file must stay unchanged."),
+    idle_exit: float | None = typer.Option(None, "--idle-exit", help="Stop after idle seconds."),
+) -> None:
+    """Read files dropped into DIRECTORY, then move them to processed/ or failed/."""
+    from worker.watcher import WatchConfig, Watcher
+
+    cfg = WatchConfig(directory, _templates(template), poll, settle, jobs, queue)
+
+    def show(what: str, path: Path, detail: str) -> None:
+        colour = {"done": "green", "failed": "red", "error": "red"}.get(what, "cyan")
+        err.print(f"[{colour}]{what}[/] {path.name} {detail}")
+
+    w = Watcher(cfg, get_settings(), on_event=show)
+    err.print(f"watching {cfg.root} (Ctrl-C to stop)")
+    w.run(idle_exit_s=idle_exit)
+
+
+@app.command()
+def recover(
+    older_than: float | None = typer.Option(
+        None, "--older-than", help="Seconds (default: settings.stale_after_s)."
+    ),
+) -> None:
+    """Re-send documents left queued/processing too long (the broker lost them)."""
+    from worker.recover import recover as run
+
+    ids = run(older_than)
+    err.print(f"re-enqueued {len(ids)} documents")
+
+
+@app.command()
+def status(
+    batch: int | None = typer.Argument(None, help="Batch id (default: recent batches)."),
+) -> None:
+    """Document counts per batch."""
+    t = Table("batch", "created", "queued", "processing", "done", "failed", "pages", "review")
+    with session_scope() as session:
+        ids = [batch] if batch is not None else [b.id for b in queries.recent_batches(session)]
+        for bid in ids:
+            st = queries.batch_status(session, bid)
+            c = st.counts
+            created = st.created_at.strftime("%Y-%m-%d %H:%M:%S") if st.created_at else ""
+            t.add_row(
+                str(bid),
+                created,
+                *(str(c[k]) for k in ("queued", "processing", "done", "failed")),
+                str(st.pages),
+                str(st.needs_review),
+            )
+    out.print(t)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+
+
+def parse_since(text: str) -> datetime:
+    """ISO date/time (UTC unless it says otherwise) or an age like ``90m``, ``2h``, ``1d``."""
+    m = _RELATIVE.match(text.strip())
+    if m:
+        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+        return datetime.now(UTC) - timedelta(seconds=float(m.group(1)) * unit)
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"--since {text!r}: expected an ISO time or an age like 2h") from exc
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+@app.command()
+def results(
+    batch: int | None = typer.Option(None, "--batch"),
+    document: int | None = typer.Option(None, "--document"),
+    field: str | None = typer.Option(None, "--field", help="Only fields with this name."),
+    needs_review: bool = typer.Option(False, "--needs-review", help="Only fields needing review."),
+    since: str | None = typer.Option(None, "--since", help="ISO time or age (2h, 1d)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+) -> None:
+    """The extracted numbers, as a table, JSON (the documented shape) or CSV."""
+    flt = ResultFilter(
+        batch_id=batch,
+        document_id=document,
+        field=field,
+        needs_review=needs_review,
+        since=parse_since(since) if since else None,
+    )
+    with session_scope() as session:
+        data = query_results(session, flt)
+    if fmt is Format.json:
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    rows = result_rows(data)
+    if fmt is Format.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(ROW_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    t = Table("doc", "file", "page", "field", "value", "conf", "review", "reasons / error")
+    for r in rows:
+        flag = "reviewed" if r["reviewed"] else ("[red]yes[/]" if r["needs_review"] else "")
+        t.add_row(
+            str(r["document_id"]),
+            r["source"],
+            str(r["page"]),
+            r["field"],
+            str(r["value"]),
+            f"{r['confidence']:.3f}" if r["confidence"] != "" else "",
+            flag,
+            r["reasons"] or (r["error"] if r["status"] == "failed" else ""),
+        )
+    out.print(t)
