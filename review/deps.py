@@ -1,0 +1,150 @@
+"""Request-scoped dependencies: the database session, the signed-in person, CSRF and API tokens.
+
+Page routers depend on ``page_guard`` (session required; CSRF required on every unsafe method); API
+routers on ``api_guard`` (Bearer token or a signed-in session). Guards sit on the routers, not on
+each route, so a new route cannot forget them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from db.models import ApiToken, User
+from db.session import get_sessionmaker
+from digitize.settings import Settings
+from review import security
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    """The signed-in person as views need them (never the ORM row: no lazy loads in templates)."""
+
+    id: int
+    username: str
+    is_admin: bool
+
+
+class LoginRequired(Exception):
+    """Raised by the page guard; the app turns it into a redirect to the sign-in page."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+class CsrfRejected(Exception):
+    """A write without the session's CSRF token."""
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request, committed when the view returns normally."""
+    session = get_sessionmaker(request.app.state.settings.database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_db)]
+
+
+def session_user(request: Request, db: Session) -> Reviewer | None:
+    """The active user behind the session cookie, or None."""
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    row = db.execute(
+        select(User.id, User.username, User.is_admin).where(User.id == uid, User.is_active)
+    ).first()
+    if row is None:
+        request.session.clear()
+        return None
+    return Reviewer(id=row.id, username=row.username, is_admin=row.is_admin)
+
+
+async def check_csrf(request: Request) -> None:
+    """Reject unsafe methods whose form field or header lacks the session's token."""
+    if request.method in SAFE_METHODS:
+        return
+    submitted = request.headers.get(security.CSRF_HEADER)
+    if not submitted:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(security.CSRF_FORM_FIELD)
+            submitted = value if isinstance(value, str) else None
+    if not security.csrf_ok(request.session, submitted):
+        raise CsrfRejected()
+
+
+async def page_guard(request: Request, db: DbSession) -> Reviewer:
+    """Session required (else redirect to sign-in), then CSRF on writes."""
+    user = session_user(request, db)
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target if request.method == "GET" else "/")
+    await check_csrf(request)
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[Reviewer, Depends(page_guard)]
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def api_guard(request: Request, db: DbSession) -> Reviewer | None:
+    """Bearer ``settings.api_token`` or a per-user token; a signed-in browser session also works."""
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        token = token.strip()
+        configured = request.app.state.settings.api_token
+        if configured and security.tokens_equal(configured, token):
+            return None  # the service token: no person behind it
+        row = db.execute(
+            select(ApiToken.id, User.id, User.username, User.is_admin)
+            .join(User, User.id == ApiToken.user_id)
+            .where(
+                ApiToken.token_hash == _token_hash(token),
+                ApiToken.revoked_at.is_(None),
+                User.is_active,
+            )
+        ).first()
+        if row is not None:
+            db.execute(
+                update(ApiToken).where(ApiToken.id == row[0]).values(last_used_at=datetime.now(UTC))
+            )
+            return Reviewer(id=row[1], username=row[2], is_admin=row[3])
+    elif (user := session_user(request, db)) is not None:
+        return user
+    raise HTTPException(
+        status_code=401,
+        detail="a valid API token is required (Authorization: Bearer <token>)",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def hash_api_token(token: str) -> str:
+    """What ``api_tokens.token_hash`` stores for ``token``."""
+    return _token_hash(token)

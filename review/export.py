@@ -1,0 +1,145 @@
+"""Corrections become training data: person-labelled digit crops written to a folder.
+
+Layout (documented in docs/corrections.md, read by ``digitize train --extra DIR``)::
+
+    DIR/crops/<label>/<digit_id>.png   the crop as scanned (greyscale, dark ink on light paper)
+    DIR/labels.csv                     one row per crop (file, label, predicted, confidence, ...)
+    DIR/labels.json                    the same rows plus format metadata
+    DIR/mnist.npz                      x: (N, 28, 28) float32 MNIST-style crops, y: (N,) labels
+
+Every digit whose ``corrected_value`` a person set (typed in field review, or confirmed in group
+verification) is exported; ``changed`` says whether the person disagreed with the machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Digit, Document, Field, User
+from segmentation.normalize import SIZE, to_mnist
+
+FORMAT = "digitize-corrections/1"
+COLUMNS = (
+    "file",
+    "label",
+    "predicted",
+    "confidence",
+    "changed",
+    "digit_id",
+    "field_id",
+    "field",
+    "document_id",
+    "source",
+    "reviewer",
+    "corrected_at",
+)
+
+
+@dataclass
+class Row:
+    file: str
+    label: int
+    predicted: int | None
+    confidence: float
+    changed: bool
+    digit_id: int
+    field_id: int
+    field: str
+    document_id: int
+    source: str
+    reviewer: str
+    corrected_at: str
+
+
+def crop_to_mnist(png: bytes) -> npt.NDArray[np.float32]:
+    """A scanned crop (dark ink on paper) as a 28×28 MNIST-style array (white ink on black)."""
+    grey = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=np.uint8)
+    paper = float(np.median(grey))
+    ink = np.clip(paper - grey.astype(np.float32), 0, 255).astype(np.uint8)
+    if ink.max() == 0:
+        return np.zeros((SIZE, SIZE), np.float32)
+    otsu, _ = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink[ink < otsu * 0.5] = 0  # paper texture and JPEG noise out, stroke edges kept
+    return to_mnist(ink)
+
+
+def export_corrections(db: Session, out_dir: Path, *, batch_id: int | None = None) -> int:
+    """Write every person-labelled crop under ``out_dir``; returns how many."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stmt = (
+        select(
+            Digit.id,
+            Digit.corrected_value,
+            Digit.value,
+            Digit.confidence,
+            Digit.crop_png,
+            Digit.corrected_at,
+            Field.id,
+            Field.name,
+            Document.id,
+            Document.source,
+            User.username,
+        )
+        .join(Field, Field.id == Digit.field_id)
+        .join(Document, Document.id == Field.document_id)
+        .outerjoin(User, User.id == Digit.corrected_by)
+        .where(Digit.corrected_value.is_not(None), Digit.crop_png.is_not(None))
+        .order_by(Digit.id)
+    )
+    if batch_id is not None:
+        stmt = stmt.where(Field.batch_id == batch_id)
+    rows: list[Row] = []
+    xs: list[npt.NDArray[np.float32]] = []
+    for did, label, pred, conf, png, at, fid, fname, docid, source, who in db.execute(
+        stmt.execution_options(yield_per=500)
+    ):
+        if png is None or label is None:  # excluded by the query; keeps the types honest
+            continue
+        rel = Path("crops") / str(label) / f"{did}.png"
+        (out_dir / rel.parent).mkdir(parents=True, exist_ok=True)
+        (out_dir / rel).write_bytes(png)
+        xs.append(crop_to_mnist(png))
+        rows.append(
+            Row(
+                file=rel.as_posix(),
+                label=int(label),
+                predicted=pred,
+                confidence=round(float(conf), 6),
+                changed=pred != label,
+                digit_id=did,
+                field_id=fid,
+                field=fname,
+                document_id=docid,
+                source=source,
+                reviewer=who or "",
+                corrected_at=at.isoformat() if at else "",
+            )
+        )
+    with (out_dir / "labels.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow(asdict(r))
+    meta = {
+        "format": FORMAT,
+        "count": len(rows),
+        "crops": "PNG as scanned: greyscale, dark ink on light paper, any size",
+        "mnist": "mnist.npz: x (N,28,28) float32 in [0,1], white ink on black; y (N,) int64",
+        "items": [asdict(r) for r in rows],
+    }
+    (out_dir / "labels.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    x = np.stack(xs) if xs else np.zeros((0, SIZE, SIZE), np.float32)
+    y = np.array([r.label for r in rows], dtype=np.int64)
+    np.savez_compressed(out_dir / "mnist.npz", x=x, y=y)
+    return len(rows)

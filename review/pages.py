@@ -1,0 +1,228 @@
+"""Pages for people: sign-in, the queue, field review, group verification and the dashboard.
+
+``public`` holds only the sign-in page. Everything on ``router`` needs a session (else a redirect
+to sign-in) and a CSRF token on every POST, enforced once by the router's guard.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select, update
+
+from db.models import User
+from digitize.errors import BadInputError, ConflictError
+from review import dashboard, group, queue, security
+from review.app import flash, render
+from review.deps import CurrentUser, DbSession, check_csrf, page_guard
+
+public = APIRouter(include_in_schema=False)
+router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
+
+SKIPPED = "skipped"
+MAX_SKIPPED = 500
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@public.get("/login", name="login_page")
+def login_page(request: Request, next: str = "/") -> Response:
+    return render(request, "login.html", {"next": _safe_next(next), "username": ""})
+
+
+@public.post("/login", name="login", dependencies=[Depends(check_csrf)])
+def login(
+    request: Request,
+    db: DbSession,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    row = db.execute(
+        select(User.id, User.password_hash).where(User.username == username, User.is_active)
+    ).first()
+    if row is None or not security.verify_password(row.password_hash, password):
+        if row is None:
+            security.verify_password(security.DUMMY_HASH, password)  # same time either way
+        flash(request, "error", "Wrong user name or password.")
+        return render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "username": username},
+            status_code=401,
+        )
+    values: dict[str, object] = {"last_login_at": datetime.now(UTC)}
+    if security.needs_rehash(row.password_hash):
+        values["password_hash"] = security.hash_password(password)
+    db.execute(update(User).where(User.id == row.id).values(**values))
+    request.session.clear()  # a fresh session (and CSRF token) per sign-in: no fixation
+    request.session["uid"] = row.id
+    security.csrf_token(request.session)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout", name="logout")
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+def _filters(
+    batch: Annotated[str | None, Query()] = None,
+    template: Annotated[str | None, Query()] = None,
+    field: Annotated[str | None, Query()] = None,
+) -> queue.QueueFilters:
+    return queue.QueueFilters.parse(batch, template, field)
+
+
+Filters = Annotated[queue.QueueFilters, Depends(_filters)]
+
+
+@router.get("/", name="queue_page")
+def queue_page(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    filters: Filters,
+    offset: int = Query(0, ge=0),
+) -> Response:
+    rows, total = queue.list_queue(db, filters, offset)
+    size = queue.PAGE_SIZE
+    return render(
+        request,
+        "queue.html",
+        {
+            "nav": "queue",
+            "rows": rows,
+            "total": total,
+            "offset": offset,
+            "prev_offset": max(0, offset - size) if offset > 0 else None,
+            "next_offset": offset + size if offset + size < total else None,
+            "filters": filters,
+            "options": queue.filter_options(db),
+        },
+    )
+
+
+@router.get("/review/next", name="review_next")
+def review_next(request: Request, db: DbSession, user: CurrentUser, filters: Filters) -> Response:
+    skipped = list(request.session.get(SKIPPED, []))
+    fid = queue.claim_next(db, user.id, filters, skipped)
+    if fid is None:
+        if skipped:
+            request.session[SKIPPED] = []
+            flash(
+                request,
+                "info",
+                f"Only fields you skipped are left ({len(skipped)}); showing them again.",
+            )
+            fid = queue.claim_next(db, user.id, filters, [])
+        if fid is None:
+            flash(request, "info", "Nothing left to review here.")
+            return RedirectResponse(f"/{filters.query}", status_code=303)
+    return RedirectResponse(f"/review/fields/{fid}{filters.query}", status_code=303)
+
+
+@router.get("/review/fields/{field_id}", name="review_field")
+def review_field(
+    request: Request, db: DbSession, user: CurrentUser, filters: Filters, field_id: int
+) -> Response:
+    view = queue.load_field(db, field_id)
+    if not queue.claim(db, user.id, field_id):
+        held = queue.holder_of(db, field_id)
+        who, until = held if held else ("another reviewer", None)
+        when = until.strftime("%H:%M:%S UTC") if until else "a few minutes"
+        raise ConflictError(f"{who} is reviewing this field right now (until {when}).")
+    if view.reviewed_at is not None:
+        shown = "unreadable" if view.review_status == "unreadable" else repr(view.reviewed_value)
+        flash(request, "info", f"Already reviewed ({shown}); saving again replaces that verdict.")
+    return render(
+        request,
+        "field.html",
+        {"f": view, "filters": filters, "remaining": queue.count_queue(db, filters)},
+    )
+
+
+@router.post("/review/fields/{field_id}", name="review_submit")
+def review_submit(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    filters: Filters,
+    field_id: int,
+    version: Annotated[int, Form()],
+    action: Annotated[str, Form()] = "accept",
+    value: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        queue.save_review(db, user.id, user.username, field_id, version, action, value)
+    except BadInputError as exc:
+        flash(request, "error", exc.message)
+        return RedirectResponse(f"/review/fields/{field_id}{filters.query}", status_code=303)
+    if action == "skip":
+        skipped = [*request.session.get(SKIPPED, []), field_id][-MAX_SKIPPED:]
+        request.session[SKIPPED] = skipped
+    return RedirectResponse(f"/review/next{filters.query}", status_code=303)
+
+
+@router.get("/group", name="group_index")
+def group_index(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    return render(request, "group_index.html", {"nav": "group", "counts": group.group_counts(db)})
+
+
+@router.get("/group/{digit}", name="group_page")
+def group_page(request: Request, db: DbSession, user: CurrentUser, digit: int) -> Response:
+    _check_digit(digit)
+    tiles, total = group.claim_group(db, user.id, digit)
+    return render(
+        request,
+        "group.html",
+        {"nav": "group", "digit": digit, "tiles": tiles, "total": total},
+    )
+
+
+@router.post("/group/{digit}", name="group_submit")
+def group_submit(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    digit: int,
+    shown: Annotated[list[int], Form()],
+    wrong: Annotated[list[int] | None, Form()] = None,
+) -> Response:
+    _check_digit(digit)
+    out = group.submit_group(db, user.id, user.username, digit, shown, wrong or [])
+    text = f"Confirmed {out.confirmed} as {digit}"
+    if out.rejected:
+        text += f"; {out.rejected} marked wrong go to field review"
+    if out.settled_fields:
+        text += f"; {out.settled_fields} field(s) fully settled"
+    flash(request, "info", text + ".")
+    if out.lost:
+        flash(
+            request,
+            "error",
+            f"{out.lost} crop(s) were taken by another reviewer meanwhile and were not saved.",
+        )
+    return RedirectResponse(f"/group/{digit}", status_code=303)
+
+
+def _check_digit(digit: int) -> None:
+    if not 0 <= digit <= 9:
+        raise BadInputError(f"{digit} is not a digit (0-9)")
+
+
+@router.get("/dashboard", name="dashboard_page")
+def dashboard_page(
+    request: Request, db: DbSession, user: CurrentUser, batch: int | None = Query(None, ge=1)
+) -> Response:
+    ctx = dashboard.build(db, batch, request.app.state.settings.review_threshold)
+    return render(request, "dashboard.html", {"nav": "dashboard", **ctx})
