@@ -30,23 +30,53 @@ class TextString:
     stroke: float
 
 
+def _thickness(ink: U8, x: int, y: int, bw: int, bh: int, horizontal: bool) -> float:
+    """Median thickness of the original ink across a line found at ``(x, y, bw, bh)``."""
+    m = 8
+    if horizontal:
+        band = ink[max(0, y - m) : y + bh + m, x : x + bw] > 0
+        counts = band.sum(axis=0)
+    else:
+        band = ink[y : y + bh, max(0, x - m) : x + bw + m] > 0
+        counts = band.sum(axis=1)
+    return float(np.median(counts)) if counts.size else 0.0
+
+
 def remove_rules(ink: U8) -> U8:
-    """Remove long thin straight lines (printed rules, box borders, comb ticks)."""
+    """Remove printed rules: long thin straight lines, and the shorter ticks hanging off them.
+
+    A line is judged by the thickness of the original ink across it (a curved thick pen stroke
+    yields a thin sliver when opened, but its ink across is thick). Short vertical lines (comb
+    ticks, box sides) only count when they touch a horizontal rule, so a handwritten 1 stays.
+    """
     h, w = ink.shape
-    remove = np.zeros_like(ink)
+    horiz = np.zeros_like(ink)
+    vert = np.zeros_like(ink)
+    short = max(40, round(min(h, w) / 40))
     for horizontal in (True, False):
-        length = max(40, round(min(h, w) / 25))
+        length = max(60, round(w / 20)) if horizontal else short
         k = (length, 1) if horizontal else (1, length)
         lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
         if not lines.any():
             continue
         n, lab, st, _ = cv2.connectedComponentsWithStats(lines, 8)
+        target = horiz if horizontal else vert
         for i in range(1, n):
             x, y, bw, bh, _ = st[i]
-            long_, thick = (bw, bh) if horizontal else (bh, bw)
-            if thick <= max(4, long_ / 25):
-                sub = remove[y : y + bh, x : x + bw]
+            long_ = bw if horizontal else bh
+            if _thickness(ink, x, y, bw, bh, horizontal) <= max(4.0, long_ / 40):
+                sub = target[y : y + bh, x : x + bw]
                 sub[lab[y : y + bh, x : x + bw] == i] = 255
+    if vert.any():
+        # Keep vertical lines that are very long or touch a horizontal rule.
+        near = cv2.dilate(horiz, np.ones((7, 7), np.uint8))
+        n, lab, st, _ = cv2.connectedComponentsWithStats(vert, 8)
+        for i in range(1, n):
+            x, y, bw, bh, _ = st[i]
+            sel = lab[y : y + bh, x : x + bw] == i
+            if bh < 3 * short and not (near[y : y + bh, x : x + bw][sel]).any():
+                vert[y : y + bh, x : x + bw][sel] = 0
+    remove = horiz | vert
     if not remove.any():
         return ink
     # Grow a little across the lines so their anti-aliased edges go too.

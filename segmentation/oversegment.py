@@ -142,7 +142,7 @@ def seam(mask: Mask, x0: int, half: int) -> npt.NDArray[np.int64]:
     if hi < lo:
         return np.full(h, min(max(x0, 0), w), np.int64)
     cols = np.arange(lo, hi + 1)
-    cost = mask[:, lo : hi + 1].astype(np.float32) + 0.02 * np.abs(cols - x0)[None, :]
+    cost = mask[:, lo : hi + 1].astype(np.float32) + 0.05 * np.abs(cols - x0)[None, :]
     n = cost.shape[1]
     acc = cost[0].copy()
     back = np.zeros((h, n), np.int8)
@@ -170,7 +170,7 @@ def cut_positions(mask: Mask, href: float, near: list[int] | None = None) -> lis
     peaks of the lower contour; or, for comb fields, the cell borders given in ``near``.
     """
     h, w = mask.shape
-    margin = max(2, round(0.15 * href))
+    margin = max(2, round(0.08 * href))
     if w <= 2 * margin:
         return []
     if near is not None:
@@ -192,7 +192,7 @@ def cut_positions(mask: Mask, href: float, near: list[int] | None = None) -> lis
             cands.append((0.5 - (bot.max() - bot[x]) / h, x))
     cands.sort()
     chosen: list[int] = []
-    spacing = 0.3 * href
+    spacing = 0.2 * href
     limit = max(1, int(np.ceil(w / (0.3 * href))))
     for _, x in cands:
         if all(abs(x - c) >= spacing for c in chosen):
@@ -248,14 +248,14 @@ def plan(
         return _plan_comb(segs, href, ink.shape[1], cells, keep)
     parts: list[Segment] = []
     for s in segs:
-        parts.extend(split(s, href) if s.mask.shape[1] > 0.8 * href else [s])
+        parts.extend(split(s, href) if s.mask.shape[1] > 0.55 * href else [s])
     pieces: list[Piece] = []
     for i in range(len(parts)):
         for j in range(i + 1, min(len(parts), i + MAX_SPAN) + 1):
             if j - i > 1:
                 a, b = parts[j - 2], parts[j - 1]
                 gap = b.x - (a.x + a.mask.shape[1])
-                if gap > 0.35 * href:
+                if gap > 0.15 * href:
                     break
             box, m = join(parts[i:j])
             if j - i > 1 and (box[2] > 1.5 * href or box[3] > 1.8 * href):

@@ -23,6 +23,8 @@ LENGTH = "length"
 CHECKSUM = "checksum"
 RANGE = "range"
 POOR_REGISTRATION = "poor_registration"
+#: The reasons decided here (recomputed on every call); others (the driver's) are kept.
+OWN = frozenset({EMPTY, LOW_DIGIT, LOW_FIELD, PATTERN, LENGTH, CHECKSUM, RANGE})
 
 
 def luhn_ok(digits: str) -> bool:
@@ -76,7 +78,7 @@ def validate_fields(
     by_name = {s.name: s for s in specs or ()}
     for f in fields:
         spec = by_name.get(f.name)
-        reasons = [r for r in f.reasons if r == POOR_REGISTRATION]
+        reasons = [r for r in f.reasons if r not in OWN]
         if not f.value:
             if spec is None or spec.min_digits != 0:
                 reasons.append(EMPTY)

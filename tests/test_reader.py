@@ -1,0 +1,250 @@
+"""Page reader: segmentation of generated fields and the DP path choice.
+
+The classifier here is a deterministic rule-based stand-in that knows two drawn shapes (a bar is
+"1", a ring is "0", anything else is "not a digit"), so the segmentation and the path choice can
+be checked without the real model; the end-to-end tests with the shipped model are in
+test_predict.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from segmentation.assemble import best_path
+from segmentation.oversegment import components, plan
+from segmentation.reader import assemble_page, homography_box, segment_page
+from segmentation.templates import FieldSpec, Template
+from segmentation.types import NOT_A_DIGIT, Page
+
+U8 = npt.NDArray[np.uint8]
+
+
+class ShapeClassifier:
+    """'1' = a narrow bar, '0' = a symmetric ring, otherwise not a digit (rules, no learning)."""
+
+    def predict_proba(self, crops: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        out = np.zeros((len(crops), 11), np.float32)
+        for k, c in enumerate(crops):
+            ink = (c > 0.3).astype(np.uint8)
+            cls, p = NOT_A_DIGIT, 0.95
+            if ink.any():
+                ys, xs = np.nonzero(ink)
+                aspect = (xs.max() - xs.min() + 1) / (ys.max() - ys.min() + 1)
+                contours, hier = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+                holes = sum(
+                    1
+                    for i, h in enumerate(hier[0])
+                    if h[3] >= 0 and cv2.contourArea(contours[i]) > 6
+                )
+                cols = ink[:, xs.min() : xs.max() + 1].sum(axis=0).astype(float)
+                half = len(cols) // 2
+                lopsided = abs(cols[:half].sum() - cols[-half:].sum()) / max(cols.sum(), 1)
+                if holes == 1 and 0.45 <= aspect <= 1.0 and lopsided < 0.15:
+                    cls, p = 0, 0.97
+                elif holes == 0 and aspect < 0.4:
+                    cls, p = 1, 0.97
+            out[k] = (1 - p) / 10
+            out[k, cls] = p
+        return out
+
+
+def draw(spec: str, h: int = 60, gap: int = 14, touch: bool = False) -> U8:
+    """Ink (255) of a string of '1' (bar) and '0' (ring) shapes, ``h`` pixels tall.
+
+    ``touch``: neighbours nearly meet and a pen stroke joins them (one connected blob).
+    """
+    w0, w1, t = int(0.6 * h), max(6, h // 8), max(4, h // 10)
+    width = sum(w0 if ch == "0" else w1 for ch in spec) + gap * (len(spec) + 1) + 20
+    img = np.zeros((h + 40, width), np.uint8)
+    x = gap + 10
+    if touch:
+        gap = 5
+    for i, ch in enumerate(spec):
+        if ch == "0":
+            cv2.ellipse(
+                img,
+                (x + w0 // 2, 20 + h // 2),
+                (w0 // 2 - t // 2, h // 2 - t // 2),
+                0,
+                0,
+                360,
+                255,
+                t,
+            )
+            x += w0
+        else:
+            cv2.rectangle(img, (x, 20), (x + w1 - 1, 20 + h - 1), 255, -1)
+            x += w1
+        if touch and i < len(spec) - 1:
+            y = 20 + h // 2 + (i % 2) * h // 5
+            cv2.line(img, (x - t, y), (x + gap + t, y + 2), 255, max(3, t // 2))
+        x += gap
+    return img
+
+
+def read_free(ink: U8, dark: bool = True) -> list[str]:
+    image = (255 - ink) if dark else ink
+    page = Page(1, np.ascontiguousarray(image))
+    seg = segment_page(page, None)
+    return [f.value for f in assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))]
+
+
+@pytest.mark.parametrize("text", ["1", "0", "10", "101", "0110", "1001101"])
+def test_separate_shapes_read(text: str) -> None:
+    assert read_free(draw(text)) == [text]
+
+
+@pytest.mark.parametrize("text", ["10", "01", "100", "0101"])
+def test_touching_digits_split(text: str) -> None:
+    ink = draw(text, touch=True)
+    n, _ = cv2.connectedComponents(ink)
+    assert n - 1 == 1  # really one connected blob
+    assert read_free(ink) == [text]
+
+
+@pytest.mark.parametrize("dark", [True, False])
+def test_polarity(dark: bool) -> None:
+    assert read_free(draw("1010"), dark=dark) == ["1010"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_specks_ignored(seed: int) -> None:
+    ink = draw("10")
+    near = cv2.dilate(ink, np.ones((11, 11), np.uint8))
+    rng = np.random.default_rng(seed)
+    for _ in range(30):  # dust on the paper, not on the strokes
+        x, y = int(rng.integers(0, ink.shape[1])), int(rng.integers(0, ink.shape[0]))
+        if not near[y, x]:
+            cv2.circle(ink, (x, y), int(rng.integers(1, 3)), 255, -1)
+    segs, _ = components(ink, digit_height=60)
+    assert len(segs) == 2
+    assert read_free(ink) == ["10"]
+
+
+def five(h: int, detached: bool) -> U8:
+    """A 5 drawn with strokes; its top bar lifted off the body when ``detached``."""
+    img = np.zeros((h + 40, h + 40), np.uint8)
+    t = max(3, h // 10)
+    x0, y0, w = 20, 20, int(0.55 * h)
+    cv2.line(img, (x0 + 4 if detached else x0, y0), (x0 + w, y0), 255, t)  # bar
+    top = y0 + (t + 3 if detached else 0)
+    cv2.line(img, (x0, top), (x0, y0 + h // 2), 255, t)  # stem
+    cv2.ellipse(
+        img, (x0 + w // 2, y0 + int(0.72 * h)), (w // 2, int(0.25 * h)), 0, 200, 480, 255, t
+    )
+    return img
+
+
+@pytest.mark.parametrize("h", [40, 70, 110])
+def test_broken_five_rejoined(h: int) -> None:
+    img = five(h, detached=True)
+    n, _ = cv2.connectedComponents(img)
+    assert n - 1 == 2  # bar and body are apart
+    segs, _ = components(img, digit_height=h)
+    assert len(segs) == 1
+    assert segs[0].mask.shape[0] >= h - 2  # bar and body together
+
+
+def test_candidates_cover_spans_and_cap_width() -> None:
+    segs, pieces = plan(draw("1111"), digit_height=60)
+    assert len(segs) == 4
+    spans = {(p.start, p.end) for p in pieces}
+    assert {(i, i + 1) for i in range(4)} <= spans
+    assert all(p.end - p.start <= 3 for p in pieces)
+
+
+def test_path_choice_prefers_the_whole_digit_over_its_parts() -> None:
+    # Segments a, b: as two pieces they are weak guesses, together a confident 5.
+    spans = [(0, 1), (1, 2), (0, 2)]
+    probs = np.full((3, 11), 0.01, np.float32)
+    probs[0, 7], probs[0, NOT_A_DIGIT] = 0.4, 0.5
+    probs[1, 6] = 0.6
+    probs[2, 5] = 0.9
+    path = best_path(2, spans, probs)
+    assert [(s.candidate, s.digit) for s in path] == [(2, 5)]
+
+
+def test_path_choice_splits_when_parts_are_confident() -> None:
+    spans = [(0, 1), (1, 2), (0, 2)]
+    probs = np.full((3, 11), 0.001, np.float32)
+    probs[0, 1], probs[1, 0] = 0.99, 0.99
+    probs[2, NOT_A_DIGIT], probs[2, 8] = 0.7, 0.29
+    assert [s.digit for s in best_path(2, spans, probs)] == [1, 0]
+
+
+def test_path_choice_drops_noise() -> None:
+    spans = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
+    probs = np.full((5, 11), 0.001, np.float32)
+    probs[0, 4] = 0.98
+    probs[1, NOT_A_DIGIT] = 0.98  # a stray mark between the digits
+    probs[2, 2] = 0.98
+    probs[3, NOT_A_DIGIT] = 0.9
+    probs[4, NOT_A_DIGIT] = 0.9
+    path = best_path(3, spans, probs)
+    assert [s.digit for s in path if s.digit is not None] == [4, 2]
+
+
+@dataclass
+class _Registration:
+    """The fields of ``segmentation.registration.Registration`` the reader uses."""
+
+    template: Template
+    homography: npt.NDArray[np.float64]
+    quality: float
+    aligned: U8
+    ink: U8
+
+
+def comb_page(text: str, cells: int, spill: bool) -> tuple[Page, _Registration]:
+    """A comb field on a blank 'aligned' page; the page is the template shifted by (30, 50)."""
+    cw, h = 60, 80
+    ink = np.zeros((300, 100 + cells * cw), np.uint8)
+    for i, ch in enumerate(text):
+        glyph = draw(ch, h=56, gap=0)
+        ys, xs = np.nonzero(glyph)
+        glyph = glyph[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        gx = 50 + i * cw + (cw - glyph.shape[1]) // 2 + (int(0.35 * cw) if spill and i == 0 else 0)
+        sub = ink[110 : 110 + glyph.shape[0], gx : gx + glyph.shape[1]]
+        np.maximum(sub, glyph, out=sub)
+    spec = FieldSpec("acct", (50, 100, cells * cw, h), "comb", cells=cells)
+    tpl = Template(
+        "t", __import__("pathlib").Path("t.json"), 255 - ink, (ink.shape[1], 300), [spec]
+    )
+    hom = np.array([[1, 0, 30], [0, 1, 50], [0, 0, 1]], np.float64)
+    page = np.full((400, ink.shape[1] + 60), 255, np.uint8)
+    page[50:350, 30 : 30 + ink.shape[1]] = 255 - ink
+    return Page(1, page), _Registration(tpl, hom, 1.0, 255 - ink, ink)
+
+
+@pytest.mark.parametrize(("text", "spill"), [("1010", False), ("0110", True), ("00", False)])
+def test_comb_one_digit_per_cell(text: str, spill: bool) -> None:
+    page, reg = comb_page(text, cells=6, spill=spill)
+    seg = segment_page(page, reg)  # type: ignore[arg-type]
+    (f,) = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
+    assert f.name == "acct" and f.value == text
+    assert f.box == (80, 150, 360, 80)  # the template box moved by the homography
+    for d in f.digits:  # digit boxes are page pixels: inside the field, crops as scanned
+        assert d.box[0] >= 80 and d.box[0] + d.box[2] <= 80 + 360 + 25
+        assert d.crop is not None and d.crop.shape == (d.box[3], d.box[2])
+        assert d.crop.min() < 128  # dark ink in the scanned crop
+        assert len(d.alternatives) == 3 and d.alternatives[0][0] == d.value
+    assert 0 < f.confidence <= 1
+
+
+def test_homography_box_maps_corners() -> None:
+    hom = np.array([[2, 0, 10], [0, 2, 20], [0, 0, 1]], np.float64)
+    assert homography_box(hom, (5, 5, 10, 4)) == (20, 30, 20, 8)
+
+
+def test_one_classifier_batch_per_page() -> None:
+    page = Page(1, 255 - draw("10 01".replace(" ", ""), touch=True))
+    seg = segment_page(page, None)
+    assert seg.crops.dtype == np.float32 and seg.crops.shape[1:] == (28, 28)
+    assert sum(len(f.crop_index) for f in seg.fields) == len(seg.crops)
+    with pytest.raises(ValueError):
+        assemble_page(seg, np.zeros((len(seg.crops) + 1, 11), np.float32))
