@@ -36,8 +36,11 @@ def dark_ink(grey: U8) -> bool:
     small = _shrink(grey, 400)
     blur = cv2.GaussianBlur(small.astype(np.float32), (0, 0), max(small.shape) / 12)
     r = small.astype(np.float32) - blur
-    lo, med, hi = np.percentile(r, [1, 50, 99])
-    return bool(med - lo >= hi - med)
+    mad = float(np.median(np.abs(r - np.median(r))))
+    t = max(12.0, 4.0 * mad)
+    dark = float(np.clip(-r - t, 0, None).sum())
+    bright = float(np.clip(r - t, 0, None).sum())
+    return dark >= bright
 
 
 def _shrink(grey: U8, target: int) -> U8:

@@ -132,7 +132,7 @@ def make_set(
 
 
 def encode_jpeg(image: U8, rng: np.random.Generator) -> bytes:
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(55, 90))])
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(50, 85))])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     return buf.tobytes()

@@ -1,0 +1,97 @@
+"""Template-free reading: binarisation, printed rules, printed text apart, reading order."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from segmentation.binarize import binarize, dark_ink
+from segmentation.freeform import find_strings, remove_rules
+
+U8 = npt.NDArray[np.uint8]
+
+
+def handwriting(page: U8, x: int, y: int, n: int, h: int = 70) -> tuple[int, int, int, int]:
+    """Draw ``n`` pen-thick digit-like strokes (bars and rings) at (x, y); their box."""
+    t = max(5, h // 9)
+    x0 = x
+    for i in range(n):
+        if i % 2:
+            cv2.ellipse(page, (x + h // 4, y + h // 2), (h // 4, h // 2 - t), 0, 0, 360, 0, t)
+            x += h // 2 + t
+        else:
+            cv2.line(page, (x + 6, y + 2), (x, y + h - 2), 0, t)
+            x += t + 6
+        x += h // 4
+    return (x0 - t, y - t, x - h // 4 - x0 + 2 * t, h + 2 * t)
+
+
+def inside(inner: tuple[int, ...], outer: tuple[int, ...], slack: int = 12) -> bool:
+    return (
+        inner[0] >= outer[0] - slack
+        and inner[1] >= outer[1] - slack
+        and inner[0] + inner[2] <= outer[0] + outer[2] + slack
+        and inner[1] + inner[3] <= outer[1] + outer[3] + slack
+    )
+
+
+def light(page: U8, reverse: bool, seed: int) -> U8:
+    """Uneven light, noise and optionally reversed polarity, like a phone photo."""
+    rng = np.random.default_rng(seed)
+    h, w = page.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    gain = 0.55 + 0.45 * (xx / w) * (0.6 + 0.4 * yy / h)
+    img = page.astype(np.float32)
+    if reverse:
+        img = 255 - img
+    img = img * gain + rng.normal(0, 4, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_binarize_polarity_and_uneven_light(reverse: bool, seed: int) -> None:
+    page = np.full((400, 700), 235, np.uint8)
+    handwriting(page, 80, 150, 5)
+    truth = page < 128
+    img = light(page, reverse, seed)
+    assert dark_ink(img) is (not reverse)
+    mask = binarize(img) > 0
+    iou = (mask & truth).sum() / (mask | truth).sum()
+    assert iou > 0.85
+
+
+def test_printed_text_never_merges_with_handwriting() -> None:
+    page = np.full((500, 1200), 255, np.uint8)
+    cv2.putText(page, "Account no:", (60, 235), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 0, 2, cv2.LINE_AA)
+    hand = handwriting(page, 260, 180, 6)
+    strings = find_strings(page)
+    holding = [s for s in strings if inside(s.box, hand)]
+    assert len(holding) == 1 and holding[0].box[0] >= 240
+    printed = [s for s in strings if s.box[0] < 240]
+    assert printed and all(not inside(hand, s.box) for s in printed)
+
+
+def test_rules_removed_handwriting_kept() -> None:
+    page = np.full((400, 1200), 255, np.uint8)
+    cv2.line(page, (40, 260), (1150, 260), 0, 2)  # a printed line under the writing
+    cv2.rectangle(page, (40, 40), (1150, 120), 0, 2)  # an empty printed box
+    for x in range(40, 1150, 80):  # comb ticks hanging off the box
+        cv2.line(page, (x, 40), (x, 120), 0, 2)
+    hand = handwriting(page, 200, 190, 5)
+    ink = remove_rules(binarize(page))
+    assert ink[250:270, :150].sum() == 0 and ink[40:121, 600:700].sum() == 0
+    strings = find_strings(page)
+    assert len(strings) == 1 and inside(strings[0].box, hand)
+
+
+def test_reading_order() -> None:
+    page = np.full((900, 1400), 255, np.uint8)
+    b = handwriting(page, 800, 120, 3)
+    a = handwriting(page, 100, 130, 4)
+    c = handwriting(page, 300, 500, 2)
+    boxes = [s.box for s in find_strings(page)]
+    assert len(boxes) == 3
+    assert [inside(s, t) for s, t in zip(boxes, [a, b, c], strict=True)] == [True] * 3
