@@ -1,0 +1,108 @@
+"""Registration benchmark: success rate, corner error, identification accuracy and time per page.
+
+Pages come from the synthetic generator across the whole effect range (dpi 150–300, any quarter
+turn ± 5°, perspective, noise, blur, JPEG, fax, uneven light) over every layout, plus pages of no
+known form that must give None. Run: ``python bench/bench_registration.py --pages 100``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from segmentation import forms, synthetic
+from segmentation.registration import identify
+from segmentation.templates import load_templates
+from segmentation.types import Page
+
+
+def corner_error(
+    true_h: np.ndarray, est_h: np.ndarray, boxes: list[tuple[int, int, int, int]]
+) -> float:
+    pts = np.array(
+        [[[x, y], [x + w, y], [x + w, y + h], [x, y + h]] for x, y, w, h in boxes], dtype=np.float64
+    )
+    pts = pts.reshape(1, -1, 2)
+    a = cv2.perspectiveTransform(pts, true_h)[0]
+    b = cv2.perspectiveTransform(pts, est_h)[0]
+    return float(np.linalg.norm(a - b, axis=1).max())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=100)
+    ap.add_argument("--free", type=int, default=10, help="pages of no known form")
+    ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument("--tolerance", type=float, default=6.0, help="max field-corner error, px")
+    ap.add_argument("--digits", type=Path, default=None, help=".npz of digit images/labels")
+    args = ap.parse_args()
+    cv2.setNumThreads(1)
+    source = (
+        synthetic.digit_source_from_npz(args.digits)
+        if args.digits
+        else synthetic.font_digit_source()
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        templates = load_templates([Path(p) for p in synthetic.write_templates(Path(tmp))])
+    names = list(forms.LAYOUTS)
+    times, errors, fails, wrong, methods = [], [], [], 0, {}
+    for i in range(args.pages):
+        name = names[i % len(names)]
+        sp = synthetic.make_page(name, source, args.seed + i)
+        t0 = time.perf_counter()
+        reg = identify(Page(1, sp.image), templates)
+        times.append((time.perf_counter() - t0) * 1000)
+        if reg is None:
+            fails.append((i, name, "none", sp.effects))
+            continue
+        methods[reg.method] = methods.get(reg.method, 0) + 1
+        if reg.template.name != name:
+            wrong += 1
+            fails.append((i, name, f"identified as {reg.template.name}", sp.effects))
+            continue
+        boxes = [f.box for f in reg.template.fields]
+        err = corner_error(sp.homography, reg.homography, boxes)
+        errors.append(err)
+        if err > args.tolerance * sp.effects.dpi / 200:
+            fails.append((i, name, f"corner error {err:.1f}px q={reg.quality:.2f}", sp.effects))
+    false_pos = 0
+    for j in range(args.free):
+        sp = synthetic.make_free_page(source, args.seed + 10_000 + j)
+        t0 = time.perf_counter()
+        reg = identify(Page(1, sp.image), templates)
+        times.append((time.perf_counter() - t0) * 1000)
+        false_pos += reg is not None
+    ok = args.pages - len(fails)
+    print(
+        f"pages {args.pages} ({len(names)} templates), registered within "
+        f"{args.tolerance:g}px@200dpi: {ok}/{args.pages} = {100 * ok / args.pages:.1f}%"
+    )
+    none = sum(f[2] == "none" for f in fails)
+    right = args.pages - wrong - none
+    print(
+        f"identification accuracy: {100 * right / args.pages:.1f}%"
+        f"  (wrong template {wrong}, none {none})"
+    )
+    print(f"pages of no known form given a template: {false_pos}/{args.free}")
+    print(f"methods: {methods}")
+    if errors:
+        print(
+            f"field-corner error px: median {statistics.median(errors):.2f} "
+            f"p95 {np.percentile(errors, 95):.2f} max {max(errors):.2f}"
+        )
+    print(
+        f"time per page ms (one thread): median {statistics.median(times):.1f} "
+        f"p95 {np.percentile(times, 95):.1f} max {max(times):.1f}"
+    )
+    for f in fails:
+        print("  FAIL", f[0], f[1], f[2], f[3])
+
+
+if __name__ == "__main__":
+    main()

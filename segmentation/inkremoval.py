@@ -1,0 +1,72 @@
+"""Remove the printed form from an aligned page, keeping the handwriting.
+
+The aligned page is binarised with a local threshold (uneven light, grey paper), the template's own
+printed ink, dilated to absorb small registration errors, is subtracted, and the gaps this cuts
+into strokes that cross a printed line are bridged again: inside the printed mask, a pixel is kept
+where handwriting continues on both sides of the line. Left-over pieces of long straight printed
+lines (a registration error larger than the tolerance) are removed near the printed mask.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+Grey = npt.NDArray[np.uint8]
+
+
+def binarise(image: Grey, *, block: int | None = None, offset: int = 22) -> Grey:
+    """Ink (255) where the page is clearly darker than its neighbourhood."""
+    if block is None:
+        block = max(15, (min(image.shape[:2]) // 50) | 1)
+    return cv2.adaptiveThreshold(
+        image, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block | 1, offset
+    )
+
+
+def _masks(template: Any) -> dict[str, Grey]:
+    cache = template.cache
+    if "ink_masks" not in cache:
+        ref = template.reference
+        w = ref.shape[1]
+        tol = max(2, round(w / 400))  # ~4 px at A4/200 dpi: the registration tolerance
+        printed = (ref < 160).astype(np.uint8) * 255
+        near = cv2.dilate(
+            printed, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tol + 1, 2 * tol + 1))
+        )
+        wide = cv2.dilate(printed, np.ones((6 * tol + 1, 6 * tol + 1), np.uint8))
+        cache["ink_masks"] = {"near": near, "wide": wide, "tol": np.array([tol])}
+    return cache["ink_masks"]
+
+
+def remove_form(
+    aligned: Grey, template: Any, region: tuple[int, int, int, int] | None = None
+) -> Grey:
+    """Handwriting only (255 on 0) of ``aligned``: the template's ``region`` (default: all)."""
+    masks = _masks(template)
+    near, wide = masks["near"], masks["wide"]
+    if region is not None:
+        x, y, w, h = region
+        near, wide = near[y : y + h, x : x + w], wide[y : y + h, x : x + w]
+    tol = int(masks["tol"][0])
+    ink = binarise(aligned, block=max(15, (min(template.reference.shape[:2]) // 50) | 1))
+    kept = cv2.bitwise_and(ink, cv2.bitwise_not(near))
+    # Long straight remains of printed lines that escaped the mask (only near printed ink).
+    span = max(40, template.reference.shape[1] // 16)
+    horiz = cv2.morphologyEx(kept, cv2.MORPH_OPEN, np.ones((1, span), np.uint8))
+    vert = cv2.morphologyEx(kept, cv2.MORPH_OPEN, np.ones((span, 1), np.uint8))
+    lines = cv2.bitwise_and(cv2.bitwise_or(horiz, vert), wide)
+    if np.any(lines):
+        lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
+        kept = cv2.bitwise_and(kept, cv2.bitwise_not(lines))
+    # Bridge strokes across the mask: close along both axes, keep only what the page has as ink.
+    gap = 4 * tol + 5
+    bridge = cv2.bitwise_or(
+        cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((gap, 1), np.uint8)),
+        cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)),
+    )
+    restored = cv2.bitwise_and(cv2.bitwise_and(bridge, near), ink)
+    return cv2.bitwise_or(kept, restored)

@@ -1,0 +1,178 @@
+"""Decode a scanned document (image or PDF bytes) into greyscale pages.
+
+The type is taken from the bytes (magic numbers), never from the name: users rename files. Every
+page's size is checked *before* it is decoded, so a decompression bomb costs a header read, not
+gigabytes. Every failure is a ``BadInputError`` subclass whose message names the file.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from digitize.errors import (
+    BadInputError,
+    InputTooLargeError,
+    UnsupportedFormatError,
+)
+from segmentation.types import Page
+
+#: Pages of one document, all pages together: a ~500-page A4 PDF at 200 dpi fits, more is refused.
+MAX_PAGES = 2000
+#: All pages of one document together may hold this many times ``max_pixels``.
+TOTAL_PIXEL_FACTOR = 16
+
+SUPPORTED = "PNG, JPEG, TIFF, PDF, BMP or WebP"
+
+
+def sniff(data: bytes) -> str | None:
+    """The format of ``data`` from its leading bytes, or None when it is none we read."""
+    head = data[:16]
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head.startswith(b"BM") and len(data) >= 26:
+        return "bmp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if b"%PDF-" in data[:1024]:  # the PDF spec lets junk precede the header
+        return "pdf"
+    return None
+
+
+def _looks_like_text(data: bytes) -> str | None:
+    sample = data[:4096]
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if sum(c.isprintable() or c.isspace() for c in text) < 0.95 * len(text):
+        return None
+    low = text.lstrip().lower()
+    if low.startswith(("<!doctype html", "<html")) or "<body" in low:
+        return "an HTML page"
+    if low.startswith("<?xml") or low.startswith("<svg"):
+        return "an XML/SVG document"
+    return "a text file"
+
+
+def load_pages(
+    data: bytes, source: str, *, dpi: int = 200, max_pixels: int = 120_000_000
+) -> list[Page]:
+    """Decode every page of ``data`` (named ``source`` in messages) as greyscale uint8, 1-based."""
+    if not data:
+        raise BadInputError("the file is empty (0 bytes)", source=source)
+    kind = sniff(data)
+    if kind is None:
+        what = _looks_like_text(data)
+        if what:
+            raise UnsupportedFormatError(
+                f"this is {what}, not a scan; expected {SUPPORTED}", source=source
+            )
+        raise UnsupportedFormatError(
+            f"not a recognised image or PDF (the bytes match no {SUPPORTED} signature)",
+            source=source,
+        )
+    if kind == "pdf":
+        from segmentation import _pdf
+
+        return _pdf.render_pdf(data, source, dpi=dpi, max_pixels=max_pixels)
+    return _load_raster(data, source, kind, max_pixels=max_pixels)
+
+
+def _check_size(width: int, height: int, source: str, max_pixels: int, what: str) -> None:
+    if width <= 0 or height <= 0:
+        raise BadInputError(f"{what} has no pixels ({width}×{height})", source=source)
+    if width * height > max_pixels:
+        raise InputTooLargeError(
+            f"{what} is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels), over "
+            f"the limit of {max_pixels / 1e6:.0f} megapixels (a decompression bomb or an absurd "
+            "scan resolution)",
+            source=source,
+        )
+
+
+def _load_raster(data: bytes, source: str, kind: str, *, max_pixels: int) -> list[Page]:
+    pages: list[Page] = []
+    total = 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                # Only TIFF pages are pages; animated WebP frames are not.
+                frames = ImageSequence.Iterator(im) if kind == "tiff" else iter([im])
+                for index, frame in enumerate(frames, start=1):
+                    if index > MAX_PAGES:
+                        raise InputTooLargeError(
+                            f"more than {MAX_PAGES} pages in one file", source=source
+                        )
+                    w, h = frame.size
+                    _check_size(w, h, source, max_pixels, f"page {index}")
+                    total += w * h
+                    if total > TOTAL_PIXEL_FACTOR * max_pixels:
+                        raise InputTooLargeError(
+                            f"the pages together exceed {TOTAL_PIXEL_FACTOR * max_pixels / 1e6:.0f}"
+                            " megapixels",
+                            source=source,
+                        )
+                    frame.load()
+                    pages.append(Page(index, to_grey(frame), source=source, dpi=_dpi_of(frame)))
+    except BadInputError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise InputTooLargeError(
+            f"refused as a decompression bomb: the header claims an absurd size ({exc})",
+            source=source,
+        ) from exc
+    except UnidentifiedImageError as exc:
+        raise BadInputError(
+            f"looks like {kind.upper()} but cannot be read (corrupt header)", source=source
+        ) from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError) as exc:
+        detail = str(exc) or type(exc).__name__
+        raise BadInputError(
+            f"the {kind.upper()} data is damaged or truncated ({detail})", source=source
+        ) from exc
+    except MemoryError as exc:
+        raise InputTooLargeError("decoding needs more memory than we have", source=source) from exc
+    if not pages:
+        raise BadInputError(f"the {kind.upper()} file holds no page", source=source)
+    return pages
+
+
+def _dpi_of(im: Image.Image) -> float | None:
+    dpi = im.info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else 0.0
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if 10 <= value <= 10_000 else None
+
+
+def to_grey(im: Image.Image) -> npt.NDArray[np.uint8]:
+    """Any Pillow image (1-bit … 16-bit, palette, alpha, CMYK, EXIF-rotated) as upright grey."""
+    im = ImageOps.exif_transpose(im) or im
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        a = np.asarray(im).astype(np.float64)
+        top = float(a.max()) if a.size else 0.0
+        if mode.startswith("I;16") or 255 < top <= 65535:
+            a = a / 257.0
+        elif top > 65535:
+            a = a * (255.0 / top)
+        return np.ascontiguousarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, rgba)
+    if mode == "CMYK":
+        im = im.convert("RGB")
+    grey = im.convert("L")
+    return np.ascontiguousarray(np.asarray(grey, dtype=np.uint8))

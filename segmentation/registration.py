@@ -1,0 +1,304 @@
+"""Form identification and registration: which template is this page, and where is everything?
+
+ORB features of the page at a fixed working resolution (whatever the scan's dpi) are matched
+against all templates at once through an LSH index; templates are tried in order of votes with a
+USAC/MAGSAC homography, refined by patch correlation at ~100 dpi, and *verified* by the share of
+the template's printed ink found on the aligned page (the reported quality). Features are
+rotation-invariant, so any quarter turn plus skew is covered. When features fail (fax-quality
+pages), a fallback maps the form onto the page outline for each quarter turn, picks the best by
+correlation and refines it with ECC. A page that no template explains gives None.
+
+To keep within the page budget, ``aligned`` and ``ink`` are computed inside the template's field
+regions only (each field box plus a margin, listed in ``regions``); elsewhere ``aligned`` is white
+and ``ink`` is 0. ``align_page`` warps the whole page when something needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from segmentation import align, inkremoval
+from segmentation.align import Mat, scale_mat, shift_mat
+from segmentation.templates import Template
+from segmentation.types import Box, Page
+
+Grey = npt.NDArray[np.uint8]
+
+MIN_QUALITY = 0.45  # share of the template's printed ink found on the aligned page
+GOOD_QUALITY = 0.80  # good enough to stop trying other templates
+PAGE_FEATURES = 800
+TEMPLATE_FEATURES = 900
+
+
+@dataclass
+class Registration:
+    template: Template
+    homography: Mat  # template pixels -> page pixels
+    quality: float  # in [0, 1]: share of the form's printed ink found where expected
+    aligned: Grey  # page warped into template coordinates (inside ``regions``)
+    ink: Grey  # 255 = handwriting, printed lines/boxes/cells removed (inside ``regions``)
+    method: str = "features"  # "features" or "fallback"
+    regions: list[Box] = field(default_factory=list)  # template boxes where aligned/ink are valid
+    details: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Prep:
+    """Per-template data computed once and kept in ``Template.cache``."""
+
+    work: Grey
+    work_scale: float
+    keypoints: npt.NDArray[np.float32]
+    descriptors: npt.NDArray[np.uint8] | None
+    ink: npt.NDArray[np.bool_]
+    ink_count: int
+    refine_img: Grey
+    refine_scale: float
+    refine_pts: npt.NDArray[np.float32]
+
+
+def _binarise_small(image: Grey) -> npt.NDArray[np.bool_]:
+    return cv2.adaptiveThreshold(
+        image, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 15, 18
+    ).astype(bool)
+
+
+def prepare(t: Template) -> _Prep:
+    """Features, ink mask and refinement patches of a template (cached on it)."""
+    prep = t.cache.get("registration")
+    if prep is None:
+        pyr = align.pyramid(t.reference, align.WORK_LONG)
+        work, ws = align.shrink(pyr, align.WORK_LONG)
+        kps, desc = align.orb_features(work, TEMPLATE_FEATURES)
+        ink = _binarise_small(work)
+        rs = min(1.0, align.REFINE_LONG / max(t.reference.shape))
+        ref_img = cv2.resize(t.reference, None, fx=rs, fy=rs, interpolation=cv2.INTER_AREA)
+        prep = _Prep(
+            work,
+            ws,
+            kps,
+            desc,
+            ink,
+            max(int(ink.sum()), 1),
+            ref_img,
+            rs,
+            align.refine_points(ref_img),
+        )
+        t.cache["registration"] = prep
+    return prep
+
+
+def _index(t: Template) -> cv2.FlannBasedMatcher | None:
+    """An LSH index over one template's descriptors (cached on the template)."""
+    if "lsh" not in t.cache:
+        desc = prepare(t).descriptors
+        matcher = None
+        if desc is not None and len(desc) >= 10:
+            matcher = cv2.FlannBasedMatcher(
+                {"algorithm": 6, "table_number": 4, "key_size": 16, "multi_probe_level": 1},
+                {"checks": 32},
+            )
+            matcher.add([desc])
+            matcher.train()
+        t.cache["lsh"] = matcher
+    return t.cache["lsh"]
+
+
+def verify(work: Grey, t: Template, h_work: Mat) -> float:
+    """Share of the template's printed ink that the page has where ``h_work`` puts it."""
+    prep = prepare(t)
+    hgt, wid = prep.work.shape
+    aligned = cv2.warpPerspective(
+        work,
+        h_work,
+        (wid, hgt),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=255,
+    )
+    page_ink = cv2.dilate(_binarise_small(aligned).astype(np.uint8), np.ones((3, 3), np.uint8))
+    return int(np.count_nonzero(page_ink[prep.ink])) / prep.ink_count
+
+
+def _homography(src: npt.NDArray[np.float32], dst: npt.NDArray[np.float32]) -> Mat | None:
+    """Coarse fit: an affine map (stable even when matches cluster in one part of the form).
+
+    Perspective is left to the patch refinement, whose points are spread over the whole form.
+    """
+    if len(src) < 10:
+        return None
+    a, mask = cv2.estimateAffine2D(
+        src,
+        dst,
+        method=cv2.RANSAC,
+        ransacReprojThreshold=2.5,
+        maxIters=3000,
+        confidence=0.999,
+        refineIters=10,
+    )
+    if a is None or mask is None or int(mask.sum()) < 10:
+        return None
+    return np.vstack([a.astype(np.float64), [0.0, 0.0, 1.0]])
+
+
+def _feature_candidates(
+    pyr: align.Pyramid,
+    work: Grey,
+    ws: float,
+    kps: npt.NDArray[np.float32],
+    desc: npt.NDArray[np.uint8] | None,
+    templates: Sequence[Template],
+) -> list[tuple[float, int, Mat]]:
+    """(quality, template index, homography work→work) in vote order, stopping at a good one."""
+    if desc is None or len(desc) < 10:
+        return []
+    by_template: dict[int, list[tuple[int, int]]] = {}
+    for ti, t in enumerate(templates):
+        matcher = _index(t)
+        if matcher is None:
+            continue
+        good = [
+            (p[0].trainIdx, p[0].queryIdx)
+            for p in matcher.knnMatch(desc, k=2)
+            if len(p) == 2 and p[0].distance < 0.8 * p[1].distance
+        ]
+        if len(good) >= 10:
+            by_template[ti] = good
+    out: list[tuple[float, int, Mat]] = []
+    p_size = (work.shape[1], work.shape[0])
+    for ti in sorted(by_template, key=lambda i: -len(by_template[i])):
+        prep = prepare(templates[ti])
+        idx = np.array(by_template[ti])
+        h = _homography(prep.keypoints[idx[:, 0]], kps[idx[:, 1]])
+        if h is None or not align.plausible(h, (prep.work.shape[1], prep.work.shape[0]), p_size):
+            continue
+        h = _refined(h, templates[ti], pyr, ws)
+        q = verify(work, templates[ti], h)
+        out.append((q, ti, h))
+        if q >= GOOD_QUALITY:
+            break
+    return out
+
+
+def _refined(h_work: Mat, t: Template, pyr: align.Pyramid, ws: float) -> Mat:
+    """Patch-refined homography (work → work), or the input when refinement finds too little."""
+    prep = prepare(t)
+    h_full = scale_mat(1.0 / ws) @ h_work @ scale_mat(prep.work_scale)
+    h_ref, inliers = align.refine(h_full, prep.refine_img, prep.refine_scale, prep.refine_pts, pyr)
+    if not inliers:
+        return h_work
+    h_ref, _ = align.refine(h_ref, prep.refine_img, prep.refine_scale, prep.refine_pts, pyr)
+    return scale_mat(ws) @ h_ref @ scale_mat(1.0 / prep.work_scale)
+
+
+def _fallback_candidates(
+    pyr: align.Pyramid, work: Grey, ws: float, templates: Sequence[Template]
+) -> list[tuple[float, int, Mat]]:
+    """Page outline × quarter turns, best by correlation, refined with ECC and patches."""
+    out: list[tuple[float, int, Mat]] = []
+    p_size = (work.shape[1], work.shape[0])
+    for ti, t in enumerate(templates):
+        prep = prepare(t)
+        th, tw = prep.work.shape
+        small = cv2.resize(prep.work, (tw // 4, th // 4), interpolation=cv2.INTER_AREA)
+        scored = []
+        for init in align.outline_guesses((tw, th), p_size):
+            warped = cv2.warpPerspective(
+                work,
+                init @ scale_mat(4.0),
+                (tw // 4, th // 4),
+                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            )
+            scored.append((align.ncc(warped, small), init))
+        init = max(scored, key=lambda s: s[0])[1]
+        h = align.ecc_refine(prep.work, work, init)
+        if h is not None and align.plausible(h, (tw, th), p_size):
+            h = _refined(h, t, pyr, ws)
+            out.append((verify(work, t, h), ti, h))
+    return out
+
+
+def identify(page: Page, templates: Sequence[Template]) -> Registration | None:
+    """Register ``page`` to the best-fitting template; None when none fits."""
+    if not templates or min(page.image.shape[:2]) < 32:
+        return None
+    pyr = align.pyramid(page.image, align.WORK_LONG)
+    work, ws = align.shrink(pyr, align.WORK_LONG)
+    kps, desc = align.orb_features(work, PAGE_FEATURES)
+    cands = _feature_candidates(pyr, work, ws, kps, desc, templates)
+    method = "features"
+    if not cands or max(c[0] for c in cands) < GOOD_QUALITY:
+        fb = _fallback_candidates(pyr, work, ws, templates)
+        if fb and max(c[0] for c in fb) > max((c[0] for c in cands), default=0.0):
+            cands, method = fb, "fallback"
+    if not cands:
+        return None
+    q, ti, h_work = max(cands, key=lambda c: c[0])
+    if q < MIN_QUALITY:
+        return None
+    t = templates[ti]
+    h_full = scale_mat(1.0 / ws) @ h_work @ scale_mat(prepare(t).work_scale)
+    regions = field_regions(t)
+    aligned = align_page(page.image, h_full, t.size, regions)
+    ink = np.zeros_like(aligned)
+    for box in regions:
+        x, y, w, h = box
+        ink[y : y + h, x : x + w] = inkremoval.remove_form(aligned[y : y + h, x : x + w], t, box)
+    return Registration(t, h_full, float(np.clip(q, 0.0, 1.0)), aligned, ink, method, regions)
+
+
+def field_regions(t: Template) -> list[Box]:
+    """Each field box grown by a margin (ink touching the box is still seen), clipped."""
+    if "regions" not in t.cache:
+        W, H = t.size
+        out = []
+        for f in t.fields:
+            x, y, w, h = f.box
+            m = max(12, int(0.25 * min(h, 200)))
+            x0, y0 = max(0, x - m), max(0, y - m)
+            x1, y1 = min(W, x + w + m), min(H, y + h + m)
+            out.append((x0, y0, x1 - x0, y1 - y0))
+        t.cache["regions"] = out
+    return list(t.cache["regions"])
+
+
+def align_page(
+    image: Grey, h_full: Mat, size: tuple[int, int], regions: list[Box] | None = None
+) -> Grey:
+    """The page warped into template coordinates: whole, or only inside ``regions``."""
+    if regions is None:
+        return cv2.warpPerspective(
+            image,
+            h_full,
+            size,
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=255,
+        )
+    out = np.full((size[1], size[0]), 255, np.uint8)
+    for x, y, w, h in regions:
+        out[y : y + h, x : x + w] = cv2.warpPerspective(
+            image,
+            h_full @ shift_mat(x, y),
+            (w, h),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=255,
+        )
+    return out
+
+
+def to_page_box(reg: Registration, box: Box) -> Box:
+    """A template box's axis-aligned bounding box in page pixels."""
+    x, y, w, h = box
+    pts = np.array([[[x, y], [x + w, y], [x + w, y + h], [x, y + h]]], dtype=np.float64)
+    out = cv2.perspectiveTransform(pts, reg.homography)[0]
+    x0, y0 = np.floor(out.min(axis=0))
+    x1, y1 = np.ceil(out.max(axis=0))
+    x0, y0 = max(int(x0), 0), max(int(y0), 0)
+    return x0, y0, max(int(x1) - x0, 1), max(int(y1) - y0, 1)

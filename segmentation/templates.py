@@ -1,0 +1,219 @@
+"""Form templates: a JSON file beside a picture of the blank form (format: docs/templates.md).
+
+The JSON is validated with pydantic so a typo in a template is reported with the file, the field
+and what is wrong, at load time, instead of surfacing as a misread page later.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from digitize.errors import BadInputError, TemplateError
+from segmentation.types import Box
+
+
+@dataclass
+class FieldSpec:
+    name: str
+    box: Box
+    kind: str  # "comb" | "box" | "line"
+    cells: int | None = None
+    pattern: str | None = None
+    min_digits: int | None = None
+    max_digits: int | None = None
+    checksum: str | None = None
+    range: tuple[float, float] | None = None
+
+
+@dataclass
+class Template:
+    name: str
+    path: Path
+    reference: npt.NDArray[np.uint8]  # the blank form, grey
+    size: tuple[int, int]  # (width, height) of the reference in pixels
+    fields: list[FieldSpec]
+    #: Derived data (features, masks) computed once by registration; not part of the format.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+class _FieldModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    box: tuple[int, int, int, int]
+    kind: Literal["comb", "box", "line"]
+    cells: int | None = Field(default=None, ge=1, le=100)
+    pattern: str | None = None
+    min_digits: int | None = Field(default=None, ge=0)
+    max_digits: int | None = Field(default=None, ge=1)
+    checksum: Literal["luhn"] | None = None
+    range: tuple[float, float] | None = None
+    description: str | None = None
+
+    @field_validator("box")
+    @classmethod
+    def _box_positive(cls, v: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        if v[0] < 0 or v[1] < 0 or v[2] <= 0 or v[3] <= 0:
+            raise ValueError("box must be [x, y, w, h] with x, y >= 0 and w, h > 0")
+        return v
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _FieldModel:
+        lo, hi = self.min_digits, self.max_digits
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"min_digits {self.min_digits} > max_digits {self.max_digits}")
+        if self.range is not None and self.range[0] > self.range[1]:
+            raise ValueError(f"range [{self.range[0]}, {self.range[1]}] has lo > hi")
+        if self.cells is not None and self.kind != "comb":
+            raise ValueError(f"cells is only meaningful for kind 'comb', not {self.kind!r}")
+        return self
+
+
+class _TemplateModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    reference: str = Field(min_length=1)
+    size: tuple[int, int]
+    fields: list[_FieldModel] = Field(min_length=1)
+    description: str | None = None
+    version: int | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> _TemplateModel:
+        w, h = self.size
+        if w <= 0 or h <= 0:
+            raise ValueError("size must be [width, height] in pixels, both > 0")
+        seen: set[str] = set()
+        for f in self.fields:
+            if f.name in seen:
+                raise ValueError(f"field name {f.name!r} is used twice")
+            seen.add(f.name)
+            x, y, bw, bh = f.box
+            if x + bw > w or y + bh > h:
+                raise ValueError(
+                    f"field {f.name!r}: box {list(f.box)} extends past the page size [{w}, {h}]"
+                )
+        return self
+
+
+def _explain(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def parse_template(data: dict[str, Any], path: Path, reference: npt.NDArray[np.uint8]) -> Template:
+    """A ``Template`` from already-decoded JSON and reference image (validated)."""
+    try:
+        model = _TemplateModel.model_validate(data)
+    except ValidationError as exc:
+        raise TemplateError(_explain(exc), source=str(path)) from exc
+    return _build(model, path, reference)
+
+
+def _build(model: _TemplateModel, path: Path, reference: npt.NDArray[np.uint8]) -> Template:
+    w, h = model.size
+    if reference.shape[:2] != (h, w):
+        raise TemplateError(
+            f"the reference picture is {reference.shape[1]}×{reference.shape[0]} pixels but the "
+            f"template's size says {w}×{h}; boxes are in reference pixels, so they must agree",
+            source=str(path),
+        )
+    fields = [
+        FieldSpec(
+            name=f.name,
+            box=f.box,
+            kind=f.kind,
+            cells=f.cells,
+            pattern=f.pattern,
+            min_digits=f.min_digits,
+            max_digits=f.max_digits,
+            checksum=f.checksum,
+            range=f.range,
+        )
+        for f in model.fields
+    ]
+    return Template(model.name, path, reference, (w, h), fields)
+
+
+def load_template(path: Path | str) -> Template:
+    """Read and validate one template JSON and its reference picture (relative to the JSON)."""
+    from segmentation.loading import load_pages
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise TemplateError("template file not found", source=str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"cannot read the template ({exc})", source=str(path)) from exc
+    except json.JSONDecodeError as exc:
+        raise TemplateError(
+            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", source=str(path)
+        ) from exc
+    if not isinstance(data, dict):
+        raise TemplateError("the template must be a JSON object", source=str(path))
+    try:
+        model = _TemplateModel.model_validate(data)
+    except ValidationError as exc:
+        raise TemplateError(_explain(exc), source=str(path)) from exc
+    ref_path = path.parent / model.reference
+    try:
+        raw = ref_path.read_bytes()
+    except OSError as exc:
+        raise TemplateError(
+            f"reference picture {model.reference!r} not found beside the template ({ref_path})",
+            source=str(path),
+        ) from exc
+    try:
+        reference = load_pages(raw, str(ref_path))[0].image
+    except BadInputError as exc:
+        raise TemplateError(
+            f"reference picture {model.reference!r} is unusable: {exc.message}", source=str(path)
+        ) from exc
+    return _build(model, path, reference)
+
+
+def load_templates(paths: Iterable[Path | str]) -> list[Template]:
+    """Load templates from files and directories (every ``*.json`` in a directory), names unique."""
+    out: list[Template] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files = sorted(p.glob("*.json"))
+            if not files:
+                raise TemplateError("the directory holds no *.json template", source=str(p))
+            out.extend(load_template(f) for f in files)
+        else:
+            out.append(load_template(p))
+    names: dict[str, Path] = {}
+    for t in out:
+        if t.name in names:
+            raise TemplateError(
+                f"template name {t.name!r} is also used by {names[t.name]}", source=str(t.path)
+            )
+        names[t.name] = t.path
+    return out
