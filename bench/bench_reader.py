@@ -56,11 +56,10 @@ def _png(image: np.ndarray) -> bytes:
 
 
 def bench_forms(classifier: DigitClassifier, pages: int, seed: int) -> dict[str, Any]:
+    from bench.make_photos import digits
     from segmentation import synthetic
     from segmentation.templates import load_templates
     from worker.pipeline import read_document
-
-    from bench.make_photos import digits
 
     images, labels = digits(full_test=True)
     source = synthetic.DigitSource(images, labels)
@@ -135,11 +134,10 @@ def bench_forms(classifier: DigitClassifier, pages: int, seed: int) -> dict[str,
 
 
 def bench_photos(classifier: DigitClassifier, count: int, seed: int) -> dict[str, Any]:
-    from segmentation.photos import encode_jpeg, make_set
-    from segmentation.loading import load_pages
-    from segmentation.predict import predict_page
-
     from bench.make_photos import digits
+    from segmentation.loading import load_pages
+    from segmentation.photos import encode_jpeg, make_set
+    from segmentation.predict import predict_page
 
     images, labels = digits(full_test=True)
     rng = np.random.default_rng(seed)

@@ -144,23 +144,29 @@ def seam(mask: Mask, x0: int, half: int) -> npt.NDArray[np.int64]:
     cols = np.arange(lo, hi + 1)
     cost = mask[:, lo : hi + 1].astype(np.float32) + 0.05 * np.abs(cols - x0)[None, :]
     n = cost.shape[1]
-    acc = cost[0].copy()
-    back = np.zeros((h, n), np.int8)
-    inf = np.float32(1e9)
-    idx = np.arange(n)
+    acc = np.empty_like(cost)
+    acc[0] = cost[0]
+    side = np.empty(n + 2, np.float32)
+    side[0] = side[-1] = np.float32(1e9)
     for y in range(1, h):
-        left = np.concatenate(([inf], acc[:-1]))
-        right = np.concatenate((acc[1:], [inf]))
-        stack = np.stack([left, acc, right])
-        k = stack.argmin(axis=0)
-        acc = stack[k, idx] + cost[y]
-        back[y] = k - 1
+        side[1:-1] = acc[y - 1]
+        acc[y] = np.minimum(np.minimum(side[:-2], side[1:-1]), side[2:]) + cost[y]
     path = np.empty(h, np.int64)
-    j = int(acc.argmin())
-    for y in range(h - 1, -1, -1):
+    j = int(acc[-1].argmin())
+    path[-1] = j
+    for y in range(h - 2, -1, -1):
+        a, b = max(0, j - 1), min(n, j + 2)
+        j = a + int(acc[y, a:b].argmin())
         path[y] = j
-        j += int(back[y, j])
     return path + lo
+
+
+def _extrema(v: npt.NDArray[np.float32], size: int, minima: bool) -> npt.NDArray[np.bool_]:
+    """Where ``v`` equals its own minimum (or maximum) over a window of ``2 * size + 1``."""
+    k = np.ones((1, 2 * size + 1), np.uint8)
+    row = v.reshape(1, -1)
+    ref = cv2.erode(row, k) if minima else cv2.dilate(row, k)
+    return np.abs(row - ref)[0] < 1e-3
 
 
 def cut_positions(mask: Mask, href: float, near: list[int] | None = None) -> list[int]:
@@ -170,30 +176,29 @@ def cut_positions(mask: Mask, href: float, near: list[int] | None = None) -> lis
     peaks of the lower contour; or, for comb fields, the cell borders given in ``near``.
     """
     h, w = mask.shape
-    margin = max(2, round(0.08 * href))
+    margin = max(2, round(0.1 * href))
     if w <= 2 * margin:
         return []
     if near is not None:
         return [c for c in near if margin <= c <= w - margin]
-    prof = mask.sum(axis=0).astype(np.float32)
-    prof = np.convolve(prof, np.ones(3, np.float32) / 3, mode="same")
-    rows = np.arange(h)[:, None]
+    prof = cv2.blur(mask.sum(axis=0).astype(np.float32).reshape(1, -1), (3, 1))[0]
     has = mask.any(axis=0)
-    top = np.where(has, np.where(mask, rows, h).min(axis=0), h).astype(np.float32)
-    bot = np.where(has, np.where(mask, rows, -1).max(axis=0), -1).astype(np.float32)
+    rows = np.arange(h, dtype=np.float32)[:, None]
+    top = np.where(has, np.where(mask, rows, h).min(axis=0), 0).astype(np.float32)
+    bot = np.where(has, np.where(mask, rows, -1).max(axis=0), h).astype(np.float32)
+    inner = np.zeros(w, bool)
+    inner[margin : w - margin] = True
     cands: list[tuple[float, int]] = []
-    for x in range(margin, w - margin):
-        win = slice(max(0, x - margin), min(w, x + margin + 1))
-        if prof[x] <= prof[win].min() + 1e-3:
-            cands.append((float(prof[x]) / h, x))
-        if top[x] >= top[win].max() - 1e-3 and top[x] > top.min() + 0.1 * h:
-            cands.append((0.5 - (top[x] - top.min()) / h, x))
-        if bot[x] <= bot[win].min() + 1e-3 and bot[x] < bot.max() - 0.1 * h:
-            cands.append((0.5 - (bot.max() - bot[x]) / h, x))
+    low = inner & _extrema(prof, margin, True) & (prof <= 0.5 * prof.max())
+    cands += [(float(prof[x]) / h, int(x)) for x in np.flatnonzero(low)]
+    valley = inner & _extrema(top, margin, False) & (top > top.min() + 0.1 * h)
+    cands += [(0.5 - float(top[x] - top.min()) / h, int(x)) for x in np.flatnonzero(valley)]
+    peak = inner & _extrema(bot, margin, True) & (bot < bot.max() - 0.1 * h)
+    cands += [(0.5 - float(bot.max() - bot[x]) / h, int(x)) for x in np.flatnonzero(peak)]
     cands.sort()
     chosen: list[int] = []
-    spacing = 0.2 * href
-    limit = max(1, int(np.ceil(w / (0.3 * href))))
+    spacing = 0.12 * href
+    limit = max(1, round(w / (0.3 * href)))
     for _, x in cands:
         if all(abs(x - c) >= spacing for c in chosen):
             chosen.append(x)
@@ -248,7 +253,7 @@ def plan(
         return _plan_comb(segs, href, ink.shape[1], cells, keep)
     parts: list[Segment] = []
     for s in segs:
-        parts.extend(split(s, href) if s.mask.shape[1] > 0.55 * href else [s])
+        parts.extend(split(s, href) if s.mask.shape[1] > 0.7 * href else [s])
     pieces: list[Piece] = []
     for i in range(len(parts)):
         for j in range(i + 1, min(len(parts), i + MAX_SPAN) + 1):
