@@ -60,7 +60,9 @@ def shrink(pyr: Pyramid, long_side: int) -> tuple[Grey, float]:
     f = s_total / pyr.scales[-1]
     if abs(f - 1) < 1e-3:
         return base, pyr.scales[-1]
-    out = cv2.resize(base, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    # The pyramid already smoothed the page: linear is enough for the last step (f > 0.5).
+    interp = cv2.INTER_LINEAR if f > 0.5 else cv2.INTER_AREA
+    out = cv2.resize(base, None, fx=f, fy=f, interpolation=interp)
     return out, out.shape[1] / pyr.levels[0].shape[1]
 
 
@@ -74,7 +76,7 @@ def orb_features(
     return np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2), desc
 
 
-def refine_points(reference: Grey, count: int = 36) -> npt.NDArray[np.float32]:
+def refine_points(reference: Grey, count: int = 28) -> npt.NDArray[np.float32]:
     """Well-spread corner points of the reference (refinement resolution coordinates)."""
     h, w = reference.shape
     pts = cv2.goodFeaturesToTrack(
@@ -90,11 +92,22 @@ def refine_points(reference: Grey, count: int = 36) -> npt.NDArray[np.float32]:
         & (pts[:, 1] > margin)
         & (pts[:, 1] < h - margin)
     )
-    return pts[inside][:count].astype(np.float32)
+    keep = []
+    half = PATCH // 2
+    for x, y in pts[inside]:
+        x0, y0 = round(x) - half, round(y) - half
+        if float(cv2.meanStdDev(reference[y0 : y0 + PATCH, x0 : x0 + PATCH])[1][0, 0]) >= 12:
+            keep.append((x, y))
+    return np.array(keep[:count], dtype=np.float32).reshape(-1, 2)
 
 
 def refine(
-    h_full: Mat, ref_small: Grey, ref_scale: float, points: npt.NDArray[np.float32], pyr: Pyramid
+    h_full: Mat,
+    ref_small: Grey,
+    ref_scale: float,
+    points: npt.NDArray[np.float32],
+    pyr: Pyramid,
+    search: int = SEARCH,
 ) -> tuple[Mat, int]:
     """Refine a template→page homography by matching reference patches on the page.
 
@@ -102,7 +115,7 @@ def refine(
     refined homography (or the input when too few patches agree) and the number of inliers.
     """
     half = PATCH // 2
-    win = PATCH + 2 * SEARCH
+    win = PATCH + 2 * search
     # Page level whose resolution is at least the refinement resolution at the page's scale.
     page_per_tmpl = np.sqrt(abs(np.linalg.det(h_full[:2, :2])))
     level, lscale = pyr.at_least(min(1.0, ref_scale / max(page_per_tmpl, 1e-6)))
@@ -111,9 +124,7 @@ def refine(
     for cx, cy in points:
         x0, y0 = round(cx) - half, round(cy) - half
         patch = ref_small[y0 : y0 + PATCH, x0 : x0 + PATCH]
-        if float(patch.std()) < 8:
-            continue
-        m = to_level @ shift_mat(x0 - SEARCH, y0 - SEARCH)
+        m = to_level @ shift_mat(x0 - search, y0 - search)
         region = cv2.warpPerspective(
             level,
             m,
@@ -121,7 +132,7 @@ def refine(
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        if float(region.std()) < 8:
+        if float(cv2.meanStdDev(region)[1][0, 0]) < 8:
             continue
         score = cv2.matchTemplate(region, patch, cv2.TM_CCOEFF_NORMED)
         _, best, _, (bx, by) = cv2.minMaxLoc(score)
@@ -129,14 +140,12 @@ def refine(
             continue
         dx, dy = _subpixel(score, bx, by)
         # Reference point (x0 + half, y0 + half) sits at region (bx + dx + half, by + dy + half).
-        rx, ry = bx + dx + half, by + dy + half
-        page_pt = (
-            cv2.perspectiveTransform(np.array([[[rx, ry]]], dtype=np.float64), m)[0, 0] / lscale
-        )
         src.append(((x0 + half) / ref_scale, (y0 + half) / ref_scale))
-        dst.append(page_pt)
+        dst.append((x0 - search + bx + dx + half, y0 - search + by + dy + half))
     if len(src) < 8:
         return h_full, 0
+    pts = np.array(dst, dtype=np.float64).reshape(1, -1, 2)
+    dst = list(cv2.perspectiveTransform(pts, to_level)[0] / lscale)
     thr = 1.5 / max(lscale, 1e-6)
     h_new, mask = cv2.findHomography(
         np.array(src, dtype=np.float64),

@@ -54,11 +54,12 @@ def remove_form(
     tol = int(masks["tol"][0])
     ink = binarise(aligned, block=max(15, (min(template.reference.shape[:2]) // 50) | 1))
     kept = cv2.bitwise_and(ink, cv2.bitwise_not(near))
-    # Long straight remains of printed lines that escaped the mask (only near printed ink).
+    # Long horizontal remains of printed lines that escaped the mask (only near printed ink);
+    # vertical printed strokes are short (comb cells, box sides) and as tall as a "1", so the
+    # mask alone deals with them.
     span = max(40, template.reference.shape[1] // 16)
     horiz = cv2.morphologyEx(kept, cv2.MORPH_OPEN, np.ones((1, span), np.uint8))
-    vert = cv2.morphologyEx(kept, cv2.MORPH_OPEN, np.ones((span, 1), np.uint8))
-    lines = cv2.bitwise_and(cv2.bitwise_or(horiz, vert), wide)
+    lines = cv2.bitwise_and(horiz, wide)
     if np.any(lines):
         lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
         kept = cv2.bitwise_and(kept, cv2.bitwise_not(lines))

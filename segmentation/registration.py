@@ -31,7 +31,7 @@ Grey = npt.NDArray[np.uint8]
 
 MIN_QUALITY = 0.45  # share of the template's printed ink found on the aligned page
 GOOD_QUALITY = 0.80  # good enough to stop trying other templates
-PAGE_FEATURES = 800
+PAGE_FEATURES = 700
 TEMPLATE_FEATURES = 900
 
 
@@ -192,7 +192,12 @@ def _refined(h_work: Mat, t: Template, pyr: align.Pyramid, ws: float) -> Mat:
     h_ref, inliers = align.refine(h_full, prep.refine_img, prep.refine_scale, prep.refine_pts, pyr)
     if not inliers:
         return h_work
-    h_ref, _ = align.refine(h_ref, prep.refine_img, prep.refine_scale, prep.refine_pts, pyr)
+    # A second, narrow pass: patches now line up in rotation and scale too.
+    h_ref2, inliers2 = align.refine(
+        h_ref, prep.refine_img, prep.refine_scale, prep.refine_pts, pyr, search=5
+    )
+    if inliers2 >= max(8, inliers // 2):
+        h_ref = h_ref2
     return scale_mat(ws) @ h_ref @ scale_mat(1.0 / prep.work_scale)
 
 
