@@ -227,7 +227,8 @@ class Workers:
 
 
 def job_env(database_url: str, broker_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    keep = ("DIGITIZE_MODEL_PATH",)  # the model under test, when one is configured
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_") or k in keep}
     env.update(
         DIGITIZE_DATABASE_URL=database_url,
         DIGITIZE_BROKER_URL=broker_url,
@@ -301,3 +302,27 @@ def form_scans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     (scans / "free page.png").write_bytes(png_bytes(free.image))
     truth["free page.png"] = free.values
     return {"templates": templates, "scans": scans, "truth": truth}
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+    exception: BaseException | None
+
+
+def cli(args: list[str]) -> CliResult:
+    """``digitize ARGS`` in this process (no interpreter start-up): for the quick query commands.
+
+    Uses the environment of the test (``DIGITIZE_*`` set by the database fixtures).
+    """
+    from typer.testing import CliRunner
+
+    from digitize.cli import _register, app
+
+    _register()
+    get_settings.cache_clear()
+    res = CliRunner().invoke(app, args)
+    exc = res.exception if not isinstance(res.exception, SystemExit) else None
+    return CliResult(res.exit_code, res.stdout, res.stderr, exc)

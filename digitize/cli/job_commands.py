@@ -32,7 +32,7 @@ from digitize.settings import get_settings
 from worker.ingest import Ingested, excluded_paths, expand, ingest_file
 
 err = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)  # pipes get whole rows
 
 TemplateOpt = typer.Option(
     None, "--template", "-t", help="Form template (.json) or a folder of them; repeatable."
@@ -127,7 +127,9 @@ def process(
     _report_duplicates(items)
     todo = [i.document_id for i in items if not i.duplicate and i.status == QUEUED]
     n_failed = 0
-    with _progress() as progress, Pool(jobs) as pool:
+    if not todo:
+        err.print("nothing new to read")
+    with _progress() as progress, Pool(min(jobs or os.cpu_count() or 1, max(1, len(todo)))) as pool:
         task = progress.add_task("reading", total=len(todo), note="")
 
         def done(o: object) -> None:
@@ -317,7 +319,8 @@ def results(
         writer.writeheader()
         writer.writerows(rows)
         return
-    t = Table("doc", "file", "page", "field", "value", "conf", "review", "reasons / error")
+    t = Table("doc", "file", "page", "field", "value", "conf", "review")
+    t.add_column("reasons / error", overflow="fold")
     for r in rows:
         flag = "reviewed" if r["reviewed"] else ("[red]yes[/]" if r["needs_review"] else "")
         t.add_row(

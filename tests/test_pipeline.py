@@ -1,0 +1,163 @@
+"""The pipeline driver with the real reader and recognizer, writing to real databases."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from db import queries
+from db.models import DONE, FAILED, Batch, Digit, Field, Page
+from db.session import session_scope
+from db.storage import get_storage
+from digitize.settings import get_settings
+from segmentation.templates import load_templates
+from worker import pipeline
+from worker.pipeline import default_classifier, process_document, read_document
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Any:
+    return default_classifier(get_settings())
+
+
+def _add(files: dict[str, bytes], templates: list[Path] | None = None) -> list[int]:
+    with session_scope() as s:
+        batch = queries.create_batch(s, "process", templates or [])
+        storage = get_storage()
+        return [queries.add_document(s, batch, n, b, storage).document.id for n, b in files.items()]
+
+
+def test_read_document_finds_the_form_and_its_fields(
+    form_scans: dict[str, Any], recognizer: Any
+) -> None:
+    templates = load_templates([form_scans["templates"]])
+    scans: Path = form_scans["scans"]
+    truth: dict[str, dict[str, str]] = form_scans["truth"]
+    data = (scans / "survey 1.png").read_bytes()
+    pages = read_document(data, "survey 1.png", templates, recognizer, get_settings())
+    assert len(pages) == 1
+    page = pages[0]
+    assert page.template == "survey"
+    assert page.registration_quality is not None and page.registration_quality > 0.5
+    assert {f.name for f in page.fields} == set(truth["survey 1.png"])
+    for f in page.fields:
+        x, y, w, h = f.box
+        assert min(x, y) >= 0 and x + w <= page.width and y + h <= page.height
+        assert all(ch.isdigit() for ch in f.value)
+        assert 0.0 <= f.confidence <= 1.0
+    for stage in ("load", "register", "segment", "classify", "assemble", "validate"):
+        assert stage in page.timings_ms
+
+
+def test_poorly_registered_pages_are_flagged(
+    form_scans: dict[str, Any], recognizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    templates = load_templates([form_scans["templates"]])
+    data = (form_scans["scans"] / "claim 0.png").read_bytes()
+    monkeypatch.setattr(pipeline, "POOR_REGISTRATION", 1.01)  # no registration is this good
+    (page,) = read_document(data, "claim 0.png", templates, recognizer, get_settings())
+    assert page.fields
+    assert all(f.needs_review and "poor_registration" in f.reasons for f in page.fields)
+
+
+def test_template_free_page(form_scans: dict[str, Any], recognizer: Any) -> None:
+    data = (form_scans["scans"] / "free page.png").read_bytes()
+    (page,) = read_document(data, "free page.png", [], recognizer, get_settings())
+    assert page.template is None and page.registration_quality is None
+    assert page.fields  # generated names for the handwritten strings it found
+    assert len({f.name for f in page.fields}) == len(page.fields)
+
+
+def _counts() -> tuple[int, int, int]:
+    with session_scope() as s:
+        return (
+            int(s.scalar(select(func.count()).select_from(Page)) or 0),
+            int(s.scalar(select(func.count()).select_from(Field)) or 0),
+            int(s.scalar(select(func.count()).select_from(Digit)) or 0),
+        )
+
+
+def test_process_document_writes_once_and_redelivery_is_a_no_op(
+    db_url: str, form_scans: dict[str, Any], recognizer: Any
+) -> None:
+    scans: Path = form_scans["scans"]
+    tpl = sorted(form_scans["templates"].glob("*.json"))
+    (doc_id,) = _add({"claim 0.png": (scans / "claim 0.png").read_bytes()}, tpl)
+    with session_scope() as s:
+        out = process_document(s, doc_id, classifier=recognizer)
+    assert out.status == DONE and out.pages == 1 and out.fields > 0 and not out.skipped
+    first = _counts()
+    assert first[0] == 1 and first[1] == out.fields and first[2] > 0
+    with session_scope() as s:  # the same message delivered again
+        again = process_document(s, doc_id, classifier=recognizer)
+    assert again.skipped and again.status == DONE
+    assert _counts() == first
+    with session_scope() as s:
+        doc = queries.get_document(s, doc_id)
+        assert doc.attempts == 1 and doc.page_count == 1 and doc.finished_at is not None
+        fields = list(s.scalars(select(Field).where(Field.document_id == doc_id)))
+        assert all(f.batch_id == doc.batch_id and f.template == "claim" for f in fields)
+        crop = s.scalars(select(Digit.crop_png)).first()
+        assert crop is not None and Image.open(io.BytesIO(crop)).size[0] > 0
+        preview = s.scalar(select(Page.preview_png))
+        assert preview is not None and max(Image.open(io.BytesIO(preview)).size) <= 1000
+
+
+def test_forced_reprocessing_replaces_rows(
+    db_url: str, form_scans: dict[str, Any], recognizer: Any
+) -> None:
+    (doc_id,) = _add({"free.png": (form_scans["scans"] / "free page.png").read_bytes()})
+    with session_scope() as s:
+        process_document(s, doc_id, classifier=recognizer)
+    first = _counts()
+    with session_scope() as s:
+        queries.requeue(s, [doc_id])
+    with session_scope() as s:
+        assert process_document(s, doc_id, classifier=recognizer).status == DONE
+    assert _counts() == first
+
+
+def test_bad_input_fails_with_a_message_and_multi_page_files_keep_every_page(
+    db_url: str, recognizer: Any
+) -> None:
+    pages = [Image.fromarray(np.full((300, 200), 255, np.uint8)) for _ in range(3)]
+    buf = io.BytesIO()
+    pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
+    bad, tiff = _add({"notes.jpg": b"meeting notes\n" * 50, "three.tiff": buf.getvalue()})
+    with session_scope() as s:
+        out_bad = process_document(s, bad, classifier=recognizer)
+        out_tiff = process_document(s, tiff, classifier=recognizer)
+    assert out_bad.status == FAILED and "not a scan" in (out_bad.error or "")
+    assert out_tiff.status == DONE and out_tiff.pages == 3
+    with session_scope() as s:
+        doc = queries.get_document(s, bad)
+        assert doc.status == FAILED and doc.attempts == 1  # bad input is never retried
+        numbers = s.scalars(select(Page.number).where(Page.document_id == tiff)).all()
+        assert sorted(numbers) == [1, 2, 3]
+
+
+def test_unexpected_reader_errors_fail_the_document_not_the_worker(
+    sqlite_url: str, recognizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(pipeline, "read_page", broken)
+    (doc_id,) = _add({"p.png": _png(np.full((100, 100), 255, np.uint8))})
+    with session_scope() as s:
+        out = process_document(s, doc_id, classifier=recognizer)
+    assert out.status == FAILED and "ZeroDivisionError" in (out.error or "")
+    with session_scope() as s:
+        assert s.get_one(Batch, 1).documents[0].status == FAILED
+
+
+def _png(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
