@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         "(longer than the slowest document; a dead worker's task comes back after it).",
     )
     log_level: str = Field(default="INFO")
+    log_format: str = Field(
+        default="text", pattern="^(text|json)$", description="'json': one JSON object per log line."
+    )
+    metrics_port: int | None = Field(
+        default=None, description="A worker serves Prometheus metrics on this port (none: off)."
+    )
     secret_key: str = Field(default="change-me-in-production", description="Web session secret.")
     api_token: str | None = Field(default=None, description="Bearer token for the JSON API.")
     secure_cookies: bool = Field(default=False, description="Set Secure on cookies (behind HTTPS).")

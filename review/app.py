@@ -20,6 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digitize.errors import DigitizeError
+from digitize.metrics import OperatorEndpoints
 from digitize.settings import Settings, get_settings
 from review import security
 from review.deps import CsrfRejected, LoginRequired
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(SecurityHeaders, docs_prefix="/api/docs")
+    app.add_middleware(OperatorEndpoints, settings=settings)  # /metrics, /healthz
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

@@ -9,6 +9,7 @@ from celery import Task
 from db.session import session_scope
 from digitize.errors import TransientError
 from digitize.settings import get_settings
+from worker import monitoring  # noqa: F401  (metrics and JSON logs via Celery signals)
 from worker.celery_app import app
 from worker.pipeline import process_document
 

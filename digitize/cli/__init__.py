@@ -12,6 +12,7 @@ import sys
 import typer
 
 from digitize.errors import DigitizeError
+from digitize.logging import setup_cli_logging
 
 app = typer.Typer(
     name="digitize",
@@ -28,6 +29,7 @@ COMMAND_MODULES = (
     "digitize.cli.job_commands",
     "digitize.cli.review_commands",
     "digitize.cli.bench_commands",
+    "digitize.cli.admin_commands",
 )
 
 
@@ -43,6 +45,7 @@ def _register() -> None:
 def main() -> None:
     """Console entry point: run the app, turning ``DigitizeError`` into a message and exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    setup_cli_logging()
     _register()
     try:
         rv = app(standalone_mode=False)
