@@ -2,8 +2,8 @@
 
 Nodes are the boundaries between consecutive segments; every candidate piece spanning segments
 ``[i, j)`` is an edge ``i -> j``, taken either as a digit (score: log-probability of its best
-digit) or as noise (score: log-probability of "not a digit" plus a small penalty so real ink is
-not thrown away lightly). The best path maximises the summed log-probabilities, i.e. the
+digit) or, for a single segment, as noise (score: log-probability of "not a digit" plus a small
+penalty so real ink is not thrown away lightly). The best path maximises the summed log-probabilities, i.e. the
 probability that every chosen piece is what we say it is.
 """
 
@@ -56,7 +56,8 @@ def best_path(
             d = int(np.argmax(p[:NOT_A_DIGIT]))
             digit_score = math.log(max(float(p[d]), _EPS))
             noise_score = math.log(max(float(p[NOT_A_DIGIT]), _EPS)) + LOG_NOISE_PRIOR
-            if digit_score >= noise_score:
+            # Only single segments may be noise: a digit glued to a stray mark must not vanish.
+            if digit_score >= noise_score or spans[k][1] - i > 1:
                 step, score = Step(k, d, float(p[d])), digit_score
             else:
                 step, score = Step(k, None, float(p[NOT_A_DIGIT])), noise_score
@@ -74,6 +75,28 @@ def best_path(
             path.append(taken)
         j = i
     path.reverse()
+    return path
+
+
+def best_comb_path(
+    cells: list[tuple[int, int]], spans: list[tuple[int, int]], probs: npt.NDArray[np.floating]
+) -> list[Step]:
+    """The best path with at most one digit per comb cell (``cells``: segment ranges).
+
+    Within a cell the ordinary path may drop stray marks as noise; should it read two digits in
+    one cell, the whole cell is read as one digit instead (the one-digit-per-cell prior).
+    """
+    path: list[Step] = []
+    for a, b in cells:
+        ks = [k for k, (s, e) in enumerate(spans) if a <= s and e <= b]
+        local = best_path(b - a, [(spans[k][0] - a, spans[k][1] - a) for k in ks], probs[ks])
+        steps = [Step(ks[st.candidate], st.digit, st.prob) for st in local]
+        if sum(st.digit is not None for st in steps) > 1:
+            whole = next(k for k in ks if spans[k] == (a, b))
+            p = probs[whole]
+            d = int(np.argmax(p[:NOT_A_DIGIT]))
+            steps = [Step(whole, d, float(p[d]))]
+        path.extend(steps)
     return path
 
 

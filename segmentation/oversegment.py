@@ -277,26 +277,30 @@ def _plan_comb(
     parts: list[Segment] = []
     for s in segs:
         sw = s.mask.shape[1]
-        if sw > 1.25 * cw:
+        if sw > 0.95 * cw:  # wider than a cell: neighbours touching across a border
             borders = [round(x0 + k * cw) - s.x for k in range(1, cells)]
             parts.extend(split(s, href, near=[b for b in borders if 0 < b < sw]))
         else:
             parts.append(s)
 
     def cell_of(s: Segment) -> int:
-        xs = np.nonzero(s.mask)[1]
-        cx = s.x + float(xs.mean())
+        cx = s.x + float(np.nonzero(s.mask)[1].mean())
         return int(min(cells - 1, max(0, (cx - x0) // cw)))
 
-    parts.sort(key=lambda s: (cell_of(s), s.x))
+    keyed = sorted(((cell_of(s), s.x, k) for k, s in enumerate(parts)))
+    parts = [parts[k] for _, _, k in keyed]
+    cell_ids = [c for c, _, _ in keyed]
     pieces: list[Piece] = []
     i = 0
     while i < len(parts):
-        c = cell_of(parts[i])
         j = i + 1
-        while j < len(parts) and cell_of(parts[j]) == c:
+        while j < len(parts) and cell_ids[j] == cell_ids[i]:
             j += 1
-        box, m = join(parts[i:j])
-        pieces.append(Piece(i, j, box, m, cell=c))
+        # Every span inside the cell (a digit plus stray marks), the whole cell included.
+        for a in range(i, j):
+            for b in range(a + 1, j + 1):
+                if b - a <= MAX_SPAN or (a, b) == (i, j):
+                    box, m = join(parts[a:b])
+                    pieces.append(Piece(a, b, box, m, cell=cell_ids[i]))
         i = j
     return parts, pieces

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.assemble import best_path, top3
+from segmentation.assemble import best_comb_path, best_path, top3
 from segmentation.freeform import find_strings
 from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, plan
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from segmentation.templates import FieldSpec
 
 #: Free mode works on pages no larger than this (longest side, pixels); boxes are scaled back.
-FREE_MAX_SIDE = 2400
+FREE_MAX_SIDE = 1800
 
 
 @dataclass
@@ -46,6 +46,7 @@ class FieldPlan:
     crop_index: list[int]
     boxes: list[Box]  # page pixels, per candidate
     image: npt.NDArray[np.uint8] | None = None
+    cells: list[tuple[int, int]] | None = None  # comb fields: segment range of each used cell
 
 
 @dataclass
@@ -98,8 +99,18 @@ def _add_field(
         idx.append(len(crops))
         crops.append(to_mnist(p.ink))
         boxes.append(to_page(p.box))
+    cells = None
+    if pieces and pieces[0].cell is not None:
+        ranges: dict[int, tuple[int, int]] = {}
+        for p in pieces:
+            assert p.cell is not None
+            lo, hi = ranges.get(p.cell, (p.start, p.end))
+            ranges[p.cell] = (min(lo, p.start), max(hi, p.end))
+        cells = sorted(ranges.values())
     plans.append(
-        FieldPlan(name, page_box, spec, n_segments, spans, idx, boxes, _crop(image, page_box))
+        FieldPlan(
+            name, page_box, spec, n_segments, spans, idx, boxes, _crop(image, page_box), cells
+        )
     )
 
 
@@ -182,7 +193,10 @@ def assemble_field(
 ) -> FieldResult:
     """The best reading of one field from its candidates' class probabilities."""
     sub = probs[fp.crop_index] if fp.crop_index else np.zeros((0, probs.shape[1]))
-    path = best_path(fp.n_segments, fp.spans, sub)
+    if fp.cells is not None:
+        path = best_comb_path(fp.cells, fp.spans, sub)
+    else:
+        path = best_path(fp.n_segments, fp.spans, sub)
     digits: list[DigitResult] = []
     conf = 1.0
     for step in path:

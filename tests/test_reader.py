@@ -248,3 +248,14 @@ def test_one_classifier_batch_per_page() -> None:
     assert sum(len(f.crop_index) for f in seg.fields) == len(seg.crops)
     with pytest.raises(ValueError):
         assemble_page(seg, np.zeros((len(seg.crops) + 1, 11), np.float32))
+
+
+def test_comb_stray_mark_in_a_cell_is_dropped() -> None:
+    page, reg = comb_page("101", cells=5, spill=False)
+    # A short stroke beside the ring in cell 2, apart from it (too big for a speck).
+    cv2.line(reg.ink, (160, 112), (168, 123), 255, 4)
+    seg = segment_page(page, reg)  # type: ignore[arg-type]
+    assert seg.fields[0].n_segments == 4  # the stroke is a segment of its own
+    seg = segment_page(page, reg)  # type: ignore[arg-type]
+    (f,) = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
+    assert f.value == "101"

@@ -1,0 +1,85 @@
+"""`digitize predict` end to end with the shipped model on the committed photo set.
+
+tests/data/photos/ holds generated photos of MNIST *test* digits written with a marker on paper
+(bench/make_photos.py made them): uneven light, shadows, perspective, off-centre, some reversed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from digitize.cli import _register, app
+from digitize.errors import DigitizeError
+from segmentation.loading import load_pages
+from segmentation.predict import predict_page
+from segmentation.types import DigitClassifier
+
+PHOTOS = Path(__file__).parent / "data" / "photos"
+LABELS: dict[str, str] = json.loads((PHOTOS / "labels.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> DigitClassifier:
+    from model.inference import get_recognizer
+
+    try:
+        return get_recognizer()
+    except DigitizeError as exc:  # the shipped model is not in this checkout
+        pytest.skip(f"no shipped model: {exc}")
+
+
+def test_photo_set_is_small_and_labelled() -> None:
+    files = sorted(PHOTOS.glob("*.jpg"))
+    assert len(files) == len(LABELS) >= 50
+    assert sum(f.stat().st_size for f in files) < 2_000_000
+    assert any("_inv" in f.name for f in files)
+    assert {len(v) for v in LABELS.values()} >= {1, 2, 8}
+
+
+def test_photo_bars(recognizer: DigitClassifier) -> None:
+    singles, strings = [], []
+    for name, label in sorted(LABELS.items()):
+        (page,) = load_pages((PHOTOS / name).read_bytes(), name)
+        got = predict_page(page, recognizer).value
+        (singles if len(label) == 1 else strings).append(got == label)
+    assert np.mean(singles) >= 0.97, f"single digits right: {np.mean(singles):.3f}"
+    assert np.mean(strings) >= 0.90, f"strings right: {np.mean(strings):.3f}"
+
+
+def test_cli_json_and_show(recognizer: DigitClassifier, tmp_path: Path) -> None:
+    _register()
+    names = sorted(LABELS)[:3]
+    out = tmp_path / "shown.png"
+    args = ["predict", *[str(PHOTOS / n) for n in names], "--format", "json", "--show", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [Path(d["source"]).name for d in data] == names
+    for d, name in zip(data, names, strict=True):
+        assert set(d) >= {"source", "value", "confidence", "digits"}
+        assert len(d["digits"]) == len(d["value"].replace(" ", ""))
+        image = cv2.imread(str(PHOTOS / name))
+        for digit in d["digits"]:
+            x, y, w, h = digit["box"]
+            assert x >= 0 and y >= 0 and x + w <= image.shape[1] and y + h <= image.shape[0]
+            assert 0.0 <= digit["confidence"] <= 1.0
+    shown = [tmp_path / f"shown-{i}.png" for i in (1, 2, 3)]
+    assert all(p.exists() for p in shown)
+    assert cv2.imread(str(shown[0])).shape == cv2.imread(str(PHOTOS / names[0])).shape
+
+
+def test_cli_table_and_bad_file(recognizer: DigitClassifier, tmp_path: Path) -> None:
+    _register()
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not an image")
+    name = sorted(LABELS)[0]
+    result = CliRunner().invoke(app, ["predict", str(PHOTOS / name), str(bad)])
+    assert result.exit_code == 2
+    assert "notes.txt" in result.output
+    assert LABELS[name] in result.output
