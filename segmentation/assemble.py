@@ -3,8 +3,8 @@
 Nodes are the boundaries between consecutive segments; every candidate piece spanning segments
 ``[i, j)`` is an edge ``i -> j``, taken either as a digit (score: log-probability of its best
 digit) or, for a single segment, as noise (score: log-probability of "not a digit" plus a small
-penalty so real ink is not thrown away lightly). The best path maximises the summed log-probabilities, i.e. the
-probability that every chosen piece is what we say it is.
+penalty so real ink is not thrown away lightly). The best path maximises the summed
+log-probabilities, i.e. the probability that every chosen piece is what we say it is.
 """
 
 from __future__ import annotations
