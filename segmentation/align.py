@@ -73,6 +73,10 @@ def orb_features(
         nfeatures=n, scaleFactor=1.25, nlevels=5, edgeThreshold=15, patchSize=31, fastThreshold=12
     )
     kps, desc = orb.detectAndCompute(image, None)
+    if desc is not None and len(kps):
+        order = np.argsort([-k.response for k in kps], kind="stable")  # strongest first
+        kps = [kps[i] for i in order]
+        desc = desc[order]
     return np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2), desc
 
 

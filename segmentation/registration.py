@@ -29,8 +29,8 @@ from segmentation.types import Box, Page
 
 Grey = npt.NDArray[np.uint8]
 
-MIN_QUALITY = 0.45  # share of the template's printed ink found on the aligned page
-GOOD_QUALITY = 0.80  # good enough to stop trying other templates
+MIN_QUALITY = 0.72  # below this no template explains the page (look-alikes score <= 0.65)
+GOOD_QUALITY = 0.85  # good enough to stop trying other templates
 PAGE_FEATURES = 700
 TEMPLATE_FEATURES = 900
 
@@ -57,6 +57,7 @@ class _Prep:
     descriptors: npt.NDArray[np.uint8] | None
     ink: npt.NDArray[np.bool_]
     ink_count: int
+    other: npt.NDArray[np.bool_]  # neither printed ink (dilated) nor a field: ink here is foreign
     refine_img: Grey
     refine_scale: float
     refine_pts: npt.NDArray[np.float32]
@@ -76,6 +77,12 @@ def prepare(t: Template) -> _Prep:
         work, ws = align.shrink(pyr, align.WORK_LONG)
         kps, desc = align.orb_features(work, TEMPLATE_FEATURES)
         ink = _binarise_small(work)
+        fields = np.zeros(work.shape, np.uint8)
+        for fx, fy, fw, fh in field_regions(t):
+            x0, y0 = int(fx * ws), int(fy * ws)
+            fields[y0 : y0 + int(np.ceil(fh * ws)) + 1, x0 : x0 + int(np.ceil(fw * ws)) + 1] = 1
+        near = cv2.dilate(ink.astype(np.uint8), np.ones((5, 5), np.uint8))
+        other = (near == 0) & (fields == 0)
         rs = min(1.0, align.REFINE_LONG / max(t.reference.shape))
         ref_img = cv2.resize(t.reference, None, fx=rs, fy=rs, interpolation=cv2.INTER_AREA)
         prep = _Prep(
@@ -85,6 +92,7 @@ def prepare(t: Template) -> _Prep:
             desc,
             ink,
             max(int(ink.sum()), 1),
+            other,
             ref_img,
             rs,
             align.refine_points(ref_img),
@@ -93,24 +101,36 @@ def prepare(t: Template) -> _Prep:
     return prep
 
 
-def _index(t: Template) -> cv2.FlannBasedMatcher | None:
-    """An LSH index over one template's descriptors (cached on the template)."""
-    if "lsh" not in t.cache:
-        desc = prepare(t).descriptors
-        matcher = None
-        if desc is not None and len(desc) >= 10:
-            matcher = cv2.FlannBasedMatcher(
-                {"algorithm": 6, "table_number": 4, "key_size": 16, "multi_probe_level": 1},
-                {"checks": 32},
-            )
-            matcher.add([desc])
-            matcher.train()
-        t.cache["lsh"] = matcher
-    return t.cache["lsh"]
+_MATCHER = cv2.BFMatcher(cv2.NORM_HAMMING)
+VOTE_FEATURES = 250  # strongest page features used to rank the templates
+
+
+def _good_matches(
+    desc: npt.NDArray[np.uint8], t: Template, limit: int | None = None
+) -> list[tuple[int, int]]:
+    """(template keypoint, page keypoint) pairs passing Lowe's ratio test.
+
+    Brute force, not LSH: LSH hashes are random per process, and the same page must always give
+    the same result.
+    """
+    tdesc = prepare(t).descriptors
+    if tdesc is None or len(tdesc) < 2:
+        return []
+    query = desc[:limit] if limit else desc
+    return [
+        (p[0].trainIdx, p[0].queryIdx)
+        for p in _MATCHER.knnMatch(query, tdesc, k=2)
+        if len(p) == 2 and p[0].distance < 0.8 * p[1].distance
+    ]
 
 
 def verify(work: Grey, t: Template, h_work: Mat) -> float:
-    """Share of the template's printed ink that the page has where ``h_work`` puts it."""
+    """How well the template explains the page under ``h_work``, in [0, 1].
+
+    The harmonic mean of recall (the share of the template's printed ink found on the page) and
+    precision (the share of the page's ink outside the fields that the template's print explains):
+    a look-alike form sharing the frame and some boxes misses on precision.
+    """
     prep = prepare(t)
     hgt, wid = prep.work.shape
     aligned = cv2.warpPerspective(
@@ -121,8 +141,20 @@ def verify(work: Grey, t: Template, h_work: Mat) -> float:
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=255,
     )
-    page_ink = cv2.dilate(_binarise_small(aligned).astype(np.uint8), np.ones((3, 3), np.uint8))
-    return int(np.count_nonzero(page_ink[prep.ink])) / prep.ink_count
+    raw = _binarise_small(aligned)
+    page_ink = cv2.dilate(raw.astype(np.uint8), np.ones((3, 3), np.uint8))
+    recall = int(np.count_nonzero(page_ink[prep.ink])) / prep.ink_count
+    inside = cv2.warpPerspective(
+        np.ones(work.shape, np.uint8),
+        h_work,
+        (wid, hgt),
+        flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+    ).astype(bool)
+    raw &= inside
+    total = int(np.count_nonzero(raw))
+    foreign = int(np.count_nonzero(raw & prep.other))
+    precision = 1.0 - foreign / max(total, 1)
+    return 2 * recall * precision / max(recall + precision, 1e-9)
 
 
 def _homography(src: npt.NDArray[np.float32], dst: npt.NDArray[np.float32]) -> Mat | None:
@@ -157,23 +189,20 @@ def _feature_candidates(
     """(quality, template index, homography work→work) in vote order, stopping at a good one."""
     if desc is None or len(desc) < 10:
         return []
-    by_template: dict[int, list[tuple[int, int]]] = {}
-    for ti, t in enumerate(templates):
-        matcher = _index(t)
-        if matcher is None:
-            continue
-        good = [
-            (p[0].trainIdx, p[0].queryIdx)
-            for p in matcher.knnMatch(desc, k=2)
-            if len(p) == 2 and p[0].distance < 0.8 * p[1].distance
-        ]
-        if len(good) >= 10:
-            by_template[ti] = good
+    # ORB returns its keypoints strongest first: a few hundred rank the templates cheaply.
+    if len(templates) > 1:
+        votes = [len(_good_matches(desc, t, VOTE_FEATURES)) for t in templates]
+    else:
+        votes = [1]
+    order = sorted(range(len(templates)), key=lambda i: -votes[i])
     out: list[tuple[float, int, Mat]] = []
     p_size = (work.shape[1], work.shape[0])
-    for ti in sorted(by_template, key=lambda i: -len(by_template[i])):
+    for ti in order:
+        good = _good_matches(desc, templates[ti])
+        if len(good) < 10:
+            continue
         prep = prepare(templates[ti])
-        idx = np.array(by_template[ti])
+        idx = np.array(good)
         h = _homography(prep.keypoints[idx[:, 0]], kps[idx[:, 1]])
         if h is None or not align.plausible(h, (prep.work.shape[1], prep.work.shape[0]), p_size):
             continue

@@ -1,0 +1,161 @@
+"""Registration: the recovered homography puts every field where the generator drew it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from segmentation import align, registration, synthetic
+from segmentation.registration import identify, to_page_box
+from segmentation.scanner import ScanEffects
+from segmentation.templates import Template, load_templates
+from segmentation.types import Page
+
+
+@pytest.fixture(scope="module")
+def templates(form_templates: list[Path]) -> list[Template]:
+    return load_templates(form_templates)
+
+
+def field_corner_error(true_h: np.ndarray, est_h: np.ndarray, template: Template) -> float:
+    pts = np.array(
+        [
+            [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]
+            for x, y, w, h in (f.box for f in template.fields)
+        ],
+        dtype=np.float64,
+    ).reshape(1, -1, 2)
+    a = cv2.perspectiveTransform(pts, true_h)[0]
+    b = cv2.perspectiveTransform(pts, est_h)[0]
+    return float(np.linalg.norm(a - b, axis=1).max())
+
+
+CASES = [
+    # layout, dpi, quarter turns, skew, perspective, extra effects
+    ("claim", 200, 0, 0.0, 0.0, {}),
+    ("survey", 150, 1, 4.5, 0.008, {"noise": 8.0, "jpeg_quality": 40}),
+    ("order", 300, 2, -3.0, 0.01, {"blur": 1.0, "light": 0.3}),
+    ("claim", 240, 3, 2.0, 0.006, {"specks": 100, "noise": 5.0}),
+    ("survey", 200, 2, -5.0, 0.0, {"fax": True}),
+    ("order", 170, 1, -1.5, 0.012, {"lid": 200, "margin": 60}),
+]
+
+
+@pytest.mark.parametrize(("layout", "dpi", "turns", "skew", "persp", "extra"), CASES)
+def test_fields_land_within_a_few_pixels(
+    templates: list[Template],
+    font_digits: synthetic.DigitSource,
+    layout: str,
+    dpi: int,
+    turns: int,
+    skew: float,
+    persp: float,
+    extra: dict[str, object],
+) -> None:
+    fx = ScanEffects(dpi=dpi, quarter_turns=turns, skew_deg=skew, perspective=persp, **extra)  # type: ignore[arg-type]
+    sp = synthetic.make_page(layout, font_digits, seed=dpi + turns, effects=fx)
+    reg = identify(Page(1, sp.image), templates)
+    assert reg is not None
+    assert reg.template.name == layout  # identification among all three layouts
+    assert 0.6 < reg.quality <= 1.0
+    assert field_corner_error(sp.homography, reg.homography, reg.template) < 4.0 * dpi / 200
+    for spec in reg.template.fields:
+        got, want = to_page_box(reg, spec.box), sp.field_boxes[spec.name]
+        assert max(abs(g - w) for g, w in zip(got, want, strict=True)) <= 5 * dpi / 200
+
+
+def test_600_dpi_scan(templates: list[Template], font_digits: synthetic.DigitSource) -> None:
+    fx = ScanEffects(dpi=600, quarter_turns=1, skew_deg=1.0)
+    sp = synthetic.make_page("claim", font_digits, seed=6, effects=fx)
+    reg = identify(Page(1, sp.image), templates)
+    assert reg is not None and reg.template.name == "claim"
+    assert field_corner_error(sp.homography, reg.homography, reg.template) < 12.0
+
+
+def test_handwriting_from_mnist_does_not_confuse_it(
+    templates: list[Template], mnist_digits: synthetic.DigitSource
+) -> None:
+    for seed, layout in enumerate(("claim", "survey", "order")):
+        sp = synthetic.make_page(layout, mnist_digits, seed=100 + seed)
+        reg = identify(Page(1, sp.image), templates)
+        assert reg is not None and reg.template.name == layout
+        assert field_corner_error(sp.homography, reg.homography, reg.template) < 6.0
+
+
+@pytest.fixture(scope="module")
+def mnist_digits() -> synthetic.DigitSource:
+    path = Path(__file__).parent / "data" / "mnist_sample.npz"
+    if not path.exists():
+        pytest.skip("tests/data/mnist_sample.npz not committed yet")
+    return synthetic.digit_source_from_npz(path)
+
+
+def test_pages_of_no_known_form_give_none(
+    templates: list[Template], font_digits: synthetic.DigitSource
+) -> None:
+    blank = np.full((2339, 1654), 255, np.uint8)
+    assert identify(Page(1, blank), templates) is None
+    free = synthetic.make_free_page(font_digits, seed=3)
+    assert identify(Page(1, free.image), templates) is None
+    rng = np.random.default_rng(0)
+    text = np.full((2200, 1700), 250, np.uint8)
+    for i in range(40):  # a letter: lines of printed text unlike any of the forms
+        words = "".join(chr(int(c)) for c in rng.integers(97, 123, 40))
+        cv2.putText(text, words, (100, 120 + 50 * i), cv2.FONT_HERSHEY_COMPLEX, 1.0, 0, 2)
+    assert identify(Page(1, text), templates) is None
+    assert identify(Page(1, np.zeros((1, 1), np.uint8)), templates) is None
+    assert identify(Page(1, blank), []) is None
+
+
+def test_only_the_matching_template_among_others_is_chosen(
+    form_templates: list[Path], font_digits: synthetic.DigitSource
+) -> None:
+    others = load_templates([p for p in form_templates if p.stem != "survey"])
+    sp = synthetic.make_page("survey", font_digits, seed=9, strength=0.5)
+    assert identify(Page(1, sp.image), others) is None
+
+
+def test_fallback_aligns_when_features_are_unavailable(
+    templates: list[Template], font_digits: synthetic.DigitSource
+) -> None:
+    fx = ScanEffects(dpi=180, quarter_turns=2, skew_deg=2.0, fax=True)
+    sp = synthetic.make_page("order", font_digits, seed=4, effects=fx)
+    pyr = align.pyramid(sp.image, align.WORK_LONG)
+    work, ws = align.shrink(pyr, align.WORK_LONG)
+    cands = registration._fallback_candidates(pyr, work, ws, templates)
+    q, ti, h_work = max(cands, key=lambda c: c[0])
+    assert templates[ti].name == "order" and q > 0.6
+    prep = registration.prepare(templates[ti])
+    h_full = align.scale_mat(1 / ws) @ h_work @ align.scale_mat(prep.work_scale)
+    assert field_corner_error(sp.homography, h_full, templates[ti]) < 6.0
+
+
+def test_form_removal_keeps_a_stroke_that_crosses_a_printed_line(
+    templates: list[Template],
+) -> None:
+    t = next(t for t in templates if t.name == "claim")
+    amount = next(f for f in t.fields if f.name == "amount")
+    x, y, w, h = amount.box
+    page = t.reference.copy()
+    sx = x + w // 2
+    cv2.line(page, (sx, y - 40), (sx + 10, y + h // 2), 30, 7)  # crosses the box's top edge
+    cv2.putText(page, "7", (x + 40, y + h - 20), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 30, 7)
+    reg = identify(Page(1, page), templates)
+    assert reg is not None and reg.template.name == "claim"
+    ink = reg.ink
+    # The stroke is whole where it crosses the printed edge...
+    crossing = ink[y - 3 : y + 4, sx - 6 : sx + 16]
+    assert np.count_nonzero(crossing) > 0.5 * crossing.size * 7 / 22
+    column = ink[y - 25 : y + h // 2 - 5, sx - 8 : sx + 20].max(axis=1)
+    assert np.all(column == 255)  # no gap along the whole stroke
+    # ...the digit is kept, and the printed box is gone everywhere else.
+    assert np.count_nonzero(ink[y + 10 : y + h - 10, x + 30 : x + 120]) > 500
+    edge = ink[y - 3 : y + 4, x + 5 : sx - 30]
+    assert np.count_nonzero(edge) == 0
+    cells = next(f for f in t.fields if f.name == "account")
+    cx, cy, cw, ch = cells.box
+    assert np.count_nonzero(ink[cy - 5 : cy + ch + 5, cx - 5 : cx + cw + 5]) == 0  # empty comb
+    assert set(np.unique(ink)) <= {0, 255}
