@@ -14,6 +14,8 @@ from sqlalchemy import create_engine, func, select
 from db.models import Document
 
 T = TypeVar("T")
+#: Prometheus samples: {(metric name, sorted label pairs): value}.
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def wait_for(
@@ -42,11 +44,11 @@ def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, byte
         return 0, b""
 
 
-def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape(url: str) -> Samples:
     """Every sample of a Prometheus endpoint: {(name, sorted labels): value}."""
     status, body = http_get(url)
     assert status == 200, f"{url} answered {status}"
-    out = {}
+    out: Samples = {}
     for family in text_string_to_metric_families(body.decode()):
         for s in family.samples:
             out[(s.name, tuple(sorted(s.labels.items())))] = s.value

@@ -135,7 +135,7 @@ def dockerignore() -> list[str]:
 
 
 def copy_sources() -> list[str]:
-    out = []
+    out: list[str] = []
     for ln in dockerfile_lines():
         if ln.upper().startswith("COPY ") and "--from=" not in ln:
             out.extend(a.rstrip("/") for a in shlex.split(ln)[1:-1] if not a.startswith("--"))

@@ -19,7 +19,7 @@ from db.session import session_scope
 from digitize.logging import DocumentFilter, JsonFormatter, bind_document
 from digitize.metrics import STAGES
 from digitize.settings import Settings, get_settings
-from tests.deploy_helpers import http_get, sample, scrape, wait_for
+from tests.deploy_helpers import Samples, http_get, sample, scrape, wait_for
 from tests.fixtures_db import free_port, job_env, run_cli
 
 
@@ -82,18 +82,13 @@ def test_worker_exports_documents_and_stage_latency(
         ["submit", str(inbox), "--template", str(form_scans["templates"]), "--wait"], env, 120
     )
     assert proc.returncode == 10, proc.stderr  # the noise file failed
-    after = wait_for(
-        "both documents counted",
-        lambda: (
-            (m := scrape(url))
-            and sample(m, "digitize_documents_processed_total")
-            + sample(m, "digitize_documents_failed_total")
-            == 2
-            and m
-        ),
-        30,
-        w.logs,
-    )
+
+    def counted() -> Samples | None:
+        m = scrape(url)
+        n = sample(m, "digitize_documents_processed_total")
+        return m if n + sample(m, "digitize_documents_failed_total") == 2 else None
+
+    after = wait_for("both documents counted", counted, 30, w.logs)
     assert sample(after, "digitize_documents_processed_total") == 1
     assert sample(after, "digitize_documents_failed_total") == 1
     assert sample(after, "digitize_pages_processed_total") == 1
