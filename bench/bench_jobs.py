@@ -1,0 +1,244 @@
+"""Bulk throughput of the queue: pages/s with 1 and 2 worker processes on PostgreSQL.
+
+    python bench/bench_jobs.py [--pages 1000] [--single-pages 200] [--out results.json]
+
+Creates its own PostgreSQL database (dropped at the end) and its own redis-server on a free port,
+generates distinct filled forms (three layouts, scanner effects), submits them in bulk with
+``digitize submit`` and runs real ``digitize worker`` processes. Throughput comes from the
+database's own timestamps (first start to last finish of the batch), so start-up and submission
+are not counted. The 2-worker run must end with every document done or failed exactly once:
+one page row per page, no field written twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, PngImagePlugin
+from sqlalchemy import create_engine, func, select, text
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from db.models import Document, Field, Page  # noqa: E402
+from db.session import dispose_engines, init_db  # noqa: E402
+
+ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DIGITIZE = str(Path(sys.executable).parent / "digitize")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_pages(out: Path, count: int, tag: str, distinct: int = 12) -> None:
+    """``count`` files from ``distinct`` generated forms; a PNG text chunk makes each unique."""
+    from segmentation import synthetic
+
+    source = synthetic.font_digit_source(seed=0)
+    layouts = ["claim", "survey", "order"]
+    bases = []
+    for i in range(distinct):
+        page = synthetic.make_page(layouts[i % 3], source, seed=1000 + i, strength=0.7)
+        bases.append(page.image)
+    for n in range(count):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("bench", f"{tag}-{n}")
+        buf = io.BytesIO()
+        Image.fromarray(bases[n % distinct]).save(buf, format="PNG", pnginfo=info, compress_level=1)
+        (out / f"{tag}-{n:05d}.png").write_bytes(buf.getvalue())
+
+
+def run(args: list[str], env: dict[str, str]) -> str:
+    proc = subprocess.run([DIGITIZE, *args], env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"digitize {' '.join(args)} failed:\n{proc.stderr}")
+    return proc.stdout
+
+
+def start_workers(n: int, env: dict[str, str], logdir: Path) -> list[subprocess.Popen[bytes]]:
+    procs = []
+    for i in range(n):
+        log = (logdir / f"worker-{i}-{uuid.uuid4().hex[:6]}.log").open("wb")
+        procs.append(
+            subprocess.Popen(
+                [DIGITIZE, "worker", "--concurrency", "1", "--loglevel", "WARNING"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+    return procs
+
+
+def stop(procs: list[subprocess.Popen[Any]]) -> None:
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+    for p in procs:
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def measure(url: str, batch: int, pages: int, timeout: float) -> dict[str, Any]:
+    engine = create_engine(url)
+    deadline = time.monotonic() + timeout
+    with engine.connect() as conn:
+        while True:
+            left = conn.execute(
+                select(func.count()).where(
+                    Document.batch_id == batch, Document.status.in_(("queued", "processing"))
+                )
+            ).scalar_one()
+            if left == 0:
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"batch {batch}: {left} documents unfinished after {timeout}s")
+            time.sleep(2)
+            conn.rollback()
+        row = conn.execute(
+            select(
+                func.min(Document.started_at),
+                func.max(Document.finished_at),
+                func.count().filter(Document.status == "done"),
+                func.count().filter(Document.status == "failed"),
+                func.coalesce(func.sum(Document.page_count), 0),
+                func.max(Document.attempts),
+            ).where(Document.batch_id == batch)
+        ).one()
+        docs = conn.execute(select(Document.id).where(Document.batch_id == batch)).scalars().all()
+        page_rows = conn.execute(
+            select(func.count())
+            .select_from(Page)
+            .join(Document, Page.document_id == Document.id)
+            .where(Document.batch_id == batch)
+        ).scalar_one()
+        dup_fields = conn.execute(
+            select(func.count()).select_from(
+                select(Field.page_id, Field.position)
+                .where(Field.batch_id == batch)
+                .group_by(Field.page_id, Field.position)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        ).scalar_one()
+    engine.dispose()
+    start, end, done, failed, stored_pages, max_attempts = row
+    seconds = (end - start).total_seconds()
+    return {
+        "documents": len(docs),
+        "done": done,
+        "failed": failed,
+        "pages_submitted": pages,
+        "pages_stored": int(stored_pages),
+        "page_rows": page_rows,
+        "duplicate_fields": dup_fields,
+        "max_attempts": max_attempts,
+        "seconds": round(seconds, 2),
+        "pages_per_s": round(int(stored_pages) / seconds, 3),
+        "exactly_once": done + failed == len(docs) == pages
+        and page_rows == int(stored_pages)
+        and dup_fields == 0,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=1000, help="pages for the 2-worker run")
+    ap.add_argument("--single-pages", type=int, default=200, help="pages for the 1-worker run")
+    ap.add_argument("--out", type=Path, default=None, help="also write the figures here (JSON)")
+    ap.add_argument("--timeout", type=float, default=7200)
+    a = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
+    name = f"digitize_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    port = free_port()
+    redis = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(work),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    env.update(DIGITIZE_DATABASE_URL=url, DIGITIZE_BROKER_URL=f"redis://127.0.0.1:{port}/0")
+    if "DIGITIZE_MODEL_PATH" in os.environ:
+        env["DIGITIZE_MODEL_PATH"] = os.environ["DIGITIZE_MODEL_PATH"]
+    templates = work / "templates"
+    templates.mkdir()
+    from segmentation import synthetic
+
+    synthetic.write_templates(templates)
+    results: dict[str, Any] = {"cpu_count": os.cpu_count(), "load_before": os.getloadavg()}
+    try:
+        init_db(url)
+        dispose_engines()
+        for workers, pages in ((1, a.single_pages), (2, a.pages)):
+            folder = work / f"w{workers}"
+            folder.mkdir()
+            t = time.monotonic()
+            make_pages(folder, pages, f"w{workers}")
+            print(f"generated {pages} pages in {time.monotonic() - t:.0f}s", flush=True)
+            procs = start_workers(workers, env, work)
+            time.sleep(5)  # let them load the model before the clock starts
+            t = time.monotonic()
+            batch = int(run(["submit", str(folder), "--template", str(templates)], env).strip())
+            print(f"submitted batch {batch} in {time.monotonic() - t:.0f}s", flush=True)
+            try:
+                figures = measure(url, batch, pages, a.timeout)
+            finally:
+                stop(procs)
+            figures["load_after"] = os.getloadavg()
+            results[f"workers_{workers}"] = figures
+            print(json.dumps({f"workers_{workers}": figures}), flush=True)
+            shutil.rmtree(folder)
+        one, two = results["workers_1"]["pages_per_s"], results["workers_2"]["pages_per_s"]
+        results["speedup"] = round(two / one, 3)
+        results["bar_speedup_1_8"] = results["speedup"] >= 1.8
+        results["bar_exactly_once"] = results["workers_2"]["exactly_once"]
+    finally:
+        redis.kill()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(results, indent=2))
+    if a.out:
+        a.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
