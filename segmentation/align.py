@@ -205,7 +205,7 @@ def outline_guesses(t_size: tuple[int, int], p_size: tuple[int, int]) -> list[Ma
     ]
 
 
-def ecc_refine(template: Grey, page: Grey, init: Mat, small: float = 0.35) -> Mat | None:
+def ecc_refine(template: Grey, page: Grey, init: Mat, small: float = 0.3) -> Mat | None:
     """Affine ECC between the template and the page warped by ``init``, both blurred and small."""
     th, tw = template.shape
     guess = cv2.warpPerspective(

@@ -142,6 +142,47 @@ LAYOUTS: dict[str, Layout] = {
     ),
 }
 
+#: Harder cases for identification: a look-alike of "claim" (same title and frame, other fields)
+#: and a dense table. Not in the default set; make_page and write_templates take them by name.
+EXTRA_LAYOUTS: dict[str, Layout] = {
+    "claim_b": Layout(
+        "claim_b",
+        "INSURANCE CLAIM FORM",
+        "Part B - vehicle details. Write one digit per box in black or blue ink.",
+        [
+            _comb("plate", "Registration", 560, 440, 7),
+            FieldDef("mileage", "Mileage", "box", (560, 640, 520, 120), max_digits=7),
+            _comb("date", "Date (DDMMYYYY)", 560, 860, 8, pattern=r"[0-3]\d[01]\d(19|20)\d\d"),
+            FieldDef("cost", "Repair cost", "box", (560, 1080, 620, 120), max_digits=7),
+            FieldDef(
+                "phone", "Garage phone", "line", (560, 1300, 820, 110), min_digits=6, max_digits=12
+            ),
+        ],
+        [
+            "I declare that the information given on this form is correct and complete.",
+            "Attach the repair estimate. Keep a copy of this form for your records.",
+        ],
+    ),
+    "timesheet": Layout(
+        "timesheet",
+        "WEEKLY TIMESHEET",
+        "Hours worked per day, rounded to the nearest quarter hour, in minutes",
+        [
+            _comb("employee", "Employee no.", 560, 400, 8, cell=80, h=100, checksum="luhn"),
+            *[
+                FieldDef(
+                    f"minutes_{day}", day, "box", (560, 620 + 150 * i, 360, 110), range=(0, 1440)
+                )
+                for i, day in enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday"))
+            ],
+            FieldDef("total", "Total", "line", (560, 1400, 500, 110), max_digits=5),
+        ],
+        ["Sign and hand in by Friday noon. Overtime must be approved in advance."],
+    ),
+}
+
+ALL_LAYOUTS: dict[str, Layout] = {**LAYOUTS, **EXTRA_LAYOUTS}
+
 
 def draw_reference(layout: Layout) -> npt.NDArray[np.uint8]:
     """The blank printed form, black on white."""

@@ -231,16 +231,19 @@ def _refined(h_work: Mat, t: Template, pyr: align.Pyramid, ws: float) -> Mat:
 
 
 def _fallback_candidates(
-    pyr: align.Pyramid, work: Grey, ws: float, templates: Sequence[Template]
+    pyr: align.Pyramid, work: Grey, ws: float, templates: Sequence[Template], keep: int = 2
 ) -> list[tuple[float, int, Mat]]:
-    """Page outline × quarter turns, best by correlation, refined with ECC and patches."""
-    out: list[tuple[float, int, Mat]] = []
+    """Page outline × quarter turns × templates scored by correlation; the best few refined.
+
+    ECC (then patch refinement) runs only for the ``keep`` best guesses, so a page of no known
+    form costs a few correlations per template, not an alignment per template.
+    """
     p_size = (work.shape[1], work.shape[0])
+    guesses: list[tuple[float, int, Mat]] = []
     for ti, t in enumerate(templates):
         prep = prepare(t)
         th, tw = prep.work.shape
         small = cv2.resize(prep.work, (tw // 4, th // 4), interpolation=cv2.INTER_AREA)
-        scored = []
         for init in align.outline_guesses((tw, th), p_size):
             warped = cv2.warpPerspective(
                 work,
@@ -248,8 +251,12 @@ def _fallback_candidates(
                 (tw // 4, th // 4),
                 flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             )
-            scored.append((align.ncc(warped, small), init))
-        init = max(scored, key=lambda s: s[0])[1]
+            guesses.append((align.ncc(warped, small), ti, init))
+    out: list[tuple[float, int, Mat]] = []
+    for _, ti, init in sorted(guesses, key=lambda g: -g[0])[:keep]:
+        t = templates[ti]
+        prep = prepare(t)
+        th, tw = prep.work.shape
         h = align.ecc_refine(prep.work, work, init)
         if h is not None and align.plausible(h, (tw, th), p_size):
             h = _refined(h, t, pyr, ws)

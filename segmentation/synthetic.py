@@ -218,7 +218,7 @@ def make_page(
 ) -> SyntheticPage:
     """One filled form, scanned; ``effects`` None draws them at random with ``strength``."""
     rng = np.random.default_rng(seed)
-    layout = forms.LAYOUTS[layout_name]
+    layout = forms.ALL_LAYOUTS[layout_name]
     paper, values, digit_boxes, notes = fill(layout, source, rng, difficulty=difficulty)
     fx = effects if effects is not None else random_effects(rng, strength=strength)
     image, hom = apply_effects(paper, fx, rng, base_dpi=forms.DPI)
@@ -299,5 +299,5 @@ def _free_handwriting(
 
 
 def write_templates(directory: Path, names: Iterable[str] | None = None) -> list[Path]:
-    """Template JSON + reference PNG for each layout (all by default); the JSON paths."""
-    return [forms.write_template(forms.LAYOUTS[n], directory) for n in (names or forms.LAYOUTS)]
+    """Template JSON + reference PNG for each layout (the default three); the JSON paths."""
+    return [forms.write_template(forms.ALL_LAYOUTS[n], directory) for n in (names or forms.LAYOUTS)]
