@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from digitize.cli import app
+from worker.bench import SECTIONS as PIPELINE_SECTIONS
 
 
 class OutputFormat(StrEnum):
@@ -27,6 +28,7 @@ def _classifier(quick: bool) -> dict[str, Any]:
 
 #: (section name, runner(quick) -> dict). Add page-pipeline sections here.
 SECTIONS: list[tuple[str, Callable[[bool], dict[str, Any]]]] = [("classifier", _classifier)]
+SECTIONS += PIPELINE_SECTIONS  # pipeline stages, database writes, end to end (worker/bench.py)
 #: Sections whose keys are also copied to the top level of the JSON (the headline figures).
 HEADLINE = ("classifier",)
 

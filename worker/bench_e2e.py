@@ -1,0 +1,398 @@
+"""End-to-end figures: pages/s for ``digitize process`` (1 and 2 processes) and for Celery
+(1 and 2 worker processes), worker memory after its pages, and Tesseract on the same folder.
+
+Everything runs as users run it: real ``digitize`` processes, a private ``redis-server`` (so no
+real queue is touched), a scratch PostgreSQL database when a server answers (else SQLite).
+Baselines come from the same run: one process, one worker, a Keras process, Tesseract.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from worker.bench import load_average, make_forms, scratch_postgres, templates_dir
+
+DIGITIZE = str(Path(sys.executable).parent / "digitize")
+KERAS_RSS = """
+import os, resource, numpy as np
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+from model.inference import load_config
+km = keras.models.load_model(load_config({path!r}).keras, compile=False)
+x = np.random.default_rng(0).random((30, 28, 28, 1), dtype=np.float32)
+for _ in range(100):
+    km.predict(x, verbose=0)
+print(int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) // 1024)
+"""
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    keep = ("DIGITIZE_MODEL_PATH",)
+    env.update({k: os.environ[k] for k in keep if k in os.environ})
+    env.update(PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        kb = int(fh.read().split("VmRSS:")[1].split()[0])
+    return round(kb / 1024, 1)
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+# --- digitize process -----------------------------------------------------------------------
+
+
+def process_rate(forms: Path, jobs: int, workdir: Path) -> float:
+    """Pages/s of ``digitize process --jobs N`` into a fresh SQLite file, start-up included."""
+    db = workdir / f"process-{jobs}-{time.monotonic_ns()}.db"
+    env = _env(DIGITIZE_DATABASE_URL=f"sqlite:///{db}")
+    n = len(list(forms.glob("*.png")))
+    t = time.perf_counter()
+    res = subprocess.run(
+        [DIGITIZE, "process", str(forms), "-t", str(templates_dir(forms)), "-j", str(jobs)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    seconds = time.perf_counter() - t
+    if res.returncode not in (0, 10):
+        raise RuntimeError(f"digitize process failed: {res.stderr[-2000:]}")
+    return n / seconds
+
+
+# --- Celery -----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def private_redis(workdir: Path) -> Iterator[str]:
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise FileNotFoundError("redis-server is not installed")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import redis
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=port).ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def database(workdir: Path) -> Iterator[tuple[str, str]]:
+    pg = scratch_postgres()
+    if pg is None:
+        yield f"sqlite:///{workdir / 'celery.db'}", "sqlite"
+        return
+    url, drop = pg
+    try:
+        yield url, "postgresql"
+    finally:
+        drop()
+
+
+def _ingest(forms: Path, url: str) -> list[int]:
+    """Store the forms as queued documents (what ``submit`` does before it enqueues)."""
+    from db import queries
+    from db.session import session_scope
+    from db.storage import get_storage
+
+    storage = get_storage("db")
+    ids = []
+    with session_scope(url) as session:
+        batch = queries.create_batch(session, "bench", [templates_dir(forms)])
+        for f in sorted(forms.glob("*.png")):
+            added = queries.add_document(
+                session, batch, f.name, f.read_bytes(), storage, force=True
+            )
+            ids.append(added.document.id)
+    return ids
+
+
+def _finished(url: str, ids: list[int]) -> int:
+    from sqlalchemy import func, select
+
+    from db.models import Document
+    from db.session import session_scope
+
+    with session_scope(url) as session:
+        q = select(func.count()).where(
+            Document.id.in_(ids), Document.status.in_(("done", "failed"))
+        )
+        return int(session.scalar(q) or 0)
+
+
+def celery_run(forms: Path, n_workers: int, workdir: Path) -> dict[str, Any]:
+    """Pages/s of ``n_workers`` ``digitize worker --concurrency 1`` processes on one batch.
+
+    Timed from the first message sent to the last document finished; the workers are started
+    and warmed (one document each) before, as long-running workers are. Also returns the RSS of
+    each worker's pool process (the one holding the model) after its pages.
+    """
+    from celery import Celery
+
+    from db.session import dispose_engines
+    from digitize.settings import Settings
+    from worker.celery_app import QUEUE, make_app
+
+    with private_redis(workdir) as broker, database(workdir) as (url, backend):
+        env = _env(DIGITIZE_DATABASE_URL=url, DIGITIZE_BROKER_URL=broker)
+        procs = []
+        for i in range(n_workers):
+            log = (workdir / f"worker-{n_workers}-{i}.log").open("wb")
+            procs.append(
+                subprocess.Popen(
+                    [DIGITIZE, "worker", "--concurrency", "1", "--loglevel", "WARNING"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        app: Celery = make_app(Settings(database_url=url, broker_url=broker))
+        try:
+            warm = _ingest(_warm_copy(forms, workdir, n_workers), url)
+            for doc_id in warm:
+                app.send_task("digitize.process_document", (doc_id,), queue=QUEUE)
+            _wait(url, warm, 600, procs)
+            ids = _ingest(forms, url)
+            t = time.perf_counter()
+            with app.producer_or_acquire() as producer:
+                for doc_id in ids:
+                    app.send_task(
+                        "digitize.process_document", (doc_id,), queue=QUEUE, producer=producer
+                    )
+            _wait(url, ids, 3600, procs)
+            seconds = time.perf_counter() - t
+            pool_rss = [rss_mb(c) for p in procs for c in children(p.pid)]
+            main_rss = [rss_mb(p.pid) for p in procs]
+        finally:
+            for p in procs:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+            dispose_engines()
+    return {
+        "pages_per_s": len(ids) / seconds,
+        "pages": len(ids),
+        "database": backend,
+        "pool_process_rss_mb": pool_rss,
+        "main_process_rss_mb": main_rss,
+    }
+
+
+def _warm_copy(forms: Path, workdir: Path, n: int) -> Path:
+    """``n`` distinct warm-up pages (new bytes, so they are new documents)."""
+    warm = workdir / f"warm{n}" / "forms"
+    make_forms(n, warm, seed=9000)
+    shutil.copytree(templates_dir(forms), templates_dir(warm), dirs_exist_ok=True)
+    return warm
+
+
+def _wait(url: str, ids: list[int], timeout: float, procs: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + timeout
+    while _finished(url, ids) < len(ids):
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError("a benchmark worker died")
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark batch did not finish")
+        time.sleep(0.1)
+
+
+# --- Tesseract --------------------------------------------------------------------------------
+
+
+def tesseract_run(forms: Path, truth: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """``tesseract page.png - --psm 6``, two pages at a time; pages/s and fields read right."""
+    exe = shutil.which("tesseract")
+    if exe is None:
+        raise FileNotFoundError("tesseract is not installed")
+    files = sorted(forms.glob("*.png"))
+
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}  # two single-threaded pages: its best case
+
+    def ocr(f: Path) -> tuple[str, str]:
+        res = subprocess.run(
+            [exe, str(f), "-", "--psm", "6"], capture_output=True, text=True, timeout=600, env=env
+        )
+        return f.name, res.stdout
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        texts = dict(pool.map(ocr, files))
+    seconds = time.perf_counter() - t
+    right = total = 0
+    for name, values in truth.items():
+        tokens = {re.sub(r"\D", "", tok) for tok in texts[name].split()}
+        for value in values.values():
+            total += 1
+            right += re.sub(r"\D", "", value) in tokens
+    return {"pages_per_s": len(files) / seconds, "fields_right": right, "fields": total}
+
+
+def tesseract_version() -> str:
+    exe = shutil.which("tesseract") or "tesseract"
+    res = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
+    return (res.stdout or res.stderr).splitlines()[0] if (res.stdout or res.stderr) else "?"
+
+
+def digitize_accuracy(db_url: str, truth: dict[str, dict[str, str]]) -> dict[str, int]:
+    """Fields whose value equals the truth, from ``digitize process``'s results."""
+    from db.results import ResultFilter, query_results
+    from db.session import dispose_engines, session_scope
+
+    with session_scope(db_url) as session:
+        data = query_results(session, ResultFilter())
+    dispose_engines()
+    right = total = 0
+    for doc in data["documents"]:
+        values = truth.get(doc["source"], {})
+        read = {f["name"]: f["value"] for p in doc["pages"] for f in p["fields"]}
+        for name, value in values.items():
+            total += 1
+            right += str(read.get(name)) == value
+    return {"fields_right": right, "fields": total}
+
+
+# --- the section --------------------------------------------------------------------------------
+
+
+def _median(xs: list[float]) -> float:
+    return round(statistics.median(xs), 3)
+
+
+def keras_process_rss(model_path: Path | None) -> float:
+    res = subprocess.run(
+        [sys.executable, "-c", KERAS_RSS.format(path=str(model_path) if model_path else None)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env(),
+    )
+    if res.returncode != 0:
+        raise RuntimeError(res.stderr[-1000:])
+    return float(res.stdout.split()[-1])
+
+
+def end_to_end_section(
+    quick: bool, pages: int | None = None, repeats: int | None = None
+) -> dict[str, Any]:
+    """Process and Celery scaling, worker memory, Tesseract: ``pages`` forms, medians of runs."""
+    from digitize.settings import get_settings
+
+    n = pages or (4 if quick else 100)
+    repeats = repeats or (1 if quick else 3)
+    out: dict[str, Any] = {"pages": n, "repeats": repeats, "load_average_start": load_average()}
+    with tempfile.TemporaryDirectory(prefix="digitize-bench-e2e-") as tmp:
+        work = Path(tmp)
+        forms = work / "forms"
+        truth = make_forms(n, forms)
+        rates: dict[int, list[float]] = {1: [], 2: []}
+        for _ in range(repeats):
+            for jobs in (1, 2):
+                rates[jobs].append(process_rate(forms, jobs, work))
+        p1, p2 = _median(rates[1]), _median(rates[2])
+        out["process"] = {
+            "pages_per_s_1_process": p1,
+            "pages_per_s_2_processes": p2,
+            "scaling_2_vs_1": round(p2 / p1, 2),
+            "runs": {str(k): [round(v, 3) for v in vs] for k, vs in rates.items()},
+        }
+        last_db = sorted(work.glob("process-2-*.db"))[-1]
+        acc = digitize_accuracy(f"sqlite:///{last_db}", truth)
+        try:
+            c1 = [celery_run(forms, 1, work) for _ in range(repeats)]
+            c2 = [celery_run(forms, 2, work) for _ in range(repeats)]
+        except FileNotFoundError as exc:
+            out["celery"] = f"skipped: {exc}"
+        else:
+            w1 = _median([r["pages_per_s"] for r in c1])
+            w2 = _median([r["pages_per_s"] for r in c2])
+            out["celery"] = {
+                "database": c1[0]["database"],
+                "pages_per_s_1_worker": w1,
+                "pages_per_s_2_workers": w2,
+                "scaling_2_vs_1": round(w2 / w1, 2),
+                "runs": {
+                    "1": [round(r["pages_per_s"], 3) for r in c1],
+                    "2": [round(r["pages_per_s"], 3) for r in c2],
+                },
+            }
+            pool = max(c1[-1]["pool_process_rss_mb"])
+            out["memory"] = {
+                "pages_in_worker": n + 1,
+                "worker_pool_process_rss_mb": pool,
+                "worker_main_process_rss_mb": max(c1[-1]["main_process_rss_mb"]),
+            }
+            try:
+                keras = keras_process_rss(get_settings().model_path)
+                out["memory"]["keras_process_rss_mb"] = keras
+                out["memory"]["ratio_vs_keras_process"] = round(pool / keras, 2)
+            except (RuntimeError, TypeError) as exc:
+                out["memory"]["keras_process_rss_mb"] = f"skipped: {exc}"
+        try:
+            tess = tesseract_run(forms, truth)
+        except FileNotFoundError as exc:
+            out["tesseract"] = f"skipped: {exc}"
+        else:
+            out["tesseract"] = {
+                "version": tesseract_version(),
+                "command": "tesseract PAGE.png - --psm 6 (2 at a time, OMP_THREAD_LIMIT=1)",
+                "pages_per_s_2_at_a_time": round(tess["pages_per_s"], 3),
+                "fields_right": tess["fields_right"],
+                "fields": tess["fields"],
+                "digitize_process_2_pages_per_s": p2,
+                "digitize_fields_right": acc["fields_right"],
+                "speedup_vs_tesseract": round(p2 / tess["pages_per_s"], 2),
+            }
+    out["digitize_accuracy"] = acc
+    out["load_average_end"] = load_average()
+    return out
