@@ -143,21 +143,23 @@ def measure(url: str, batch: int, pages: int, timeout: float) -> dict[str, Any]:
             )
         ).scalar_one()
     engine.dispose()
-    start, end, done, failed, stored_pages, max_attempts = row
+    start, end, done, failed, stored, max_attempts = row
+    assert start is not None and end is not None
     seconds = (end - start).total_seconds()
+    stored_pages = int(stored or 0)
     return {
         "documents": len(docs),
         "done": done,
         "failed": failed,
         "pages_submitted": pages,
-        "pages_stored": int(stored_pages),
+        "pages_stored": stored_pages,
         "page_rows": page_rows,
         "duplicate_fields": dup_fields,
         "max_attempts": max_attempts,
         "seconds": round(seconds, 2),
-        "pages_per_s": round(int(stored_pages) / seconds, 3),
+        "pages_per_s": round(stored_pages / seconds, 3),
         "exactly_once": done + failed == len(docs) == pages
-        and page_rows == int(stored_pages)
+        and page_rows == stored_pages
         and dup_fields == 0,
     }
 

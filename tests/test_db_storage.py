@@ -11,7 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from db import queries
@@ -189,6 +189,6 @@ def test_deleting_a_batch_removes_its_rows(db_url: str) -> None:
         s.add(Page(document_id=doc_id, number=1, width=1, height=1))
         batch_id = doc.batch_id
     with session_scope() as s:
-        s.execute(Batch.__table__.delete().where(Batch.id == batch_id))
+        s.execute(delete(Batch).where(Batch.id == batch_id))
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Page)) == 0
