@@ -31,8 +31,8 @@ Grey = npt.NDArray[np.uint8]
 
 MIN_QUALITY = 0.72  # below this no template explains the page (look-alikes score <= 0.65)
 GOOD_QUALITY = 0.85  # good enough to stop trying other templates
-PAGE_FEATURES = 700
-TEMPLATE_FEATURES = 900
+PAGE_FEATURES = 600
+TEMPLATE_FEATURES = 700
 
 
 @dataclass
@@ -102,7 +102,7 @@ def prepare(t: Template) -> _Prep:
 
 
 _MATCHER = cv2.BFMatcher(cv2.NORM_HAMMING)
-VOTE_FEATURES = 250  # strongest page features used to rank the templates
+VOTE_FEATURES = 200  # strongest page features used to rank the templates
 
 
 def _good_matches(
