@@ -83,8 +83,6 @@ def read_page(
     )
     if reg is not None and reg.quality < POOR_REGISTRATION:
         _flag(fields, "poor_registration")
-    elif templates and reg is None:
-        _flag(fields, "no_template_matched")
     lap("validate")
     return PageResult(
         number=page.number,
