@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -183,6 +184,14 @@ class Field(Base):
     __table_args__ = (
         Index("ix_fields_needs_review_confidence", "needs_review", "confidence"),
         Index("ix_fields_batch_id_needs_review", "batch_id", "needs_review"),
+        # The review queue: fields still waiting for a person (migration 0002_review_queue).
+        Index(
+            "ix_fields_pending",
+            "confidence",
+            "id",
+            postgresql_where=text("needs_review AND reviewed_at IS NULL"),
+            sqlite_where=text("needs_review = 1 AND reviewed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

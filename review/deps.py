@@ -63,7 +63,9 @@ def get_db(request: Request) -> Iterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+#: ``scope="function"``: commit BEFORE the response leaves. With the default request scope the
+#: commit ran after a redirect was sent, and the browser's next request could read stale rows.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def session_user(request: Request, db: Session) -> Reviewer | None:

@@ -58,7 +58,8 @@ def test_keyboard_review_of_20_fields(
     seen: list[int] = []
     while len(reviewed) < 20:
         fid = current_field(page)
-        assert fid not in reviewed, "a reviewed field came back"
+        flashes = page.locator(".flash").all_inner_texts()
+        assert fid not in reviewed, f"field {fid} came back after {seen} ({page.url}) {flashes}"
         seen.append(fid)
         truth = seeded.fields[fid]
         if len(seen) == 1:
