@@ -66,7 +66,8 @@ def render_pdf(data: bytes, source: str, *, dpi: int, max_pixels: int) -> list[P
             for i in range(count):
                 page = doc[i]
                 try:
-                    bitmap = page.render(scale=scale, grayscale=True)
+                    # Colour rendering then conversion is about twice as fast as grayscale=True.
+                    bitmap = page.render(scale=scale)
                     arr = bitmap.to_numpy()
                     bitmap.close()
                 except pdfium.PdfiumError as exc:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -170,6 +169,3 @@ def form_templates(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def font_digits() -> synthetic.DigitSource:
     """Handwriting-like digits drawn with a script font (no dataset needed)."""
     return synthetic.font_digit_source(seed=0)
-
-
-MakeFiles = Callable[[], dict[str, tuple[bytes, int]]]
