@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -30,9 +31,11 @@ from digitize.errors import NotFoundError
 
 
 def create_batch(
-    session: Session, origin: str, templates: Sequence[Path] = (), name: str = ""
+    session: Session, origin: str, templates: Sequence[Any] = (), name: str = ""
 ) -> Batch:
-    batch = Batch(origin=origin, name=name, templates=[str(Path(t).resolve()) for t in templates])
+    """A new batch; ``templates`` are packed entries (dicts) or local paths (stored resolved)."""
+    stored = [t if isinstance(t, dict) else str(Path(t).resolve()) for t in templates]
+    batch = Batch(origin=origin, name=name, templates=stored)
     session.add(batch)
     session.flush()
     return batch

@@ -161,3 +161,26 @@ def _png(image: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def test_templates_travel_with_the_batch(
+    db_url: str, tmp_path: Path, form_scans: dict[str, Any], recognizer: Any
+) -> None:
+    """A worker elsewhere has no copy of the submitter's template folder: it needs none."""
+    import shutil
+
+    from worker.ingest import pack_templates
+
+    local = tmp_path / "my templates"
+    shutil.copytree(form_scans["templates"], local)
+    data = (form_scans["scans"] / "order 2.png").read_bytes()
+    with session_scope() as s:
+        storage = get_storage()
+        batch = queries.create_batch(s, "submit", pack_templates(s, storage, [local]))
+        doc_id = queries.add_document(s, batch, "order 2.png", data, storage).document.id
+    shutil.rmtree(local)  # gone from the submitting machine
+    with session_scope() as s:
+        out = process_document(s, doc_id, classifier=recognizer)
+    assert out.status == DONE, out.error
+    with session_scope() as s:
+        assert s.scalar(select(Page.template).where(Page.document_id == doc_id)) == "order"

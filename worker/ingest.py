@@ -6,9 +6,11 @@ Shared by ``process``, ``submit`` and ``watch`` so the three see exactly the sam
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -84,6 +86,36 @@ class Ingested:
     status: str
     duplicate: bool
     error: str | None = None
+
+
+def template_files(paths: Sequence[Path]) -> list[Path]:
+    """The template JSON files named, or inside the folders named."""
+    out: list[Path] = []
+    for p in paths:
+        out.extend(sorted(Path(p).glob("*.json")) if Path(p).is_dir() else [Path(p)])
+    return out
+
+
+def pack_templates(
+    session: Session, storage: Storage, paths: Sequence[Path]
+) -> list[dict[str, Any]]:
+    """Store each template's JSON and reference picture with the batch.
+
+    Workers rebuild the templates from these blobs, so a worker on another machine needs no
+    copy of the submitter's template folder.
+    """
+    packed: list[dict[str, Any]] = []
+    for path in template_files(paths):
+        data = path.read_bytes()
+        files = {path.name: storage.put(session, data)}
+        try:
+            ref = json.loads(data).get("reference")
+        except (ValueError, AttributeError):
+            ref = None
+        if isinstance(ref, str) and (path.parent / ref).is_file():
+            files[ref] = storage.put(session, (path.parent / ref).read_bytes())
+        packed.append({"json": path.name, "files": files, "storage": storage.kind})
+    return packed
 
 
 def _digest_file(path: Path) -> tuple[str, int]:

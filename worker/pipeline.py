@@ -8,9 +8,11 @@ status in ONE transaction that only the first finisher can commit.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,7 +32,7 @@ from db.models import Digit as DigitRow
 from db.models import Field as FieldRow
 from db.models import Page as PageRow
 from db.storage import get_storage
-from digitize.errors import DigitizeError, TransientError
+from digitize.errors import DigitizeError, TemplateError, TransientError
 from digitize.settings import Settings, get_settings
 from segmentation.types import DigitClassifier, FieldResult, Page, PageResult
 
@@ -140,10 +142,36 @@ def _templates_for(paths: tuple[str, ...]) -> list[Template]:
     return load_templates([Path(p) for p in paths]) if paths else []
 
 
-def templates_for_batch(batch: Batch, settings: Settings) -> list[Template]:
-    """The batch's own templates, else the configured defaults (loaded once per process)."""
-    paths = batch.templates or [str(p) for p in settings.templates]
-    return _templates_for(tuple(str(p) for p in paths))
+def _unpack(session: Session, entries: list[dict[str, Any]], settings: Settings) -> list[str]:
+    """Write a batch's stored templates into a local cache folder (once); their JSON paths."""
+    root = Path(tempfile.gettempdir()) / "digitize-templates"
+    paths = []
+    for entry in entries:
+        files: dict[str, str] = entry["files"]
+        key = hashlib.sha256("".join(f"{k}={v};" for k, v in sorted(files.items())).encode())
+        folder = root / key.hexdigest()[:24]
+        storage = get_storage(settings.storage_url, entry.get("storage", "db"))
+        for rel, sha in files.items():
+            target = (folder / rel).resolve()
+            if folder.resolve() not in target.parents:
+                raise TemplateError(f"template file name {rel!r} leaves its folder")
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(storage.get(session, sha))
+                os.replace(tmp, target)
+        paths.append(str(folder / entry["json"]))
+    return paths
+
+
+def templates_for_batch(session: Session, batch: Batch, settings: Settings) -> list[Template]:
+    """The batch's own templates (stored with it), else the configured defaults; cached."""
+    entries = list(batch.templates or [])
+    if not entries:
+        return _templates_for(tuple(str(p) for p in settings.templates))
+    if all(isinstance(e, str) for e in entries):  # local paths (same-machine use)
+        return _templates_for(tuple(entries))
+    return _templates_for(tuple(_unpack(session, entries, settings)))
 
 
 def default_classifier(settings: Settings) -> DigitClassifier:
@@ -264,7 +292,7 @@ def process_document(
     source, batch_id = doc.source, doc.batch_id
     try:
         data = get_storage(settings.storage_url, doc.storage).get(session, doc.sha256)
-        templates = templates_for_batch(doc.batch, settings)
+        templates = templates_for_batch(session, doc.batch, settings)
         session.commit()  # no transaction stays open while we compute
         t = perf_counter()
         pages, results = _read(

@@ -34,7 +34,7 @@ from db.session import session_scope, sqlite_path
 from db.storage import get_storage
 from digitize.errors import ConfigError
 from digitize.settings import Settings
-from worker.ingest import ingest_file, is_candidate
+from worker.ingest import ingest_file, is_candidate, pack_templates
 
 log = logging.getLogger(__name__)
 REASON_SUFFIX = ".reason.txt"
@@ -213,11 +213,11 @@ class Watcher:
             return
         try:
             with session_scope() as session:
-                if self.batch_id is None:
-                    batch = queries.create_batch(session, "watch", self.cfg.templates)
-                    self.batch_id = batch.id
-                batch = session.get_one(Batch, self.batch_id)
                 storage = get_storage(self.settings.storage_url)
+                if self.batch_id is None:
+                    packed = pack_templates(session, storage, self.cfg.templates)
+                    self.batch_id = queries.create_batch(session, "watch", packed).id
+                batch = session.get_one(Batch, self.batch_id)
                 ing = ingest_file(session, batch, path, storage, self.settings)
         except Exception as exc:  # the folder must survive anything one file does
             log.exception("could not take %s", path)

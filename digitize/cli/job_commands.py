@@ -29,7 +29,7 @@ from db.storage import get_storage
 from digitize.cli import app
 from digitize.errors import ConfigError, ProcessingFailedError
 from digitize.settings import get_settings
-from worker.ingest import Ingested, excluded_paths, expand, ingest_file
+from worker.ingest import Ingested, excluded_paths, expand, ingest_file, pack_templates
 
 err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 160)  # pipes get whole rows
@@ -59,7 +59,8 @@ def _ingest(
         raise ConfigError("no files to read in " + ", ".join(map(str, paths)))
     storage = get_storage(settings.storage_url)
     with session_scope() as session:
-        batch_id = queries.create_batch(session, origin, templates).id
+        packed = pack_templates(session, storage, templates)  # workers need no local copy
+        batch_id = queries.create_batch(session, origin, packed).id
     results = []
     with session_scope() as session:
         batch = session.get_one(Batch, batch_id)
