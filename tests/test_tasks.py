@@ -225,3 +225,29 @@ def test_process_submit_and_watch_give_identical_results(
     assert len(by_process) == 4 and all(d["status"] == DONE for d in by_process)
     assert _first_difference(by_process, by_submit) is None
     assert _first_difference(by_process, results(c)) is None
+
+
+def test_unreachable_database_is_retried_not_failed(
+    pg_url: str, redis_db: int, form_scans: dict[str, Any], workers: Any, tmp_path: Path
+) -> None:
+    broker = f"redis://127.0.0.1:6379/{redis_db}"
+    env = job_env(pg_url, broker)
+    one = tmp_path / "one"
+    one.mkdir()
+    shutil.copy(Path(form_scans["scans"]) / "claim 0.png", one / "claim.png")
+    assert run_cli(["submit", str(one)], env).returncode == 0
+    # A worker whose database is down: the task backs off and retries, the document stays queued.
+    down = job_env(
+        "postgresql+psycopg://postgres@127.0.0.1:1/nowhere", broker, DIGITIZE_TASK_MAX_RETRIES="1"
+    )
+    cut_off: Workers = workers(down)
+    proc = cut_off.start(concurrency=1)
+    _wait(lambda: "Retry in" in cut_off.logs(), 120, "a retry", cut_off)
+    _wait(lambda: "TransientError" in cut_off.logs(), 60, "retries to run out", cut_off)
+    cut_off.kill(proc, signal.SIGTERM)
+    assert _statuses() == {"queued": 1}
+    # The database is back (a worker that can reach it), and recover re-sends the document.
+    healthy: Workers = workers(env)
+    healthy.start(concurrency=1)
+    assert run_cli(["recover", "--older-than", "0"], env).returncode == 0
+    _wait(lambda: _statuses() == {DONE: 1}, 120, "the document to finish", healthy)
