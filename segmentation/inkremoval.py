@@ -32,7 +32,7 @@ def _masks(template: Any) -> dict[str, Grey]:
     if "ink_masks" not in cache:
         ref = template.reference
         w = ref.shape[1]
-        tol = max(2, round(w / 400))  # ~4 px at A4/200 dpi: the registration tolerance
+        tol = max(2, round(w / 550))  # ~3 px at A4/200 dpi: the registration tolerance
         printed = (ref < 160).astype(np.uint8) * 255
         near = cv2.dilate(
             printed, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tol + 1, 2 * tol + 1))

@@ -88,6 +88,8 @@ class SyntheticPage:
     homography: npt.NDArray[np.float64]  # template (paper) pixels → scan pixels
     effects: ScanEffects
     notes: dict[str, list[str]] = field(default_factory=dict)  # per field: touching/crossing/broken
+    #: 255 where the pen darkened blank paper, in template (paper) pixels; None for free pages.
+    handwriting: Image | None = None
 
 
 def _luhn_complete(body: str) -> str:
@@ -220,6 +222,8 @@ def make_page(
     rng = np.random.default_rng(seed)
     layout = forms.ALL_LAYOUTS[layout_name]
     paper, values, digit_boxes, notes = fill(layout, source, rng, difficulty=difficulty)
+    blank = forms.draw_reference(layout)
+    pen = ((blank.astype(np.int16) - paper.astype(np.int16)) > 40).astype(np.uint8) * 255
     fx = effects if effects is not None else random_effects(rng, strength=strength)
     image, hom = apply_effects(paper, fx, rng, base_dpi=forms.DPI)
     return SyntheticPage(
@@ -231,6 +235,7 @@ def make_page(
         homography=hom,
         effects=fx,
         notes=notes,
+        handwriting=pen,
     )
 
 

@@ -159,3 +159,24 @@ def test_form_removal_keeps_a_stroke_that_crosses_a_printed_line(
     cx, cy, cw, ch = cells.box
     assert np.count_nonzero(ink[cy - 5 : cy + ch + 5, cx - 5 : cx + cw + 5]) == 0  # empty comb
     assert set(np.unique(ink)) <= {0, 255}
+
+
+def test_form_removal_keeps_the_handwriting_and_drops_the_form(
+    templates: list[Template], font_digits: synthetic.DigitSource
+) -> None:
+    """Against the generator's own pen mask: almost all pen pixels kept, almost nothing else."""
+    fx = ScanEffects(dpi=180, quarter_turns=3, skew_deg=2.5, noise=6.0, jpeg_quality=50)
+    sp = synthetic.make_page("order", font_digits, seed=21, effects=fx, difficulty=2.0)
+    reg = identify(Page(1, sp.image), templates)
+    assert reg is not None and sp.handwriting is not None
+    inside = np.zeros(reg.ink.shape, bool)
+    for x, y, w, h in reg.regions:
+        inside[y : y + h, x : x + w] = True
+    near = np.ones((3, 3), np.uint8)
+    pen = (sp.handwriting > 0) & inside
+    got = (reg.ink > 0) & inside
+    recall = np.count_nonzero(pen & cv2.dilate(got.astype(np.uint8), near).astype(bool))
+    precision = np.count_nonzero(got & cv2.dilate(pen.astype(np.uint8), near).astype(bool))
+    assert recall / np.count_nonzero(pen) > 0.95
+    assert precision / np.count_nonzero(got) > 0.97
+    assert not reg.ink[~inside].any()  # outside the field regions nothing is computed
