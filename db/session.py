@@ -114,11 +114,12 @@ def init_db(url: str | None = None) -> Engine:
     return get_engine(url)
 
 
-def dispose_engines() -> None:
-    """Forget every engine (after fork, or in tests that drop databases)."""
+def dispose_engines(*, close: bool = True) -> None:
+    """Forget every engine: in tests that drop databases, or in a forked child with
+    ``close=False`` (the parent's connections must not be closed from the child)."""
     with _lock:
         for engine in _engines.values():
-            engine.dispose()
+            engine.dispose(close=close)
         _engines.clear()
         _sessionmakers.clear()
 

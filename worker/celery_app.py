@@ -55,7 +55,7 @@ def _load_model_once(**_: Any) -> None:
     from worker.pipeline import default_classifier
 
     cv2.setNumThreads(1)
-    dispose_engines()  # never share the parent's connections across fork
+    dispose_engines(close=False)  # never share the parent's connections across fork
     try:
         default_classifier(get_settings())
     except Exception:  # reported per document when a task needs it

@@ -27,7 +27,7 @@ from db.results import ROW_COLUMNS, ResultFilter, query_results, result_rows
 from db.session import session_scope
 from db.storage import get_storage
 from digitize.cli import app
-from digitize.errors import ConfigError, ProcessingFailedError
+from digitize.errors import ConfigError, ProcessingFailedError, TransientError
 from digitize.settings import get_settings
 from worker.ingest import Ingested, excluded_paths, expand, ingest_file, pack_templates
 
@@ -159,7 +159,10 @@ def submit(
     batch_id, items = _ingest("submit", paths, templates, force)
     _report_duplicates(items)
     todo = [i.document_id for i in items if not i.duplicate and i.status == QUEUED]
-    enqueue(todo)
+    try:
+        enqueue(todo)
+    except TransientError as exc:
+        raise TransientError(f"batch {batch_id}: {exc.message}") from exc
     err.print(f"queued {len(todo)} documents in batch {batch_id}")
     print(batch_id, flush=True)
     if wait:
