@@ -19,6 +19,8 @@ from segmentation.types import NOT_A_DIGIT
 
 #: Log-prior of calling a piece noise; keeps the path from discarding faint but real digits.
 LOG_NOISE_PRIOR = math.log(0.5)
+#: Log-prior of cutting through connected ink: one connected blob is more often one digit.
+LOG_CUT_PRIOR = math.log(0.5)
 _EPS = 1e-9
 
 
@@ -32,11 +34,18 @@ class Step:
 
 
 def best_path(
-    n_segments: int, spans: list[tuple[int, int]], probs: npt.NDArray[np.floating]
+    n_segments: int,
+    spans: list[tuple[int, int]],
+    probs: npt.NDArray[np.floating],
+    priors: list[float] | None = None,
+    cuts: list[int] | None = None,
 ) -> list[Step]:
     """The best path from node 0 to ``n_segments`` through candidate ``spans`` scored by ``probs``.
 
-    ``spans[k] = (start, end)`` of candidate ``k`` whose class probabilities are ``probs[k]``.
+    ``spans[k] = (start, end)`` of candidate ``k`` whose class probabilities are ``probs[k]``;
+    ``priors[k]`` is added to its score as a digit (log shape prior, see ``oversegment``);
+    ending a piece at one of the ``cuts`` nodes (a cut through connected ink) costs
+    ``LOG_CUT_PRIOR``.
     Node gaps not covered by any candidate are bridged as noise with the prior only.
     """
     if n_segments == 0:
@@ -44,6 +53,9 @@ def best_path(
     best = np.full(n_segments + 1, -np.inf)
     best[0] = 0.0
     back: list[tuple[int, Step | None]] = [(-1, None)] * (n_segments + 1)
+    cut_cost = np.zeros(n_segments + 1)
+    for c in cuts or ():
+        cut_cost[c] = LOG_CUT_PRIOR
     by_end: dict[int, list[int]] = {}
     for k, (_, e) in enumerate(spans):
         by_end.setdefault(e, []).append(k)
@@ -54,13 +66,14 @@ def best_path(
                 continue
             p = probs[k]
             d = int(np.argmax(p[:NOT_A_DIGIT]))
-            digit_score = math.log(max(float(p[d]), _EPS))
+            digit_score = math.log(max(float(p[d]), _EPS)) + (priors[k] if priors else 0.0)
             noise_score = math.log(max(float(p[NOT_A_DIGIT]), _EPS)) + LOG_NOISE_PRIOR
             # Only single segments may be noise: a digit glued to a stray mark must not vanish.
             if digit_score >= noise_score or spans[k][1] - i > 1:
                 step, score = Step(k, d, float(p[d])), digit_score
             else:
                 step, score = Step(k, None, float(p[NOT_A_DIGIT])), noise_score
+            score += cut_cost[j]
             if best[i] + score > best[j]:
                 best[j] = best[i] + score
                 back[j] = (i, step)

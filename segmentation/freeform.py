@@ -130,18 +130,18 @@ def find_strings(image: npt.NDArray[np.generic], *, min_height: int = 8) -> list
         swr = np.maximum(sw[idx[a]], sw[np.array(idx)[b]]) / np.maximum(
             np.minimum(sw[idx[a]], sw[np.array(idx)[b]]), 0.5
         )
-        ok = (vov >= 0.5 * hmin) & (gap <= 0.9 * hmax) & (hmax <= 2.2 * hmin) & (swr <= 2.5)
+        ok = (vov >= 0.5 * hmin) & (gap <= 0.9 * hmax) & (hmax <= 2.2 * hmin) & (swr <= 3.5)
         # Rejoin broken digits: a small piece above/below a larger one, overlapping in x.
         xov = np.minimum(x[a] + w[a], x[b] + w[b]) - np.maximum(x[a], x[b])
         vgap = np.maximum(y[b] - (y[a] + h[a]), y[a] - (y[b] + h[b]))
-        ok |= (xov >= 0.4 * np.minimum(w[a], w[b])) & (vgap <= 0.35 * hmax) & (swr <= 2.5)
+        ok |= (xov >= 0.4 * np.minimum(w[a], w[b])) & (vgap <= 0.35 * hmax) & (swr <= 3.5)
         for k in b[ok]:
             parent[find(idx[a])] = find(idx[int(k)])
     groups: dict[int, list[int]] = {}
     for i in idx:
         groups.setdefault(find(i), []).append(i)
     found: list[TextString] = []
-    for members in groups.values():
+    for members in _merge_groups(list(groups.values()), st, sw):
         mb = st[members, :4]
         x0, y0 = int(mb[:, 0].min()), int(mb[:, 1].min())
         x1 = int((mb[:, 0] + mb[:, 2]).max())
@@ -156,6 +156,39 @@ def find_strings(image: npt.NDArray[np.generic], *, min_height: int = 8) -> list
             TextString((x0, y0, x1 - x0, y1 - y0), (inside * 255).astype(np.uint8), dh, stroke)
         )
     return reading_order(found)
+
+
+def _merge_groups(
+    groups: list[list[int]], st: npt.NDArray[np.int32], sw: npt.NDArray[np.float64]
+) -> list[list[int]]:
+    """Join groups on one text line that are close and alike (a digit broken into small pieces
+    forms a group of its own first, since no piece alone is as tall as its neighbours)."""
+
+    def info(g: list[int]) -> tuple[float, float, float, float, float, float]:
+        mb = st[g, :4]
+        x0, y0 = float(mb[:, 0].min()), float(mb[:, 1].min())
+        x1, y1 = float((mb[:, 0] + mb[:, 2]).max()), float((mb[:, 1] + mb[:, 3]).max())
+        return x0, y0, x1, y1, y1 - y0, float(np.median(sw[g]))
+
+    infos = [info(g) for g in groups]
+    a = 0
+    while a < len(groups):
+        ax0, ay0, ax1, ay1, ah, asw = infos[a]
+        for b in range(a + 1, len(groups)):
+            bx0, by0, bx1, by1, bh, bsw = infos[b]
+            vov = min(ay1, by1) - max(ay0, by0)
+            gap = max(bx0 - ax1, ax0 - bx1)
+            hmin, hmax = min(ah, bh), max(ah, bh)
+            swr = max(asw, bsw) / max(min(asw, bsw), 0.5)
+            if vov >= 0.5 * hmin and gap <= 0.9 * hmax and hmax <= 2.2 * hmin and swr <= 3.5:
+                groups[a] = groups[a] + groups.pop(b)
+                infos.pop(b)
+                infos[a] = info(groups[a])
+                break
+        else:
+            a += 1
+    return groups
+    return groups
 
 
 def reading_order(strings: list[TextString]) -> list[TextString]:

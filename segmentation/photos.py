@@ -66,15 +66,17 @@ def make_photo(digits: list[U8], label: str, rng: np.random.Generator) -> Photo:
     hmin = min(0.2 * H, 0.4 * W / (n * 0.9))
     height = max(24, round(rng.uniform(hmin, max(hmin, hmax))))
     ink = _string_ink(digits, height, rng)
-    if ink.shape[1] > 0.92 * W or ink.shape[0] > 0.9 * H:
-        f = min(0.92 * W / ink.shape[1], 0.9 * H / ink.shape[0])
+    # Off-centre, but the whole string stays in the picture after the perspective below.
+    m = round(0.09 * min(W, H))
+    if ink.shape[1] > W - 2 * m or ink.shape[0] > H - 2 * m:
+        f = min((W - 2 * m) / ink.shape[1], (H - 2 * m) / ink.shape[0])
         ink = cv2.resize(ink, (max(1, int(ink.shape[1] * f)), max(1, int(ink.shape[0] * f))))
     alpha = np.zeros((H, W), np.float32)
-    x0 = int(rng.integers(0, W - ink.shape[1] + 1))
-    y0 = int(rng.integers(0, H - ink.shape[0] + 1))
+    x0 = int(rng.integers(m, W - m - ink.shape[1] + 1))
+    y0 = int(rng.integers(m, H - m - ink.shape[0] + 1))
     alpha[y0 : y0 + ink.shape[0], x0 : x0 + ink.shape[1]] = ink / 255.0
     # Perspective: the paper is not parallel to the camera.
-    m = 0.07 * min(W, H)
+    m = 0.06 * min(W, H)
     src = np.array([[0, 0], [W, 0], [W, H], [0, H]], np.float32)
     dst = src + rng.uniform(-m, m, size=(4, 2)).astype(np.float32)
     alpha = cv2.warpPerspective(alpha, cv2.getPerspectiveTransform(src, dst), (W, H))

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from segmentation.assemble import best_comb_path, best_path, top3
 from segmentation.freeform import find_strings
 from segmentation.normalize import SIZE, to_mnist
-from segmentation.oversegment import Piece, plan
+from segmentation.oversegment import Piece, Segment, crop_ink, cut_nodes, plan
 from segmentation.types import Box, DigitResult, FieldResult, Page
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ class FieldPlan:
     boxes: list[Box]  # page pixels, per candidate
     image: npt.NDArray[np.uint8] | None = None
     cells: list[tuple[int, int]] | None = None  # comb fields: segment range of each used cell
+    priors: list[float] = field(default_factory=list)  # log shape prior per candidate
+    cuts: list[int] = field(default_factory=list)  # path nodes that cut through connected ink
 
 
 @dataclass
@@ -88,7 +90,7 @@ def _add_field(
     name: str,
     page_box: Box,
     spec: FieldSpec | None,
-    n_segments: int,
+    segments: list[Segment],
     pieces: list[Piece],
     to_page: Callable[[Box], Box],
     image: npt.NDArray[np.uint8],
@@ -97,7 +99,7 @@ def _add_field(
     for p in pieces:
         spans.append((p.start, p.end))
         idx.append(len(crops))
-        crops.append(to_mnist(p.ink))
+        crops.append(to_mnist(crop_ink(p.ink)))
         boxes.append(to_page(p.box))
     cells = None
     if pieces and pieces[0].cell is not None:
@@ -109,7 +111,17 @@ def _add_field(
         cells = sorted(ranges.values())
     plans.append(
         FieldPlan(
-            name, page_box, spec, n_segments, spans, idx, boxes, _crop(image, page_box), cells
+            name,
+            page_box,
+            spec,
+            len(segments),
+            spans,
+            idx,
+            boxes,
+            _crop(image, page_box),
+            cells,
+            [p.prior for p in pieces],
+            cut_nodes(segments),
         )
     )
 
@@ -140,7 +152,7 @@ def _template_fields(
             name=spec.name,
             page_box=page_box,
             spec=spec,
-            n_segments=len(segs),
+            segments=segs,
             pieces=pieces,
             to_page=to_page,
             image=page.image,
@@ -169,7 +181,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
             name=f"free_{k}",
             page_box=to_page((0, 0, s.box[2], s.box[3])),
             spec=None,
-            n_segments=len(segs),
+            segments=segs,
             pieces=pieces,
             to_page=to_page,
             image=page.image,
@@ -196,7 +208,7 @@ def assemble_field(
     if fp.cells is not None:
         path = best_comb_path(fp.cells, fp.spans, sub)
     else:
-        path = best_path(fp.n_segments, fp.spans, sub)
+        path = best_path(fp.n_segments, fp.spans, sub, fp.priors, fp.cuts)
     digits: list[DigitResult] = []
     conf = 1.0
     for step in path:
