@@ -76,9 +76,9 @@ def make_photo(digits: list[U8], label: str, rng: np.random.Generator) -> Photo:
     y0 = int(rng.integers(m, H - m - ink.shape[0] + 1))
     alpha[y0 : y0 + ink.shape[0], x0 : x0 + ink.shape[1]] = ink / 255.0
     # Perspective: the paper is not parallel to the camera.
-    m = 0.06 * min(W, H)
+    tilt = 0.06 * min(W, H)
     src = np.array([[0, 0], [W, 0], [W, H], [0, H]], np.float32)
-    dst = src + rng.uniform(-m, m, size=(4, 2)).astype(np.float32)
+    dst = src + rng.uniform(-tilt, tilt, size=(4, 2)).astype(np.float32)
     alpha = cv2.warpPerspective(alpha, cv2.getPerspectiveTransform(src, dst), (W, H))
     paper = np.array(rng.uniform(175, 250, 3), np.float32)
     ink_col = np.array(rng.uniform(10, 90, 3), np.float32)
