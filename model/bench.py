@@ -73,9 +73,9 @@ def _test_digits(n: int) -> npt.NDArray[np.float32]:
 
 def run(quick: bool = False, model_path: Path | None = None) -> dict[str, Any]:
     """Median figures over repeats; ``quick`` uses fewer digits and repeats (for tests)."""
-    n_bulk = 2048 if quick else 10000
-    repeats = 3 if quick else 5
-    page_calls = 30 if quick else 300
+    n_bulk = 1024 if quick else 10000
+    repeats = 2 if quick else 5
+    page_calls = 20 if quick else 300
     x = _test_digits(n_bulk)
     rec: Recognizer = get_recognizer(model_path)
     rec.predict_proba(x[:PAGE_CROPS])
@@ -101,7 +101,7 @@ def run(quick: bool = False, model_path: Path | None = None) -> dict[str, Any]:
     km.predict(xk[:512], batch_size=256, verbose=0)
     keras_rate = _median_rate(lambda: km.predict(xk, batch_size=256, verbose=0), n_bulk, repeats)
     kcall = []
-    for _ in range(max(5, page_calls // 10)):
+    for _ in range(3 if quick else 30):
         t = time.perf_counter()
         km.predict(xk[:PAGE_CROPS], verbose=0)
         kcall.append((time.perf_counter() - t) * 1000)
@@ -121,7 +121,7 @@ def run(quick: bool = False, model_path: Path | None = None) -> dict[str, Any]:
         "repeats": repeats,
         "page_crops": PAGE_CROPS,
         "keras_batch_size": 256,
-        "litert_threads": os.cpu_count() and min(2, os.cpu_count() or 1),
+        "litert_threads": rec.threads,
         "load_average": list(os.getloadavg()),
         "model": str(cfg.tflite),
     }

@@ -50,7 +50,11 @@ def write_model(
         tfl = tmp_dir / f"{name}.tflite"
         tfl.write_bytes(to_tflite(model))
         ker = tmp_dir / f"{name}.keras"
-        model.save(ker)
+        import keras
+
+        bare = keras.models.clone_model(model)  # weights only: no optimizer state shipped
+        bare.set_weights(model.get_weights())
+        bare.save(ker)
         config = {
             "format": 1,
             "architecture": ARCHITECTURE,

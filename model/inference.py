@@ -119,6 +119,7 @@ class Recognizer:
                 f"(sha256 {digest[:12]}…, expected {self.config.sha256[:12]}…)"
             )
         threads = num_threads or min(2, os.cpu_count() or 1)
+        self.threads = threads
         try:
             self._interp = Interpreter(model_path=str(tfl), num_threads=threads)
         except (ValueError, RuntimeError) as exc:

@@ -34,9 +34,9 @@ CLASSES = [str(d) for d in range(10)] + ["not-a-digit"]
 
 @dataclass
 class TrainConfig:
-    epochs: int = 12
-    batch_size: int = 128
-    max_lr: float = 3e-3
+    epochs: int = 10
+    batch_size: int = 256
+    max_lr: float = 4e-3
     seed: int = 1
     train_fragments: int = 6000
     val_fragments: int = 1500

@@ -27,9 +27,9 @@ def train(
     report: Path | None = typer.Option(
         None, "--report", help="Report directory (JSON + pictures); default: OUT/report."
     ),
-    epochs: int = typer.Option(12, min=1, help="Epochs: the main knob for the time budget."),
+    epochs: int = typer.Option(10, min=1, help="Epochs: the main knob for the time budget."),
     seed: int = typer.Option(1, help="Seed for weights, shuffling, augmentation and fragments."),
-    batch_size: int = typer.Option(128, min=8),
+    batch_size: int = typer.Option(256, min=8),
     threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
     limit: int | None = typer.Option(None, min=100, help="Train on the first N digits only."),
 ) -> None:
@@ -64,6 +64,8 @@ def train(
             n_epochs: int, epoch: int, batch: int, n_batches: int, logs: dict[str, float]
         ) -> None:
             stats = f"loss {logs.get('loss', 0):.4f} acc {logs.get('accuracy', 0):.4f}"
+            if batch == n_batches and not console.is_terminal:  # a log file gets one line per epoch
+                console.print(f"epoch {epoch + 1}/{n_epochs} {stats}", highlight=False)
             bar.update(
                 task,
                 description=f"epoch {epoch + 1}/{n_epochs}",
