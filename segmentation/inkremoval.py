@@ -27,13 +27,35 @@ def binarise(image: Grey, *, block: int | None = None, offset: int = 22) -> Grey
     )
 
 
+def printed_ink(template: Any) -> tuple[Grey, Grey]:
+    """The reference's printed ink (255) without specks, and a clean picture drawn from it.
+
+    A reference may itself be a scan of the blank form (grey paper, shading, dust); matching and
+    form removal work from this cleaned version so the dust is neither a feature nor "print".
+    """
+    cache = template.cache
+    if "printed" not in cache:
+        ref = template.reference
+        w = ref.shape[1]
+        printed = cv2.bitwise_or(binarise(ref), ((ref < 110) * 255).astype(np.uint8))
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(printed, connectivity=8)
+        min_area = max(4, round(20 * (w / 1654) ** 2))
+        small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < min_area)
+        small = small[small > 0]
+        if small.size:
+            printed[np.isin(labels, small)] = 0
+        clean = (255 - (printed > 0) * 225).astype(np.uint8)
+        clean = cv2.GaussianBlur(clean, (0, 0), 0.6)
+        cache["printed"] = (printed, clean)
+    return cache["printed"]  # type: ignore[no-any-return]
+
+
 def _masks(template: Any) -> dict[str, Grey]:
     cache = template.cache
     if "ink_masks" not in cache:
-        ref = template.reference
-        w = ref.shape[1]
+        w = template.reference.shape[1]
         tol = max(2, round(w / 550))  # ~3 px at A4/200 dpi: the registration tolerance
-        printed = (ref < 160).astype(np.uint8) * 255
+        printed = printed_ink(template)[0]
         near = cv2.dilate(
             printed, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tol + 1, 2 * tol + 1))
         )

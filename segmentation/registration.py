@@ -73,7 +73,8 @@ def prepare(t: Template) -> _Prep:
     """Features, ink mask and refinement patches of a template (cached on it)."""
     prep = t.cache.get("registration")
     if prep is None:
-        pyr = align.pyramid(t.reference, align.WORK_LONG)
+        reference = inkremoval.printed_ink(t)[1]  # despeckled: a scanned blank form works too
+        pyr = align.pyramid(reference, align.WORK_LONG)
         work, ws = align.shrink(pyr, align.WORK_LONG)
         kps, desc = align.orb_features(work, TEMPLATE_FEATURES)
         ink = _binarise_small(work)
@@ -83,8 +84,8 @@ def prepare(t: Template) -> _Prep:
             fields[y0 : y0 + int(np.ceil(fh * ws)) + 1, x0 : x0 + int(np.ceil(fw * ws)) + 1] = 1
         near = cv2.dilate(ink.astype(np.uint8), np.ones((5, 5), np.uint8))
         other = (near == 0) & (fields == 0)
-        rs = min(1.0, align.REFINE_LONG / max(t.reference.shape))
-        ref_img = cv2.resize(t.reference, None, fx=rs, fy=rs, interpolation=cv2.INTER_AREA)
+        rs = min(1.0, align.REFINE_LONG / max(reference.shape))
+        ref_img = cv2.resize(reference, None, fx=rs, fy=rs, interpolation=cv2.INTER_AREA)
         prep = _Prep(
             work,
             ws,
@@ -262,6 +263,13 @@ def _fallback_candidates(
             h = _refined(h, t, pyr, ws)
             out.append((verify(work, t, h), ti, h))
     return out
+
+
+def warm(templates: Sequence[Template]) -> None:
+    """Compute every template's cached features and masks now (e.g. at worker start-up)."""
+    for t in templates:
+        prepare(t)
+        inkremoval.remove_form(np.full((8, 8), 255, np.uint8), t, (0, 0, 8, 8))
 
 
 def identify(page: Page, templates: Sequence[Template]) -> Registration | None:

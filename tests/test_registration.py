@@ -10,7 +10,7 @@ import pytest
 
 from segmentation import align, registration, synthetic
 from segmentation.registration import identify, to_page_box
-from segmentation.scanner import ScanEffects
+from segmentation.scanner import ScanEffects, apply_effects
 from segmentation.templates import Template, load_templates
 from segmentation.types import Page
 
@@ -180,3 +180,30 @@ def test_form_removal_keeps_the_handwriting_and_drops_the_form(
     assert recall / np.count_nonzero(pen) > 0.95
     assert precision / np.count_nonzero(got) > 0.97
     assert not reg.ink[~inside].any()  # outside the field regions nothing is computed
+
+
+def test_a_scanned_blank_form_works_as_reference(
+    tmp_path: Path, font_digits: synthetic.DigitSource
+) -> None:
+    """Users scan their blank form: grey paper, shading and dust in the reference are no print."""
+    paths = synthetic.write_templates(tmp_path)
+    rng = np.random.default_rng(0)
+    for p in paths:
+        png = p.with_suffix(".png")
+        ref = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
+        fx = ScanEffects(noise=6, blur=0.8, light=0.3, jpeg_quality=50, margin=0, specks=60)
+        scanned, _ = apply_effects(ref, fx, rng)
+        cv2.imwrite(str(png), scanned)
+    scanned_templates = load_templates(paths)
+    registration.warm(scanned_templates)
+    fx = ScanEffects(dpi=220, skew_deg=-4.0, perspective=0.007, margin=49, lid=227, fax=True)
+    sp = synthetic.make_page("order", font_digits, seed=7, effects=fx)
+    reg = identify(Page(1, sp.image), scanned_templates)
+    assert reg is not None and reg.template.name == "order" and reg.quality > 0.9
+    assert field_corner_error(sp.homography, reg.homography, reg.template) < 5.0
+    comb = next(f for f in reg.template.fields if f.name == "item1")
+    x, y, w, h = comb.box
+    ink = reg.ink[y - 5 : y + h + 5, x - 5 : x + w + 5]
+    assert np.count_nonzero(ink) > 0.03 * ink.size  # six digits...
+    edges = reg.ink[y - 2 : y + 3, x + 5 : x + w - 5]  # ...but not the comb's top edge
+    assert np.count_nonzero(edges) < 0.2 * edges.size
