@@ -47,7 +47,7 @@ def printed_ink(template: Any) -> tuple[Grey, Grey]:
         clean = (255 - (printed > 0) * 225).astype(np.uint8)
         clean = cv2.GaussianBlur(clean, (0, 0), 0.6)
         cache["printed"] = (printed, clean)
-    return cache["printed"]  # type: ignore[no-any-return]
+    return cache["printed"]
 
 
 def _masks(template: Any) -> dict[str, Grey]:
