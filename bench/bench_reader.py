@@ -14,7 +14,10 @@ core. Bars (issue 3): template fields >= 97 % exact, digits >= 99.5 %; template-
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
     os.environ.setdefault(_v, "1")
 
@@ -24,7 +27,6 @@ import json  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 from collections import defaultdict  # noqa: E402
-from pathlib import Path  # noqa: E402
 from time import perf_counter  # noqa: E402
 from typing import Any  # noqa: E402
 

@@ -94,9 +94,51 @@ def _stroke_widths(lab: npt.NDArray[np.int32], n: int, mask: U8) -> npt.NDArray[
     return 2.0 * area / np.maximum(per, 1.0)
 
 
-def find_strings(image: npt.NDArray[np.generic], *, min_height: int = 8) -> list[TextString]:
-    """Digit-string candidates of a whole page in reading order."""
-    ink = remove_rules(binarize(image))
+def page_ink(image: npt.NDArray[np.generic]) -> U8:
+    """The page binarised (255 = ink) with printed rules removed."""
+    return remove_rules(binarize(image))
+
+
+def vertical_text(ink: U8) -> bool:
+    """True when the text lines run top to bottom (a page scanned a quarter turn off).
+
+    Each mark's nearest neighbour lies along its text line; lines of printed words and digit
+    strings agree on that direction, whatever the writing is.
+    """
+    n, _, st, cen = cv2.connectedComponentsWithStats(ink, 8)
+    if n <= 3:
+        return False
+    h, w = ink.shape
+    sel = (
+        (st[1:, 3] >= 6)
+        & (st[1:, 2] >= 2)
+        & (st[1:, 3] <= 0.5 * h)
+        & (st[1:, 2] <= 0.5 * w)
+        & (st[1:, 4] >= 20)
+    )
+    c = cen[1:][sel]
+    size = np.maximum(st[1:, 2], st[1:, 3])[sel].astype(np.float64)
+    if len(c) < 3:
+        return False
+    if len(c) > 1500:
+        keep = np.argsort(-size)[:1500]
+        c, size = c[keep], size[keep]
+    d = np.hypot(c[:, None, 0] - c[None, :, 0], c[:, None, 1] - c[None, :, 1])
+    np.fill_diagonal(d, np.inf)
+    nn = d.argmin(axis=1)
+    near = d[np.arange(len(c)), nn] <= 2.5 * size
+    dx = np.abs(c[nn, 0] - c[:, 0])[near]
+    dy = np.abs(c[nn, 1] - c[:, 1])[near]
+    horizontal, vertical = int((dx > dy).sum()), int((dy > dx).sum())
+    return vertical >= 3 and vertical > 1.3 * horizontal
+
+
+def find_strings(
+    image: npt.NDArray[np.generic], *, ink: U8 | None = None, min_height: int = 8
+) -> list[TextString]:
+    """Digit-string candidates of a whole page in reading order (``ink``: ``page_ink(image)``)."""
+    if ink is None:
+        ink = page_ink(image)
     n, lab, st, _ = cv2.connectedComponentsWithStats(ink, 8)
     if n <= 1:
         return []

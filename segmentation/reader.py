@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from segmentation.assemble import best_comb_path, best_path, top3
-from segmentation.freeform import find_strings
+from segmentation.freeform import find_strings, page_ink, vertical_text
 from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, Segment, crop_ink, cut_nodes, plan
 from segmentation.types import Box, DigitResult, FieldResult, Page
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 #: Free mode works on pages no larger than this (longest side, pixels); boxes are scaled back.
 FREE_MAX_SIDE = 1800
+#: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
+FLIP_MARGIN = 3.0
 
 
 @dataclass
@@ -60,6 +62,8 @@ class PageSegmentation:
     fields: list[FieldPlan]
     crops: npt.NDArray[np.float32]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: Template-free: the same candidates read upside down (crops turned 180°).
+    flipped: list[FieldPlan] = field(default_factory=list)
 
 
 def _clip(box: Box, width: int, height: int) -> Box:
@@ -165,13 +169,22 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
     if scale < 1.0:
         size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    for k, s in enumerate(find_strings(image), start=1):
+    ink = page_ink(image)
+    turned = vertical_text(ink)
+    sh = image.shape[0]
+    if turned:  # read the page a quarter turn clockwise; boxes are turned back below
+        image = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
+        ink = cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
+    for k, s in enumerate(find_strings(image, ink=ink), start=1):
         sx, sy = s.box[0], s.box[1]
         segs, pieces = plan(s.ink, digit_height=s.digit_height)
 
         def to_page(b: Box, sx: int = sx, sy: int = sy) -> Box:
-            x0, y0 = (b[0] + sx) / scale, (b[1] + sy) / scale
-            x1, y1 = (b[0] + b[2] + sx) / scale, (b[1] + b[3] + sy) / scale
+            bx, by, bw, bh = b[0] + sx, b[1] + sy, b[2], b[3]
+            if turned:
+                bx, by, bw, bh = by, sh - bx - bw, bh, bw
+            x0, y0 = bx / scale, by / scale
+            x1, y1 = (bx + bw) / scale, (by + bh) / scale
             box = (int(x0), int(y0), int(np.ceil(x1) - int(x0)), int(np.ceil(y1) - int(y0)))
             return _clip(box, page.width, page.height)
 
@@ -188,16 +201,45 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
         )
 
 
+def _upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
+    """The same candidates read as if the page were upside down (crops ``offset`` on, turned)."""
+    out = []
+    for fp in reversed(plans):
+        n = fp.n_segments
+        out.append(
+            FieldPlan(
+                fp.name,
+                fp.box,
+                None,
+                n,
+                [(n - j, n - i) for i, j in fp.spans],
+                [i + offset for i in fp.crop_index],
+                fp.boxes,
+                fp.image,
+                None,
+                fp.priors,
+                sorted(n - c for c in fp.cuts),
+            )
+        )
+    return out
+
+
 def segment_page(page: Page, registration: Registration | None) -> PageSegmentation:
     """All candidate pieces of a page: template fields, or every digit string when template-free."""
     plans: list[FieldPlan] = []
     crops: list[npt.NDArray[np.float32]] = []
+    flipped: list[FieldPlan] = []
     if registration is not None:
         _template_fields(page, registration, plans, crops)
     else:
         _free_fields(page, plans, crops)
+        # Which way up is decided by recognition: the same pieces turned half round.
+        flipped = _upside_down(plans, len(crops))
+        crops += [c[::-1, ::-1] for c in crops]
     arr = np.stack(crops) if crops else np.zeros((0, SIZE, SIZE), np.float32)
-    return PageSegmentation(page, registration, plans, arr.astype(np.float32, copy=False))
+    return PageSegmentation(
+        page, registration, plans, arr.astype(np.float32, copy=False), flipped=flipped
+    )
 
 
 def assemble_field(
@@ -238,7 +280,15 @@ def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> lis
         )
     out = [assemble_field(fp, probs, seg.page.image) for fp in seg.fields]
     if seg.registration is None:
+        if seg.flipped:
+            turned = [assemble_field(fp, probs, seg.page.image) for fp in seg.flipped]
+            if _log_score(turned) > _log_score(out) + FLIP_MARGIN:
+                out = turned
         out = [f for f in out if f.value]
         for k, f in enumerate(out, start=1):
             f.name = f"free_{k}"
     return out
+
+
+def _log_score(fields: list[FieldResult]) -> float:
+    return float(sum(np.log(max(f.confidence, 1e-30)) for f in fields))

@@ -87,8 +87,8 @@ def draw(spec: str, h: int = 60, gap: int = 14, touch: bool = False) -> U8:
     return img
 
 
-def read_free(ink: U8, dark: bool = True) -> list[str]:
-    image = (255 - ink) if dark else ink
+def read_free(ink: U8, dark: bool = True, turns: int = 0) -> list[str]:
+    image = np.rot90((255 - ink) if dark else ink, turns)
     page = Page(1, np.ascontiguousarray(image))
     seg = segment_page(page, None)
     return [f.value for f in assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))]
@@ -105,6 +105,33 @@ def test_touching_digits_split(text: str) -> None:
     n, _ = cv2.connectedComponents(ink)
     assert n - 1 == 1  # really one connected blob
     assert read_free(ink) == [text]
+
+
+def lines(*texts: str) -> U8:
+    rows = [draw(t) for t in texts]
+    width = max(r.shape[1] for r in rows)
+    return np.vstack([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_page_turned_by_quarter_turns(turns: int) -> None:
+    texts = ["1011", "0111", "0010"]
+    got = read_free(lines(*texts), turns=turns)
+    if turns == 1:  # a quarter turn either way is undone: it reads upright...
+        assert got == texts
+    else:  # ...or upside down, which a classifier blind to orientation cannot tell apart
+        assert got == [t[::-1] for t in reversed(texts)]
+
+
+def test_upside_down_reading_wins_when_it_scores_better() -> None:
+    page = Page(1, np.ascontiguousarray(255 - lines("10", "110")))
+    seg = segment_page(page, None)
+    probs = ShapeClassifier().predict_proba(seg.crops)
+    n = len(seg.crops) // 2
+    upright = [f.value for f in assemble_page(seg, probs)]
+    assert upright == ["10", "110"]
+    probs[:n] = np.float32(1 / 11)  # the upright pieces now look like nothing
+    assert [f.value for f in assemble_page(seg, probs)] == ["011", "01"]
 
 
 @pytest.mark.parametrize("dark", [True, False])
@@ -245,7 +272,8 @@ def test_one_classifier_batch_per_page() -> None:
     page = Page(1, 255 - draw("10 01".replace(" ", ""), touch=True))
     seg = segment_page(page, None)
     assert seg.crops.dtype == np.float32 and seg.crops.shape[1:] == (28, 28)
-    assert sum(len(f.crop_index) for f in seg.fields) == len(seg.crops)
+    plans = seg.fields + seg.flipped  # template-free: upright and upside-down readings
+    assert sorted(i for f in plans for i in f.crop_index) == list(range(len(seg.crops)))
     with pytest.raises(ValueError):
         assemble_page(seg, np.zeros((len(seg.crops) + 1, 11), np.float32))
 
