@@ -21,6 +21,7 @@ from digitize.metrics import STAGES
 from digitize.settings import Settings, get_settings
 from tests.deploy_helpers import Samples, http_get, sample, scrape, wait_for
 from tests.fixtures_db import free_port, job_env, run_cli
+from worker.bench_e2e import children, rss_mb
 
 
 def test_json_log_lines_carry_the_bound_document() -> None:
@@ -103,6 +104,10 @@ def test_worker_exports_documents_and_stage_latency(
         assert sample(after, "digitize_page_stage_seconds_count", stage=stage) == 1
         got = sample(after, "digitize_page_stage_seconds_sum", stage=stage)
         assert got == pytest.approx(timings[stage] / 1000, rel=1e-6, abs=1e-9)
+
+    # The pool processes hold the model: each stays well inside the 400 MB budget.
+    pool = children(w.procs[0].pid)
+    assert len(pool) == 2 and all(rss_mb(pid) <= 400 for pid in pool), [rss_mb(p) for p in pool]
 
     records = []
     for log in w.logdir.glob("*.log"):
