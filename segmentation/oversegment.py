@@ -21,7 +21,9 @@ from segmentation.types import Box
 
 Mask = npt.NDArray[np.bool_]
 
-MAX_SPAN = 3  #: a digit is made of at most this many consecutive segments
+MAX_SPAN = 8  #: a digit is made of at most this many consecutive segments (and is not too wide)
+MAX_WIDTH = 1.3  #: ... nor wider than this many digit heights
+_K3 = np.ones((3, 3), np.uint8)
 SPECK = 0.18  #: components smaller than this fraction of the digit height (both ways) are dust
 
 
@@ -62,8 +64,8 @@ def shape_prior(box: Box, href: float) -> float:
     h, w = box[3], box[2]
     r = h / max(href, 1.0)
     prior = 0.0
-    if r < 0.6:
-        prior += 2.0 * float(np.log(max(r, 0.05) / 0.6))
+    if r < 0.7:
+        prior += 4.0 * float(np.log(max(r, 0.05) / 0.7))
     if w > 1.25 * h and w > 1.25 * href:
         prior += 2.0 * float(np.log(1.25 * max(h, href) / w))
     return prior
@@ -100,7 +102,7 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
     st = stats[1:]
     hs = st[:, cv2.CC_STAT_HEIGHT].astype(float)
     big = hs >= 0.35 * digit_height
-    href = float(np.median(hs[big])) if big.any() else digit_height
+    href = float(np.percentile(hs[big], 75)) if big.any() else digit_height
     href = max(href, 4.0)
     keep = []
     for i, (_x, _y, w, h, a) in enumerate(st):
@@ -200,6 +202,7 @@ def cut_positions(mask: Mask, href: float, near: list[int] | None = None) -> lis
         return []
     if near is not None:
         return [c for c in near if margin <= c <= w - margin]
+    sw = stroke_width(mask)
     prof = cv2.blur(mask.sum(axis=0).astype(np.float32).reshape(1, -1), (3, 1))[0]
     has = mask.any(axis=0)
     rows = np.arange(h, dtype=np.float32)[:, None]
@@ -208,16 +211,16 @@ def cut_positions(mask: Mask, href: float, near: list[int] | None = None) -> lis
     inner = np.zeros(w, bool)
     inner[margin : w - margin] = True
     cands: list[tuple[float, int]] = []
-    low = inner & _extrema(prof, margin, True) & (prof <= 0.5 * prof.max())
+    low = inner & _extrema(prof, margin, True) & (prof <= min(0.5 * prof.max(), 2.5 * sw))
     cands += [(float(prof[x]) / h, int(x)) for x in np.flatnonzero(low)]
-    valley = inner & _extrema(top, margin, False) & (top > top.min() + 0.1 * h)
+    valley = inner & _extrema(top, margin, False) & (top > top.min() + 0.2 * h)
     cands += [(0.5 - float(top[x] - top.min()) / h, int(x)) for x in np.flatnonzero(valley)]
-    peak = inner & _extrema(bot, margin, True) & (bot < bot.max() - 0.1 * h)
+    peak = inner & _extrema(bot, margin, True) & (bot < bot.max() - 0.2 * h)
     cands += [(0.5 - float(bot.max() - bot[x]) / h, int(x)) for x in np.flatnonzero(peak)]
     cands.sort()
     chosen: list[int] = []
-    spacing = 0.12 * href
-    limit = max(1, round(w / (0.3 * href)))
+    spacing = 0.15 * href
+    limit = max(1, round(w / (0.4 * href)))
     for _, x in cands:
         if all(abs(x - c) >= spacing for c in chosen):
             chosen.append(x)
@@ -252,6 +255,14 @@ def _centre_in(s: Segment, box: Box) -> bool:
     return box[0] <= cx < box[0] + box[2] and box[1] <= cy < box[1] + box[3]
 
 
+def stroke_width(mask: Mask) -> float:
+    """Mean stroke width of some ink: 2 × area / boundary length."""
+    m = mask.astype(np.uint8)
+    area = int(m.sum())
+    edge = int((m - cv2.erode(m, _K3, borderValue=0)).sum())
+    return 2.0 * area / max(edge, 1)
+
+
 def crop_ink(mask: Mask) -> npt.NDArray[np.uint8]:
     """A piece's ink ready for ``to_mnist``, marker-thick strokes thinned to MNIST's pen width.
 
@@ -263,17 +274,13 @@ def crop_ink(mask: Mask) -> npt.NDArray[np.uint8]:
     area = int(m.sum())
     if area == 0 or size < 12:
         return m * 255
-    edge = int((m - cv2.erode(m, _K3, borderValue=0)).sum())
-    sw = 2.0 * area / max(edge, 1)
+    sw = stroke_width(mask)
     if sw <= 0.2 * size:
         return m * 255
     r = max(1, round((sw - 0.13 * size) / 2))
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     thin = cv2.erode(np.pad(m, r), k)[r:-r, r:-r]
     return (thin if thin.sum() >= 0.3 * area else m) * 255
-
-
-_K3 = np.ones((3, 3), np.uint8)
 
 
 def cut_nodes(parts: list[Segment]) -> list[int]:
@@ -313,7 +320,7 @@ def plan(
                 if gap > 0.15 * href:
                     break
             box, m = join(parts[i:j])
-            if j - i > 1 and (box[2] > 1.5 * href or box[3] > 1.8 * href):
+            if j - i > 1 and (box[2] > MAX_WIDTH * href or box[3] > 1.8 * href):
                 break
             pieces.append(Piece(i, j, box, m, prior=shape_prior(box, href)))
     # The uncut hypothesis of every blob, however many segments it was cut into.
