@@ -69,19 +69,34 @@ def claim_group(db: Session, uid: int, digit: int, size: int = GRID_SIZE) -> tup
         .where(Digit.value == digit, *_doubtful(), pending())  # type: ignore[arg-type]
     )
     total = int(db.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    candidates = list(
-        db.execute(base.where(lock_free(uid, now)).order_by(Digit.confidence, Digit.id).limit(size))
-    )
-    field_ids = sorted({r.field_id for r in candidates})
-    if field_ids:
+    tiles: list[Tile] = []
+    lost: set[int] = set()  # fields a rival leased between our SELECT and UPDATE
+    for _round in range(4):
+        stmt = base.where(lock_free(uid, now))
+        if tiles:
+            stmt = stmt.where(Digit.id.not_in([t.id for t in tiles]))
+        if lost:
+            stmt = stmt.where(Digit.field_id.not_in(sorted(lost)))
+        candidates = list(
+            db.execute(stmt.order_by(Digit.confidence, Digit.id).limit(size - len(tiles)))
+        )
+        if not candidates:
+            break
+        field_ids = sorted({r.field_id for r in candidates})
         db.execute(
             update(Field)
             .where(Field.id.in_(field_ids), lock_free(uid, now))
             .values(locked_by=uid, locked_until=now + LEASE)
             .execution_options(synchronize_session=False)
         )
-    mine = set(db.scalars(select(Field.id).where(Field.id.in_(field_ids), Field.locked_by == uid)))
-    tiles = [Tile(*r) for r in candidates if r.field_id in mine]
+        mine = set(
+            db.scalars(select(Field.id).where(Field.id.in_(field_ids), Field.locked_by == uid))
+        )
+        lost |= set(field_ids) - mine
+        tiles += [Tile(*r) for r in candidates if r.field_id in mine]
+        if len(tiles) >= size or mine == set(field_ids):
+            break
+    tiles.sort(key=lambda t: (t.confidence, t.id))
     return tiles, total
 
 

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from digitize.settings import REPO_ROOT
+from digitize.cli import _register, app
+from digitize.settings import REPO_ROOT, get_settings
 from tests.fixtures_review import LiveServer
 from tests.test_review_browser import current_field, shots_dir, sign_in_with_keyboard
 
@@ -28,6 +30,7 @@ TEMPLATES = REPO_ROOT / "examples" / "templates"
 
 
 def digitize(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real command in its own process (``process`` starts a worker pool)."""
     env = {**os.environ, "DIGITIZE_DATABASE_URL": db_url}
     exe = Path(sys.executable).with_name("digitize")
     return subprocess.run(
@@ -35,8 +38,21 @@ def digitize(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def digitize_here(db_url: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    """The same CLI app in this process (no interpreter start-up): its output."""
+    monkeypatch.setenv("DIGITIZE_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        _register()
+        result = CliRunner().invoke(app, list(args))
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
 def test_pipeline_output_reviewed_in_browser(
-    live_server: LiveServer, browser_page: Any, tmp_path: Path
+    live_server: LiveServer, browser_page: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not EXAMPLE.exists():
         pytest.skip("examples/ not present")
@@ -44,7 +60,7 @@ def test_pipeline_output_reviewed_in_browser(
     expected: dict[str, str] = truth["fields"]
     run = digitize(live_server.db_url, "process", str(EXAMPLE), "--template", str(TEMPLATES))
     assert run.returncode == 0, run.stderr[-2000:]
-    before = json.loads(digitize(live_server.db_url, "results", "--format", "json").stdout)
+    before = json.loads(digitize_here(live_server.db_url, monkeypatch, "results", "-f", "json"))
     fields = before["documents"][0]["pages"][0]["fields"]
     flagged = [f["name"] for f in fields if f["needs_review"]]
     assert flagged, "the example should give the reviewer something to do"
@@ -76,7 +92,7 @@ def test_pipeline_output_reviewed_in_browser(
     assert sorted(done) == sorted(flagged)
     assert "Nothing left to review" in page.inner_text(".flash")
 
-    after = json.loads(digitize(live_server.db_url, "results", "--format", "json").stdout)
+    after = json.loads(digitize_here(live_server.db_url, monkeypatch, "results", "-f", "json"))
     served = {f["name"]: f for f in after["documents"][0]["pages"][0]["fields"]}
     for name in flagged:
         assert served[name]["value"] == expected[name] and served[name]["reviewed"] is True
@@ -86,8 +102,7 @@ def test_pipeline_output_reviewed_in_browser(
         assert served[name]["value"] == value and served[name]["reviewed"] is False
 
     out = tmp_path / "corrections"
-    exported = digitize(live_server.db_url, "export-corrections", str(out))
-    assert exported.returncode == 0, exported.stderr[-2000:]
+    digitize_here(live_server.db_url, monkeypatch, "export-corrections", str(out))
     lines = (out / "labels.csv").read_text().splitlines()
     same_length = [n for n in flagged if len(expected[n]) == len(served[n]["digits"])]
     assert len(lines) - 1 == sum(len(expected[n]) for n in same_length)
