@@ -143,3 +143,26 @@ def export_corrections(db: Session, out_dir: Path, *, batch_id: int | None = Non
     y = np.array([r.label for r in rows], dtype=np.int64)
     np.savez_compressed(out_dir / "mnist.npz", x=x, y=y)
     return len(rows)
+
+
+def load_corrections(folder: Path) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Read an export back as MNIST-style ``x (N, 28, 28)`` and labels ``y (N,)``.
+
+    Uses ``mnist.npz`` when present, else rebuilds it from ``labels.csv`` and the PNG crops (so
+    a folder people edited by hand — a crop deleted, a label fixed — still loads).
+    """
+    npz = folder / "mnist.npz"
+    csv_path = folder / "labels.csv"
+    if npz.exists() and (not csv_path.exists() or npz.stat().st_mtime >= csv_path.stat().st_mtime):
+        data = np.load(npz)
+        return data["x"].astype(np.float32), data["y"].astype(np.int64)
+    xs: list[npt.NDArray[np.float32]] = []
+    ys: list[int] = []
+    with csv_path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            crop = folder / row["file"]
+            if crop.exists():
+                xs.append(crop_to_mnist(crop.read_bytes()))
+                ys.append(int(row["label"]))
+    x = np.stack(xs) if xs else np.zeros((0, SIZE, SIZE), np.float32)
+    return x, np.array(ys, dtype=np.int64)

@@ -20,6 +20,7 @@ from db.session import session_scope
 from digitize.cli import _register, app
 from digitize.settings import get_settings
 from review.app import create_app
+from review.export import load_corrections
 from review.security import verify_password
 from tests.fixtures_review import PASSWORD, review_settings, seed_review
 from tests.test_review_app import sign_in
@@ -89,3 +90,11 @@ def test_export_corrections_writes_labelled_crops(
     assert x.min() >= 0.0 and x.max() <= 1.0
     buf = io.BytesIO((out / rows[0]["file"]).read_bytes())
     assert Image.open(buf).size[0] > 0
+    # What `digitize train --extra` reads: the npz, or the PNGs + CSV when people edited them.
+    x2, y2 = load_corrections(out)
+    assert np.array_equal(x2, data["x"]) and list(y2) == list(data["y"])
+    (out / "mnist.npz").unlink()
+    (out / rows[0]["file"]).unlink()
+    x3, y3 = load_corrections(out)
+    assert len(x3) == len(rows) - 1 and np.allclose(x3, data["x"][1:])
+    assert list(y3) == list(data["y"][1:])
