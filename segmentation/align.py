@@ -112,14 +112,16 @@ def refine(
     points: npt.NDArray[np.float32],
     pyr: Pyramid,
     search: int = SEARCH,
+    patch_size: int = PATCH,
 ) -> tuple[Mat, int]:
     """Refine a template→page homography by matching reference patches on the page.
 
     ``ref_small`` is the reference at ``ref_scale``; ``points`` are patch centres in it. Returns the
     refined homography (or the input when too few patches agree) and the number of inliers.
     """
-    half = PATCH // 2
-    win = PATCH + 2 * search
+    half = patch_size // 2
+    win = patch_size + 2 * search
+    rh, rw = ref_small.shape
     # Page level whose resolution is at least the refinement resolution at the page's scale.
     page_per_tmpl = np.sqrt(abs(np.linalg.det(h_full[:2, :2])))
     level, lscale = pyr.at_least(min(1.0, ref_scale / max(page_per_tmpl, 1e-6)))
@@ -127,7 +129,9 @@ def refine(
     src, dst = [], []
     for cx, cy in points:
         x0, y0 = round(cx) - half, round(cy) - half
-        patch = ref_small[y0 : y0 + PATCH, x0 : x0 + PATCH]
+        if x0 < 0 or y0 < 0 or x0 + patch_size > rw or y0 + patch_size > rh:
+            continue
+        patch = ref_small[y0 : y0 + patch_size, x0 : x0 + patch_size]
         m = to_level @ shift_mat(x0 - search, y0 - search)
         region = cv2.warpPerspective(
             level,

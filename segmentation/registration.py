@@ -216,12 +216,22 @@ def _feature_candidates(
 
 
 def _refined(h_work: Mat, t: Template, pyr: align.Pyramid, ws: float) -> Mat:
-    """Patch-refined homography (work → work), or the input when refinement finds too little."""
+    """Patch-refined homography (work → work), or the input when refinement finds too little.
+
+    Coarse to fine: a wide search at working resolution (fixes an affine fit extrapolated from
+    matches bunched in one part of the form, under perspective), then at ~100 dpi, then narrow.
+    """
     prep = prepare(t)
     h_full = scale_mat(1.0 / ws) @ h_work @ scale_mat(prep.work_scale)
+    coarse_pts = prep.refine_pts * (prep.work_scale / prep.refine_scale)
+    h0, n0 = align.refine(
+        h_full, prep.work, prep.work_scale, coarse_pts, pyr, search=24, patch_size=24
+    )
+    if n0:
+        h_full = h0
     h_ref, inliers = align.refine(h_full, prep.refine_img, prep.refine_scale, prep.refine_pts, pyr)
     if not inliers:
-        return h_work
+        return scale_mat(ws) @ h_full @ scale_mat(1.0 / prep.work_scale)
     # A second, narrow pass: patches now line up in rotation and scale too.
     h_ref2, inliers2 = align.refine(
         h_ref, prep.refine_img, prep.refine_scale, prep.refine_pts, pyr, search=5
