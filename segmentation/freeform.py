@@ -190,7 +190,9 @@ def find_strings(
         y1 = int((mb[:, 1] + mb[:, 3]).max())
         # Keep every component of the page that lies inside the string box (bars, dots, pieces).
         sub = lab[y0:y1, x0:x1]
-        inside = np.isin(sub, members)
+        inside = sub == members[0]
+        for i in members[1:]:
+            inside |= sub == i
         heights = mb[:, 3]
         dh = float(np.median(heights[heights >= 0.5 * heights.max()]))
         stroke = float(np.median(sw[members]))

@@ -150,7 +150,9 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
         boxes: list[Box] = [tuple(int(v) for v in st[i, :4]) for i in members]  # type: ignore[misc]
         x, y, w, h = _union_box(boxes)
         sub = labels[y : y + h, x : x + w]
-        mask = np.isin(sub, [i + 1 for i in members])
+        mask = sub == members[0] + 1
+        for i in members[1:]:
+            mask |= sub == i + 1
         segs.append(Segment(x, y, mask))
     segs.sort(key=lambda s: s.x + s.mask.shape[1] / 2)
     return segs, href

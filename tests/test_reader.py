@@ -287,3 +287,51 @@ def test_comb_stray_mark_in_a_cell_is_dropped() -> None:
     seg = segment_page(page, reg)  # type: ignore[arg-type]
     (f,) = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
     assert f.value == "101"
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> object:
+    from digitize.errors import DigitizeError
+    from model.inference import get_recognizer
+
+    try:
+        return get_recognizer()
+    except DigitizeError as exc:
+        pytest.skip(f"no shipped model: {exc}")
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+@pytest.mark.parametrize(("layout", "seed"), [("survey", 3), ("claim", 4)])
+def test_scanned_form_end_to_end(
+    recognizer: object, tmp_path: object, layout: str, seed: int
+) -> None:
+    """A generated, scanned form with MNIST test digits read with the shipped model."""
+    from pathlib import Path
+
+    from model.data import load_sample
+    from segmentation import synthetic
+    from segmentation.registration import identify
+    from segmentation.templates import load_templates
+
+    images, labels = load_sample()
+    sp = synthetic.make_page(layout, synthetic.DigitSource(images, labels), seed, strength=0.5)
+    templates = load_templates(synthetic.write_templates(Path(str(tmp_path)), [layout]))
+    page = Page(1, sp.image)
+    reg = identify(page, templates)
+    assert reg is not None
+    seg = segment_page(page, reg)
+    fields = assemble_page(seg, recognizer.predict_proba(seg.crops))  # type: ignore[attr-defined]
+    assert [f.name for f in fields] == list(sp.values)
+    exact = [f for f in fields if f.value == sp.values[f.name]]
+    assert len(exact) >= 0.75 * len(fields)
+    for f in exact:  # digit boxes land on the digits of the scan, in page pixels
+        truth = sp.digit_boxes[f.name]
+        assert all(_iou(d.box, t) > 0.5 for d, t in zip(f.digits, truth, strict=True))
+        assert _iou(f.box, sp.field_boxes[f.name]) > 0.6
+        assert f.image is not None and f.image.shape == (f.box[3], f.box[2])
