@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -74,9 +75,23 @@ def crop_to_mnist(png: bytes) -> npt.NDArray[np.float32]:
     return to_mnist(ink)
 
 
+def _clear_previous(out_dir: Path) -> None:
+    """Remove an earlier export's crops (only when the folder really holds one of ours)."""
+    meta = out_dir / "labels.json"
+    if not meta.exists():
+        return
+    try:
+        ours = json.loads(meta.read_text(encoding="utf-8")).get("format") == FORMAT
+    except (ValueError, AttributeError):
+        ours = False
+    if ours and (out_dir / "crops").is_dir():
+        shutil.rmtree(out_dir / "crops")
+
+
 def export_corrections(db: Session, out_dir: Path, *, batch_id: int | None = None) -> int:
     """Write every person-labelled crop under ``out_dir``; returns how many."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    _clear_previous(out_dir)
     stmt = (
         select(
             Digit.id,
