@@ -114,3 +114,24 @@ def test_parse_since() -> None:
     assert (parse_since("0s") - parse_since("2h")).total_seconds() == pytest.approx(7200, abs=5)
     with pytest.raises(ConfigError):
         parse_since("soon")
+
+
+def test_an_interrupted_run_is_finished_by_the_next(
+    sqlite_url: str, tmp_path: Path, form_scans: dict[str, Any]
+) -> None:
+    from db import queries
+    from db.session import session_scope
+    from db.storage import get_storage
+
+    scan = tmp_path / "survey.png"
+    shutil.copy(form_scans["scans"] / "survey 1.png", scan)
+    with session_scope() as s:  # stored and queued, then the process was killed
+        batch = queries.create_batch(s, "process")
+        queries.add_document(s, batch, scan.name, scan.read_bytes(), get_storage())
+    res = cli(["process", str(scan), "--jobs", "1"])
+    assert res.exit_code == 0, res.exception
+    assert "already known" in res.stderr
+    docs = json.loads(cli(["results", "-f", "json"]).stdout)["documents"]
+    assert [(d["source"], d["status"], len(d["pages"])) for d in docs] == [
+        ("survey.png", "done", 1)
+    ]

@@ -132,6 +132,10 @@ class Pool:
                 self.close()
         return outcomes
 
+    def submit(self, fn: Callable[[int], Outcome], document_id: int) -> Future[Outcome]:
+        """One document to the pool (the caller handles ``BrokenProcessPool``)."""
+        return self._pool().submit(fn, document_id)
+
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)

@@ -29,7 +29,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from db import queries
-from db.models import DONE, FAILED, Batch, Document
+from db.models import DONE, FAILED, PROCESSING, QUEUED, Batch, Document
 from db.session import session_scope, sqlite_path
 from db.storage import get_storage
 from digitize.errors import ConfigError
@@ -225,8 +225,9 @@ class Watcher:
             return
         self._waiting.setdefault(ing.document_id, []).append(path)
         self._notify("taken", path, f"document {ing.document_id}")
-        if ing.duplicate or ing.status != "queued":
-            return
+        if ing.status not in (QUEUED, PROCESSING):
+            return  # failed on arrival, or a duplicate already finished: moved on the next tick
+        # New, or a duplicate left unfinished (say by a watcher that was killed): read it.
         try:
             self._dispatch(ing.document_id, pool)
         except Exception as exc:  # broker down: `recover` re-sends it from the database
@@ -240,7 +241,7 @@ class Watcher:
         else:
             from worker.embedded import run_one
 
-            self._futures[pool._pool().submit(run_one, doc_id)] = doc_id
+            self._futures[pool.submit(run_one, doc_id)] = doc_id
 
     def _settle_finished(self, pool: Any) -> None:
         for fut, doc_id in list(self._futures.items()):

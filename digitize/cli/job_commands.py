@@ -22,7 +22,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from db import queries
-from db.models import FAILED, QUEUED, Batch, Document
+from db.models import FAILED, PROCESSING, QUEUED, Batch, Document
 from db.results import ROW_COLUMNS, ResultFilter, query_results, result_rows
 from db.session import session_scope
 from db.storage import get_storage
@@ -126,7 +126,8 @@ def process(
     templates = _templates(template)
     batch_id, items = _ingest("process", paths, templates, force)
     _report_duplicates(items)
-    todo = [i.document_id for i in items if not i.duplicate and i.status == QUEUED]
+    # Unfinished duplicates were left by an interrupted run: there is no queue, so read them now.
+    todo = list(dict.fromkeys(i.document_id for i in items if i.status in (QUEUED, PROCESSING)))
     n_failed = 0
     if not todo:
         err.print("nothing new to read")
