@@ -209,7 +209,7 @@ def outline_guesses(t_size: tuple[int, int], p_size: tuple[int, int]) -> list[Ma
     ]
 
 
-def ecc_refine(template: Grey, page: Grey, init: Mat, small: float = 0.3) -> Mat | None:
+def ecc_refine(template: Grey, page: Grey, init: Mat, small: float = 0.22) -> Mat | None:
     """Affine ECC between the template and the page warped by ``init``, both blurred and small."""
     th, tw = template.shape
     guess = cv2.warpPerspective(
@@ -232,7 +232,7 @@ def ecc_refine(template: Grey, page: Grey, init: Mat, small: float = 0.3) -> Mat
             b,
             warp,
             cv2.MOTION_AFFINE,
-            (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4),
+            (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-4),
             None,
             3,
         )
