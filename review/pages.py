@@ -70,7 +70,8 @@ def login(
 
 
 @router.post("/logout", name="logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    queue.release_all(db, user.id)  # colleagues need not wait for the leases to run out
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -211,6 +211,16 @@ def release(db: Session, uid: int, field_ids: Sequence[int]) -> None:
         )
 
 
+def release_all(db: Session, uid: int) -> None:
+    """Give back every lease a reviewer holds (on sign-out)."""
+    db.execute(
+        update(Field)
+        .where(Field.locked_by == uid)
+        .values(locked_by=None, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def claim_next(db: Session, uid: int, filters: QueueFilters, skipped: Sequence[int]) -> int | None:
     """Lease the most doubtful free field (one we already hold comes first); None when done."""
     now = utcnow()

@@ -117,6 +117,7 @@ def test_writes_without_csrf_token_are_rejected(client: TestClient, review_db: s
 
 
 def test_sign_in_cookie_and_failures(review_db: str) -> None:
+    seed_review(review_db, n_fields=1)
     settings = review_settings(review_db)
     settings.secure_cookies = True
     with TestClient(create_app(settings), base_url="https://testserver") as c:
@@ -149,10 +150,16 @@ def test_sign_in_cookie_and_failures(review_db: str) -> None:
         assert "httponly" in cookie and "samesite=lax" in cookie and "secure" in cookie
         assert c.get("/", follow_redirects=False).status_code == 200
         assert "default-src 'self'" in c.get("/").headers["content-security-policy"]
+        nxt = c.get("/review/next", follow_redirects=False).headers["location"]
+        held = int(nxt.split("/")[-1].split("?")[0])
+        with session_scope(review_db) as db:
+            assert db.scalar(select(Field.locked_by).where(Field.id == held)) is not None
         out = c.post(
             "/logout", data={"csrf_token": csrf_of(c.get("/").text)}, follow_redirects=False
         )
         assert out.status_code == 303
+        with session_scope(review_db) as db:  # signing out gives the lease back
+            assert db.scalar(select(Field.locked_by).where(Field.id == held)) is None
         assert c.get("/", follow_redirects=False).status_code == 303
 
 
