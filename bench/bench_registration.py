@@ -58,6 +58,7 @@ def main() -> None:
         templates = load_templates(synthetic.write_templates(Path(tmp), names))
     warm(templates)  # one-time template preparation is not per-page time
     times, errors, fails, wrong, methods = [], [], [], 0, {}
+    qualities: list[float] = []
     for i in range(args.pages):
         name = names[i % len(names)]
         sp = synthetic.make_page(name, source, args.seed + i)
@@ -75,6 +76,7 @@ def main() -> None:
         boxes = [f.box for f in reg.template.fields]
         err = corner_error(sp.homography, reg.homography, boxes)
         errors.append(err)
+        qualities.append(reg.quality)
         if err > args.tolerance * sp.effects.dpi / 200:
             fails.append((i, name, f"corner error {err:.1f}px q={reg.quality:.2f}", sp.effects))
     false_pos = 0
@@ -98,6 +100,11 @@ def main() -> None:
     )
     print(f"pages of no known form given a template: {false_pos}/{args.free}")
     print(f"methods: {methods}")
+    if qualities:
+        print(
+            f"quality of right registrations: min {min(qualities):.3f} "
+            f"p5 {np.percentile(qualities, 5):.3f} median {statistics.median(qualities):.3f}"
+        )
     if errors:
         print(
             f"field-corner error px: median {statistics.median(errors):.2f} "
