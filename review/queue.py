@@ -250,6 +250,7 @@ class DigitView:
     needs_review: bool
     alternatives: list[Any]
     corrected_value: int | None
+    rejected: bool = False  # a person said "not what the machine read" in group verification
 
 
 @dataclass
@@ -330,6 +331,15 @@ def load_field(db: Session, field_id: int) -> FieldView:
             .order_by(Digit.position)
         )
     ]
+    rejected = set(
+        db.scalars(
+            select(ReviewEvent.digit_id).where(
+                ReviewEvent.field_id == field_id, ReviewEvent.action == "reject"
+            )
+        )
+    )
+    for d in view.digits:
+        d.rejected = d.id in rejected
     return view
 
 

@@ -194,6 +194,13 @@ def test_group_verification(live_server: LiveServer, browser_page: Any, tmp_path
     # The grid for 7 now holds nothing: rejected crops do not come back as 7s.
     page.goto(live_server.url + "/group/7")
     assert page.locator("label.tile").count() == 0
+    # Field review shows which crop was rejected, and only those fields are left in the queue.
+    page.goto(live_server.url + "/")
+    assert page.inner_text("h1").startswith("3 fields")
+    with page.expect_navigation(url=re.compile(r".*/review/fields/\d+")):
+        page.keyboard.press("Enter")
+    assert page.locator(".digits li.rejected").count() == 1
+    assert page.inner_text(".digits li.rejected b").startswith("not 7")
 
 
 def doubtful_ids(url: str) -> set[int]:
