@@ -23,7 +23,7 @@ public = APIRouter(include_in_schema=False)
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
 SKIPPED = "skipped"
-MAX_SKIPPED = 500
+MAX_SKIPPED = 100  # the session lives in a signed cookie: keep it well under 4 KB
 
 
 def _safe_next(target: str | None) -> str:

@@ -46,6 +46,10 @@ def test_user_add_hashes_and_refuses_duplicates(cli: CliRunner, review_db: str) 
     assert again.exit_code != 0 and "exists" in str(again.exception or again.output)
     short = cli.invoke(app, ["user", "add", "dave", "--password-stdin"], input="short\n")
     assert short.exit_code != 0
+    typo = cli.invoke(app, ["user", "add", "erin"], input="first-try-1\nfirst-try-2\n\n")
+    assert typo.exit_code != 0  # the prompt asks twice and refuses a mismatch
+    asked = cli.invoke(app, ["user", "add", "erin"], input="prompted-pw\nprompted-pw\n")
+    assert asked.exit_code == 0 and "prompted-pw" not in asked.output
     with TestClient(create_app(review_settings(review_db))) as c:
         sign_in(c, "carol", "s3cret-enough")
 
