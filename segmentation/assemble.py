@@ -31,6 +31,7 @@ class Step:
     candidate: int
     digit: int | None
     prob: float
+    score: float = 0.0  #: the log score this edge added to the path (priors included)
 
 
 def best_path(
@@ -39,13 +40,15 @@ def best_path(
     probs: npt.NDArray[np.floating],
     priors: list[float] | None = None,
     cuts: list[int] | None = None,
+    noise: list[float] | None = None,
 ) -> list[Step]:
     """The best path from node 0 to ``n_segments`` through candidate ``spans`` scored by ``probs``.
 
     ``spans[k] = (start, end)`` of candidate ``k`` whose class probabilities are ``probs[k]``;
     ``priors[k]`` is added to its score as a digit (log shape prior, see ``oversegment``);
     ending a piece at one of the ``cuts`` nodes (a cut through connected ink) costs
-    ``LOG_CUT_PRIOR``.
+    ``LOG_CUT_PRIOR``; ``noise[k]`` is the log-prior of candidate ``k`` being a stray mark
+    (default ``LOG_NOISE_PRIOR``).
     Node gaps not covered by any candidate are bridged as noise with the prior only.
     """
     if n_segments == 0:
@@ -67,12 +70,15 @@ def best_path(
             p = probs[k]
             d = int(np.argmax(p[:NOT_A_DIGIT]))
             digit_score = math.log(max(float(p[d]), _EPS)) + (priors[k] if priors else 0.0)
-            noise_score = math.log(max(float(p[NOT_A_DIGIT]), _EPS)) + LOG_NOISE_PRIOR
+            noise_score = math.log(max(float(p[NOT_A_DIGIT]), _EPS)) + (
+                noise[k] if noise else LOG_NOISE_PRIOR
+            )
             # Only single segments may be noise: a digit glued to a stray mark must not vanish.
             if digit_score >= noise_score or spans[k][1] - i > 1:
-                step, score = Step(k, d, float(p[d])), digit_score
+                step, score = Step(k, d, float(p[d]), digit_score + cut_cost[j]), digit_score
             else:
-                step, score = Step(k, None, float(p[NOT_A_DIGIT])), noise_score
+                step = Step(k, None, float(p[NOT_A_DIGIT]), noise_score + cut_cost[j])
+                score = noise_score
             score += cut_cost[j]
             if best[i] + score > best[j]:
                 best[j] = best[i] + score
@@ -91,8 +97,49 @@ def best_path(
     return path
 
 
+def path_posterior(
+    n_segments: int,
+    spans: list[tuple[int, int]],
+    probs: npt.NDArray[np.floating],
+    path: list[Step],
+    priors: list[float] | None = None,
+    cuts: list[int] | None = None,
+) -> float:
+    """Probability of ``path`` among all readings of the graph (every segmentation and label).
+
+    The forward algorithm sums, over every path, the product of its edges' total probability
+    (any digit, or noise for a single segment) with the same priors the best path paid; the
+    best path's own score over that sum is the chance the reading is right, segmentation
+    included: two segmentations that both look like digits share the mass.
+    """
+    if n_segments == 0:
+        return 1.0
+    cut_cost = np.zeros(n_segments + 1)
+    for c in cuts or ():
+        cut_cost[c] = LOG_CUT_PRIOR
+    alpha = np.full(n_segments + 1, -np.inf)
+    alpha[0] = 0.0
+    order = sorted(range(len(spans)), key=lambda k: spans[k][1])
+    for k in order:
+        i, j = spans[k]
+        if alpha[i] == -np.inf:
+            continue
+        p = probs[k]
+        digit = math.log(max(float(p[:NOT_A_DIGIT].sum()), _EPS)) + (priors[k] if priors else 0.0)
+        w = digit
+        if j - i == 1:
+            w = float(np.logaddexp(w, math.log(max(float(p[NOT_A_DIGIT]), _EPS)) + LOG_NOISE_PRIOR))
+        alpha[j] = np.logaddexp(alpha[j], alpha[i] + w + cut_cost[j])
+    if alpha[n_segments] == -np.inf:
+        return float(np.prod([s.prob for s in path]))
+    return float(min(1.0, math.exp(sum(s.score for s in path) - alpha[n_segments])))
+
+
 def best_comb_path(
-    cells: list[tuple[int, int]], spans: list[tuple[int, int]], probs: npt.NDArray[np.floating]
+    cells: list[tuple[int, int]],
+    spans: list[tuple[int, int]],
+    probs: npt.NDArray[np.floating],
+    noise: list[float] | None = None,
 ) -> list[Step]:
     """The best path with at most one digit per comb cell (``cells``: segment ranges).
 
@@ -102,7 +149,12 @@ def best_comb_path(
     path: list[Step] = []
     for a, b in cells:
         ks = [k for k, (s, e) in enumerate(spans) if a <= s and e <= b]
-        local = best_path(b - a, [(spans[k][0] - a, spans[k][1] - a) for k in ks], probs[ks])
+        local = best_path(
+            b - a,
+            [(spans[k][0] - a, spans[k][1] - a) for k in ks],
+            probs[ks],
+            noise=[noise[k] for k in ks] if noise else None,
+        )
         steps = [Step(ks[st.candidate], st.digit, st.prob) for st in local]
         if sum(st.digit is not None for st in steps) > 1:
             whole = next(k for k in ks if spans[k] == (a, b))

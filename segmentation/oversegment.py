@@ -52,6 +52,12 @@ class Piece:
     ink: Mask
     cell: int | None = None
     prior: float = 0.0  #: log-prior of the shape being one digit (its size next to its neighbours)
+    noise: float = 0.0  #: log-prior of the piece being a stray mark rather than ink that matters
+
+
+def noise_prior(box: Box, href: float) -> float:
+    """Log-prior that a piece is a stray mark: likely when small, unlikely when digit-sized."""
+    return float(np.log(0.5)) if box[3] < 0.5 * href else float(np.log(0.05))
 
 
 def shape_prior(box: Box, href: float) -> float:
@@ -324,7 +330,7 @@ def plan(
             box, m = join(parts[i:j])
             if j - i > 1 and (box[2] > MAX_WIDTH * href or box[3] > 1.8 * href):
                 break
-            pieces.append(Piece(i, j, box, m, prior=shape_prior(box, href)))
+            pieces.append(Piece(i, j, box, m, None, shape_prior(box, href), noise_prior(box, href)))
     # The uncut hypothesis of every blob, however many segments it was cut into.
     spans = {(p.start, p.end) for p in pieces}
     for k in {s.blob for s in parts}:
@@ -332,7 +338,7 @@ def plan(
         i, j = idx[0], idx[-1] + 1
         if (i, j) not in spans:
             box, m = join(parts[i:j])
-            pieces.append(Piece(i, j, box, m, prior=shape_prior(box, href)))
+            pieces.append(Piece(i, j, box, m, None, shape_prior(box, href), noise_prior(box, href)))
     return parts, pieces
 
 
@@ -371,6 +377,6 @@ def _plan_comb(
             for b in range(a + 1, j + 1):
                 if b - a <= MAX_SPAN or (a, b) == (i, j):
                     box, m = join(parts[a:b])
-                    pieces.append(Piece(a, b, box, m, cell=cell_ids[i]))
+                    pieces.append(Piece(a, b, box, m, cell_ids[i], 0.0, noise_prior(box, href)))
         i = j
     return parts, pieces

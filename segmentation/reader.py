@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.assemble import best_comb_path, best_path, top3
+from segmentation.assemble import best_comb_path, best_path, path_posterior, top3
 from segmentation.freeform import find_strings, page_ink, vertical_text
 from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, Segment, crop_ink, cut_nodes, plan
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 FREE_MAX_SIDE = 1800
 #: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
 FLIP_MARGIN = 3.0
+POSTERIOR = False
 
 
 @dataclass
@@ -51,6 +52,7 @@ class FieldPlan:
     cells: list[tuple[int, int]] | None = None  # comb fields: segment range of each used cell
     priors: list[float] = field(default_factory=list)  # log shape prior per candidate
     cuts: list[int] = field(default_factory=list)  # path nodes that cut through connected ink
+    noise: list[float] = field(default_factory=list)  # log-prior of each candidate being noise
 
 
 @dataclass
@@ -126,6 +128,7 @@ def _add_field(
             cells,
             [p.prior for p in pieces],
             cut_nodes(segments),
+            [p.noise for p in pieces],
         )
     )
 
@@ -219,6 +222,7 @@ def _upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
                 None,
                 fp.priors,
                 sorted(n - c for c in fp.cuts),
+                fp.noise,
             )
         )
     return out
@@ -248,13 +252,15 @@ def assemble_field(
     """The best reading of one field from its candidates' class probabilities."""
     sub = probs[fp.crop_index] if fp.crop_index else np.zeros((0, probs.shape[1]))
     if fp.cells is not None:
-        path = best_comb_path(fp.cells, fp.spans, sub)
+        path = best_comb_path(fp.cells, fp.spans, sub, fp.noise)
+        conf = float(np.prod([s.prob for s in path]))
     else:
-        path = best_path(fp.n_segments, fp.spans, sub, fp.priors, fp.cuts)
+        path = best_path(fp.n_segments, fp.spans, sub, fp.priors, fp.cuts, fp.noise)
+        conf = float(np.prod([s.prob for s in path]))
+        if POSTERIOR:
+            conf = path_posterior(fp.n_segments, fp.spans, sub, path, fp.priors, fp.cuts)
     digits: list[DigitResult] = []
-    conf = 1.0
     for step in path:
-        conf *= step.prob
         if step.digit is None:
             continue
         box = fp.boxes[step.candidate]
