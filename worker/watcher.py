@@ -38,6 +38,8 @@ from worker.ingest import ingest_file, is_candidate, pack_templates
 
 log = logging.getLogger(__name__)
 REASON_SUFFIX = ".reason.txt"
+#: On stop, how long to wait for documents already taken before leaving them for the next start.
+DRAIN_S = 60.0
 
 
 @dataclass
@@ -160,15 +162,22 @@ class Watcher:
         idle_since = time.monotonic()
         try:
             while not self._stop.is_set():
-                busy = self._tick(pool)
+                try:
+                    busy = self._tick(pool)
+                except Exception:  # database down, say: keep watching, files stay put
+                    log.exception("watch loop error; retrying")
+                    busy = True
+                    self._stop.wait(2.0)
                 if busy:
                     idle_since = time.monotonic()
                 elif idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
                     break
                 self._stop.wait(0.25)
-            while self._waiting:  # finish what was taken before leaving
+            deadline = time.monotonic() + DRAIN_S
+            while self._waiting and time.monotonic() < deadline:  # finish what was taken
                 self._settle_finished(pool)
                 time.sleep(0.25)
+            # Whatever is left stays in the folder; the next start takes it up again.
         finally:
             observer.stop()
             observer.join(5)
