@@ -30,7 +30,7 @@ from tests.fixtures_db import (
     run_cli,
 )
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
