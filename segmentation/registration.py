@@ -1,12 +1,15 @@
 """Form identification and registration: which template is this page, and where is everything?
 
-ORB features of the page at a fixed working resolution (whatever the scan's dpi) are matched
-against all templates at once through an LSH index; templates are tried in order of votes with a
-USAC/MAGSAC homography, refined by patch correlation at ~100 dpi, and *verified* by the share of
-the template's printed ink found on the aligned page (the reported quality). Features are
-rotation-invariant, so any quarter turn plus skew is covered. When features fail (fax-quality
-pages), a fallback maps the form onto the page outline for each quarter turn, picks the best by
-correlation and refines it with ECC. A page that no template explains gives None.
+ORB features of the page at a fixed working resolution (~560 px long side, whatever the scan's
+dpi) are matched to each template's (brute force, so results are reproducible); a few hundred of
+the strongest rank the templates, which are then tried in that order: ratio test, RANSAC affine
+fit, coarse-to-fine refinement by patch correlation (working resolution, then ~100 dpi) into a
+full homography, and verification. Features are rotation-invariant, so any quarter turn plus skew
+is covered. Quality is the harmonic mean of the share of the template's printed ink found where
+the fit puts it and the share of the page's ink outside the fields that the print explains, so a
+look-alike form scores low. When features fail, a fallback maps the form's ink box onto the
+page's deskewed ink box for each quarter turn and refines the best guesses the same way. A page
+that no template explains gives None.
 
 To keep within the page budget, ``aligned`` and ``ink`` are computed inside the template's field
 regions only (each field box plus a margin, listed in ``regions``); elsewhere ``aligned`` is white
@@ -30,6 +33,7 @@ from segmentation.types import Box, Page
 Grey = npt.NDArray[np.uint8]
 
 MIN_QUALITY = 0.72  # below this no template explains the page (look-alikes score <= 0.65)
+FALLBACK_QUALITY = 0.9  # right fallback fits score >= 0.99, wrong ones <= 0.75
 GOOD_QUALITY = 0.85  # good enough to stop trying other templates
 PAGE_FEATURES = 600
 TEMPLATE_FEATURES = 700
@@ -241,37 +245,57 @@ def _refined(h_work: Mat, t: Template, pyr: align.Pyramid, ws: float) -> Mat:
     return scale_mat(ws) @ h_ref @ scale_mat(1.0 / prep.work_scale)
 
 
+def _paper(work: Grey) -> npt.NDArray[np.bool_]:
+    """Where the paper is, when a darker scanner lid shows around it (else everywhere)."""
+    blur = cv2.medianBlur(cv2.pyrDown(work), 5)
+    _, mask = cv2.threshold(blur, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    if mask.mean() < 0.4 or mask.all():
+        return np.ones(work.shape, bool)
+    lid, paper = float(blur[mask == 0].mean()), float(blur[mask > 0].mean())
+    if paper - lid < 25:
+        return np.ones(work.shape, bool)
+    mask = cv2.erode(mask, np.ones((4, 4), np.uint8))
+    return cv2.resize(mask, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+
+
 def _fallback_candidates(
     pyr: align.Pyramid, work: Grey, ws: float, templates: Sequence[Template], keep: int = 2
 ) -> list[tuple[float, int, Mat]]:
-    """Page outline × quarter turns × templates scored by correlation; the best few refined.
-
-    ECC (then patch refinement) runs only for the ``keep`` best guesses, so a page of no known
-    form costs a few correlations per template, not an alignment per template.
-    """
-    p_size = (work.shape[1], work.shape[0])
+    """When features fail: the form's ink box mapped onto the page's deskewed ink box, for each
+    quarter turn and template; the best few guesses (by correlation) refined coarse to fine and
+    verified. Only results above ``FALLBACK_QUALITY`` are returned: without feature consensus a
+    repetitive form shifted by one row can look half right."""
+    ink = _binarise_small(work) & _paper(work)
+    p_frame = align.ink_frame(ink)
+    if p_frame is None:
+        return []
     guesses: list[tuple[float, int, Mat]] = []
     for ti, t in enumerate(templates):
         prep = prepare(t)
         th, tw = prep.work.shape
+        t_frame = align.ink_frame(prep.ink, deskew=False)
+        if t_frame is None:
+            continue
         small = cv2.resize(prep.work, (tw // 4, th // 4), interpolation=cv2.INTER_AREA)
-        for init in align.outline_guesses((tw, th), p_size):
+        for init in align.frame_guesses(t_frame, p_frame):
             warped = cv2.warpPerspective(
                 work,
                 init @ scale_mat(4.0),
                 (tw // 4, th // 4),
                 flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderValue=255,
             )
             guesses.append((align.ncc(warped, small), ti, init))
     out: list[tuple[float, int, Mat]] = []
+    p_size = (work.shape[1], work.shape[0])
     for _, ti, init in sorted(guesses, key=lambda g: -g[0])[:keep]:
         t = templates[ti]
         prep = prepare(t)
-        th, tw = prep.work.shape
-        h = align.ecc_refine(prep.work, work, init)
-        if h is not None and align.plausible(h, (tw, th), p_size):
-            h = _refined(h, t, pyr, ws)
-            out.append((verify(work, t, h), ti, h))
+        if align.plausible(init, (prep.work.shape[1], prep.work.shape[0]), p_size):
+            h = _refined(init, t, pyr, ws)
+            q = verify(work, t, h)
+            if q >= FALLBACK_QUALITY:
+                out.append((q, ti, h))
     return out
 
 
