@@ -161,13 +161,14 @@ def to_grey(im: Image.Image) -> npt.NDArray[np.uint8]:
     im = ImageOps.exif_transpose(im) or im
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        a = np.asarray(im).astype(np.float64)
+        # Integer shifts, not float copies: a 100-megapixel 16-bit scan must not cost gigabytes.
+        a = np.asarray(im)
         top = float(a.max()) if a.size else 0.0
-        if mode.startswith("I;16") or 255 < top <= 65535:
-            a = a / 257.0
-        elif top > 65535:
-            a = a * (255.0 / top)
-        return np.ascontiguousarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
+        if mode.startswith("I;16") or (mode == "I" and 255 < top <= 65535):
+            return np.ascontiguousarray((a.astype(np.uint16) >> 8).astype(np.uint8))
+        if top > 255:
+            return np.ascontiguousarray((a.astype(np.float32) * (255.0 / top)).astype(np.uint8))
+        return np.ascontiguousarray(np.clip(a, 0, 255).astype(np.uint8))
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
