@@ -99,8 +99,9 @@ def join(segments: list[Segment]) -> tuple[Box, Mask]:
 def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Segment], float]:
     """Connected components without specks, with broken digits rejoined; also the digit height.
 
-    Pieces that overlap a bigger one horizontally (a 5's detached bar, a broken stroke) are
-    merged into it; two whole digits side by side never overlap that much.
+    Pieces stacked over a bigger one and overlapping it horizontally (a 5's detached bar, a
+    stroke broken across) are merged into it; digits side by side are not, however much one
+    overhangs the other.
     """
     n, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), 8)
     if n <= 1:
@@ -136,8 +137,8 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
             if ov <= 0:
                 continue
             vgap = max(ya, yb) - min(ya + ha, yb + hb)
-            if vgap > 0.35 * href:
-                continue
+            if vgap > 0.35 * href or -vgap > 0.3 * min(ha, hb):
+                continue  # too far apart, or side by side (a 1 under a neighbour's overhang)
             small, large = (a, b) if aa < ab else (b, a)
             ws, wl = st[small, 2], st[large, 2]
             if ws > 1.2 * wl:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 #: Free mode works on pages no larger than this (longest side, pixels); boxes are scaled back.
 FREE_MAX_SIDE = 1800
 #: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
-FLIP_MARGIN = 3.0
+FLIP_MARGIN = 1.0
 POSTERIOR = False
 
 
@@ -53,6 +53,7 @@ class FieldPlan:
     priors: list[float] = field(default_factory=list)  # log shape prior per candidate
     cuts: list[int] = field(default_factory=list)  # path nodes that cut through connected ink
     noise: list[float] = field(default_factory=list)  # log-prior of each candidate being noise
+    digit_height: float = 0.0  # template-free: height of the string's digits (reading direction)
 
 
 @dataclass
@@ -100,6 +101,7 @@ def _add_field(
     pieces: list[Piece],
     to_page: Callable[[Box], Box],
     image: npt.NDArray[np.uint8],
+    digit_height: float = 0.0,
 ) -> None:
     spans, idx, boxes = [], [], []
     for p in pieces:
@@ -129,6 +131,7 @@ def _add_field(
             [p.prior for p in pieces],
             cut_nodes(segments),
             [p.noise for p in pieces],
+            digit_height,
         )
     )
 
@@ -201,6 +204,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
             pieces=pieces,
             to_page=to_page,
             image=page.image,
+            digit_height=s.digit_height,
         )
 
 
@@ -223,6 +227,7 @@ def _upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
                 fp.priors,
                 sorted(n - c for c in fp.cuts),
                 fp.noise,
+                fp.digit_height,
             )
         )
     return out
@@ -288,7 +293,7 @@ def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> lis
     if seg.registration is None:
         if seg.flipped:
             turned = [assemble_field(fp, probs, seg.page.image) for fp in seg.flipped]
-            if _log_score(turned) > _log_score(out) + FLIP_MARGIN:
+            if _flip_gain(seg.fields, out, turned[::-1]) > FLIP_MARGIN:
                 out = turned
         out = [f for f in out if f.value]
         for k, f in enumerate(out, start=1):
@@ -296,5 +301,16 @@ def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> lis
     return out
 
 
-def _log_score(fields: list[FieldResult]) -> float:
-    return float(sum(np.log(max(f.confidence, 1e-30)) for f in fields))
+def _flip_gain(
+    plans: list[FieldPlan], upright: list[FieldResult], turned: list[FieldResult]
+) -> float:
+    """How much likelier the page reads upside down, judged on its big (handwritten) strings.
+
+    Small strings (printed captions) read as junk either way and would only add noise.
+    """
+    tallest = max((fp.digit_height for fp in plans), default=0.0)
+    gain = 0.0
+    for fp, a, b in zip(plans, upright, turned, strict=True):
+        if fp.digit_height >= 0.5 * tallest:
+            gain += float(np.log(max(b.confidence, 1e-30)) - np.log(max(a.confidence, 1e-30)))
+    return gain
