@@ -55,6 +55,29 @@ class Piece:
     noise: float = 0.0  #: log-prior of the piece being a stray mark rather than ink that matters
 
 
+def merge_prior(blobs: list[Segment], parts: list[Segment]) -> float:
+    """Log-prior against joining separate blobs that stand side by side into one digit.
+
+    A digit broken by a lifted pen or a dry stroke falls apart into pieces stacked one over
+    the other (a 5's bar above its body); two blobs next to each other at the same height are
+    two digits (a 1 beside a 5), however well their union happens to resemble one.
+    """
+    ids = sorted({p.blob for p in parts})
+    prior = 0.0
+    for a, b in itertools.pairwise(ids):
+        if a < 0 or b < 0:
+            continue
+        (ax, ay, aw, ah), (bx, by, bw, bh) = blobs[a].box, blobs[b].box
+        vov = min(ay + ah, by + bh) - max(ay, by)
+        hov = min(ax + aw, bx + bw) - max(ax, bx)
+        if vov > 0.5 * min(ah, bh) and hov < 0.3 * min(aw, bw):
+            prior += LOG_MERGE_PRIOR
+    return prior
+
+
+LOG_MERGE_PRIOR = float(np.log(0.1))
+
+
 def noise_prior(box: Box, href: float) -> float:
     """Log-prior that a piece is a stray mark: likely when small, unlikely when digit-sized."""
     return float(np.log(0.5)) if box[3] < 0.5 * href else float(np.log(0.05))
@@ -331,7 +354,8 @@ def plan(
             box, m = join(parts[i:j])
             if j - i > 1 and (box[2] > MAX_WIDTH * href or box[3] > 1.8 * href):
                 break
-            pieces.append(Piece(i, j, box, m, None, shape_prior(box, href), noise_prior(box, href)))
+            prior = shape_prior(box, href) + merge_prior(segs, parts[i:j])
+            pieces.append(Piece(i, j, box, m, None, prior, noise_prior(box, href)))
     # The uncut hypothesis of every blob, however many segments it was cut into.
     spans = {(p.start, p.end) for p in pieces}
     for k in {s.blob for s in parts}:
