@@ -307,9 +307,9 @@ def crop_ink(mask: Mask) -> npt.NDArray[np.uint8]:
     if area == 0 or size < 12:
         return m * 255
     sw = stroke_width(mask)
-    if sw <= 0.2 * size:
+    if sw <= 0.16 * size:
         return m * 255
-    r = max(1, round((sw - 0.13 * size) / 2))
+    r = max(1, round((sw - 0.11 * size) / 2))
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     thin = cv2.erode(np.pad(m, r), k)[r:-r, r:-r]
     return (thin if thin.sum() >= 0.3 * area else m) * 255
