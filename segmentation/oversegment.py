@@ -326,18 +326,20 @@ def plan(
     digit_height: float,
     cells: int | None = None,
     keep: Box | None = None,
+    field: tuple[int, int] | None = None,
 ) -> tuple[list[Segment], list[Piece]]:
     """Segments and candidate pieces of one region's ink (255 = ink).
 
     ``cells``: a comb field with that many equal cells across the region; each cell gets one
     candidate (the strong one-digit-per-cell prior). ``keep``: only components whose centre lies
-    in this box count (the region may be padded around a field box).
+    in this box count (the region may be padded around a field box). ``field``: the field's
+    ``(x, width)`` in the region, where the comb cells are.
     """
     segs, href = components(ink, digit_height)
     if keep is not None:
         segs = [s for s in segs if _centre_in(s, keep)]
     if cells:
-        return _plan_comb(segs, href, ink.shape[1], cells, keep)
+        return _plan_comb(segs, href, cells, field or (0, ink.shape[1]))
     parts: list[Segment] = []
     for k, s in enumerate(segs):
         for part in split(s, href) if s.mask.shape[1] > 0.7 * href else [s]:
@@ -368,9 +370,9 @@ def plan(
 
 
 def _plan_comb(
-    segs: list[Segment], href: float, width: int, cells: int, keep: Box | None
+    segs: list[Segment], href: float, cells: int, field: tuple[int, int]
 ) -> tuple[list[Segment], list[Piece]]:
-    x0, w = (keep[0], keep[2]) if keep is not None else (0, width)
+    x0, w = field
     cw = w / cells
     parts: list[Segment] = []
     for n, s in enumerate(segs):

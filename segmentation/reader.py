@@ -147,9 +147,13 @@ def _template_fields(
         region_box = _clip((bx - px, by - py, bw + 2 * px, bh + 2 * py), tw, th)
         rx, ry = region_box[0], region_box[1]
         region = _crop(ink, region_box)
-        keep = (bx - rx, by - ry, bw, bh)
+        # Ink counts when its centre is in the box, a little grown: digits cross the borders.
+        gx, gy = max(4, round(0.02 * bw)), round(0.15 * bh)
+        keep = (bx - rx - gx, by - ry - gy, bw + 2 * gx, bh + 2 * gy)
         cells = spec.cells if spec.kind == "comb" and spec.cells else None
-        segs, pieces = plan(region, digit_height=0.7 * bh, cells=cells, keep=keep)
+        segs, pieces = plan(
+            region, digit_height=0.7 * bh, cells=cells, keep=keep, field=(bx - rx, bw)
+        )
 
         def to_page(b: Box, rx: int = rx, ry: int = ry) -> Box:
             pb = homography_box(reg.homography, (b[0] + rx, b[1] + ry, b[2], b[3]))
