@@ -80,7 +80,7 @@ LOG_MERGE_PRIOR = float(np.log(0.1))
 
 def noise_prior(box: Box, href: float) -> float:
     """Log-prior that a piece is a stray mark: likely when small, unlikely when digit-sized."""
-    return float(np.log(0.5)) if box[3] < 0.5 * href else float(np.log(0.05))
+    return float(np.log(0.5)) if box[3] < 0.5 * href else float(np.log(0.01))
 
 
 def shape_prior(box: Box, href: float) -> float:
