@@ -175,10 +175,19 @@ def templates_for_batch(session: Session, batch: Batch, settings: Settings) -> l
 
 
 def default_classifier(settings: Settings) -> DigitClassifier:
-    """The shipped recognizer, loaded once per process."""
-    from model.inference import get_recognizer
+    """The configured recognizer, loaded once per process, on ONE thread.
 
-    return get_recognizer(settings.model_path)
+    Throughput comes from one process per core; a second interpreter thread per process would
+    only contend with the other processes for the same cores.
+    """
+    return _recognizer(str(settings.model_path) if settings.model_path else None, os.getpid())
+
+
+@lru_cache(maxsize=4)
+def _recognizer(path: str | None, pid: int) -> DigitClassifier:
+    from model.inference import Recognizer
+
+    return Recognizer(Path(path) if path else None, num_threads=1)
 
 
 def worker_name() -> str:
@@ -199,10 +208,11 @@ class Outcome:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def png(image: npt.NDArray[np.uint8] | None) -> bytes | None:
+def png(image: npt.NDArray[np.uint8] | None, level: int = 3) -> bytes | None:
     if image is None or image.size == 0:
         return None
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(image, dtype=np.uint8))
+    params = [cv2.IMWRITE_PNG_COMPRESSION, level]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(image, dtype=np.uint8), params)
     return buf.tobytes() if ok else None
 
 
@@ -212,7 +222,7 @@ def _preview(page: Page) -> tuple[bytes | None, float]:
     if scale < 1.0:
         size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
         img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-    return png(img), scale
+    return png(img, level=1), scale  # big and only looked at: fast compression
 
 
 def _box(box: Sequence[Any]) -> list[int]:
