@@ -172,7 +172,7 @@ def find_strings(
         swr = np.maximum(sw[idx[a]], sw[np.array(idx)[b]]) / np.maximum(
             np.minimum(sw[idx[a]], sw[np.array(idx)[b]]), 0.5
         )
-        ok = (vov >= 0.5 * hmin) & (gap <= 0.9 * hmax) & (hmax <= 2.2 * hmin) & (swr <= 3.5)
+        ok = (vov >= 0.5 * hmin) & (gap <= 1.2 * hmax) & (hmax <= 2.2 * hmin) & (swr <= 3.5)
         # Rejoin broken digits: a small piece above/below a larger one, overlapping in x.
         xov = np.minimum(x[a] + w[a], x[b] + w[b]) - np.maximum(x[a], x[b])
         vgap = np.maximum(y[b] - (y[a] + h[a]), y[a] - (y[b] + h[b]))
@@ -224,7 +224,7 @@ def _merge_groups(
             gap = max(bx0 - ax1, ax0 - bx1)
             hmin, hmax = min(ah, bh), max(ah, bh)
             swr = max(asw, bsw) / max(min(asw, bsw), 0.5)
-            if vov >= 0.5 * hmin and gap <= 0.9 * hmax and hmax <= 2.2 * hmin and swr <= 3.5:
+            if vov >= 0.5 * hmin and gap <= 1.2 * hmax and hmax <= 2.2 * hmin and swr <= 3.5:
                 groups[a] = groups[a] + groups.pop(b)
                 infos.pop(b)
                 infos[a] = info(groups[a])

@@ -75,7 +75,7 @@ def merge_prior(blobs: list[Segment], parts: list[Segment]) -> float:
     return prior
 
 
-LOG_MERGE_PRIOR = float(np.log(0.1))
+LOG_MERGE_PRIOR = float(np.log(0.3))
 
 
 def noise_prior(box: Box, href: float) -> float:
