@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from segmentation.cuts import cut_positions, seam, stroke_width
 from segmentation.types import Box
 
 Mask = npt.NDArray[np.bool_]
@@ -188,79 +189,6 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
     return segs, href
 
 
-def seam(mask: Mask, x0: int, half: int) -> npt.NDArray[np.int64]:
-    """The top-to-bottom path near column ``x0`` that crosses the least ink (one column per row)."""
-    h, w = mask.shape
-    lo, hi = max(1, x0 - half), min(w - 1, x0 + half)
-    if hi < lo:
-        return np.full(h, min(max(x0, 0), w), np.int64)
-    cols = np.arange(lo, hi + 1)
-    cost = mask[:, lo : hi + 1].astype(np.float32) + 0.05 * np.abs(cols - x0)[None, :]
-    n = cost.shape[1]
-    acc = np.empty_like(cost)
-    acc[0] = cost[0]
-    side = np.empty(n + 2, np.float32)
-    side[0] = side[-1] = np.float32(1e9)
-    for y in range(1, h):
-        side[1:-1] = acc[y - 1]
-        acc[y] = np.minimum(np.minimum(side[:-2], side[1:-1]), side[2:]) + cost[y]
-    path = np.empty(h, np.int64)
-    j = int(acc[-1].argmin())
-    path[-1] = j
-    for y in range(h - 2, -1, -1):
-        a, b = max(0, j - 1), min(n, j + 2)
-        j = a + int(acc[y, a:b].argmin())
-        path[y] = j
-    return path + lo
-
-
-def _extrema(v: npt.NDArray[np.float32], size: int, minima: bool) -> npt.NDArray[np.bool_]:
-    """Where ``v`` equals its own minimum (or maximum) over a window of ``2 * size + 1``."""
-    k = np.ones((1, 2 * size + 1), np.uint8)
-    row = v.reshape(1, -1)
-    ref = cv2.erode(row, k) if minima else cv2.dilate(row, k)
-    return np.abs(row - ref)[0] < 1e-3
-
-
-def cut_positions(mask: Mask, href: float, near: list[int] | None = None) -> list[int]:
-    """Columns where a cut between two touching digits is likely (more than needed).
-
-    Candidates: minima of the smoothed vertical projection, valleys of the upper contour and
-    peaks of the lower contour; or, for comb fields, the cell borders given in ``near``.
-    """
-    h, w = mask.shape
-    margin = max(2, round(0.1 * href))
-    if w <= 2 * margin:
-        return []
-    if near is not None:
-        return [c for c in near if margin <= c <= w - margin]
-    sw = stroke_width(mask)
-    prof = cv2.blur(mask.sum(axis=0).astype(np.float32).reshape(1, -1), (3, 1))[0]
-    has = mask.any(axis=0)
-    rows = np.arange(h, dtype=np.float32)[:, None]
-    top = np.where(has, np.where(mask, rows, h).min(axis=0), 0).astype(np.float32)
-    bot = np.where(has, np.where(mask, rows, -1).max(axis=0), h).astype(np.float32)
-    inner = np.zeros(w, bool)
-    inner[margin : w - margin] = True
-    cands: list[tuple[float, int]] = []
-    low = inner & _extrema(prof, margin, True) & (prof <= min(0.5 * prof.max(), 2.5 * sw))
-    cands += [(float(prof[x]) / h, int(x)) for x in np.flatnonzero(low)]
-    valley = inner & _extrema(top, margin, False) & (top > top.min() + 0.2 * h)
-    cands += [(0.5 - float(top[x] - top.min()) / h, int(x)) for x in np.flatnonzero(valley)]
-    peak = inner & _extrema(bot, margin, True) & (bot < bot.max() - 0.2 * h)
-    cands += [(0.5 - float(bot.max() - bot[x]) / h, int(x)) for x in np.flatnonzero(peak)]
-    cands.sort()
-    chosen: list[int] = []
-    spacing = 0.15 * href
-    limit = max(1, round(w / (0.4 * href)))
-    for _, x in cands:
-        if all(abs(x - c) >= spacing for c in chosen):
-            chosen.append(x)
-        if len(chosen) >= limit:
-            break
-    return sorted(chosen)
-
-
 def split(seg: Segment, href: float, near: list[int] | None = None) -> list[Segment]:
     """Cut a segment along minimal-ink seams at the proposed columns."""
     cuts = cut_positions(seg.mask, href, near)
@@ -285,14 +213,6 @@ def split(seg: Segment, href: float, near: list[int] | None = None) -> list[Segm
 def _centre_in(s: Segment, box: Box) -> bool:
     cx, cy = s.x + s.mask.shape[1] / 2, s.y + s.mask.shape[0] / 2
     return box[0] <= cx < box[0] + box[2] and box[1] <= cy < box[1] + box[3]
-
-
-def stroke_width(mask: Mask) -> float:
-    """Mean stroke width of some ink: 2 × area / boundary length."""
-    m = mask.astype(np.uint8)
-    area = int(m.sum())
-    edge = int((m - cv2.erode(m, _K3, borderValue=0)).sum())
-    return 2.0 * area / max(edge, 1)
 
 
 def crop_ink(mask: Mask) -> npt.NDArray[np.uint8]:
