@@ -112,6 +112,23 @@ def stop(procs: list[subprocess.Popen[Any]]) -> None:
             os.killpg(p.pid, signal.SIGKILL)
 
 
+def group_cpu_s(procs: list[subprocess.Popen[bytes]]) -> float:
+    """CPU seconds (user + system) used so far by every process in the workers' groups."""
+    groups = {p.pid for p in procs}
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) in groups:  # process group id
+            total += sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
+    return total
+
+
 def measure(url: str, batch: int, pages: int, timeout: float) -> dict[str, Any]:
     engine = create_engine(url)
     deadline = time.monotonic() + timeout
@@ -238,13 +255,19 @@ def main() -> None:
             procs = start_workers(workers, env, work)
             time.sleep(5)  # let them load the model before the clock starts
             load_before = os.getloadavg()
+            cpu_before = group_cpu_s(procs)
             t = time.monotonic()
             batch = int(run(["submit", str(folder), "--template", str(templates)], env).strip())
             print(f"submitted batch {batch} in {time.monotonic() - t:.0f}s", flush=True)
             try:
                 figures = measure(url, batch, pages, a.timeout)
+                cpu = group_cpu_s(procs) - cpu_before
             finally:
                 stop(procs)
+            # On a shared machine wall-clock rates depend on what else runs; CPU per page does not.
+            figures["worker_cpu_s"] = round(cpu, 1)
+            figures["worker_cores_used"] = round(cpu / figures["seconds"], 2)
+            figures["worker_cpu_s_per_page"] = round(cpu / max(1, figures["pages_stored"]), 4)
             figures.update(workers=workers, load_before=load_before, load_after=os.getloadavg())
             runs.append(figures)
             print(json.dumps(figures), flush=True)
@@ -257,6 +280,10 @@ def main() -> None:
             results["pages_per_s_2"] = round(sum(two) / len(two), 3)
             results["speedup"] = round(results["pages_per_s_2"] / results["pages_per_s_1"], 3)
             results["bar_speedup_1_8"] = results["speedup"] >= 1.8
+            c1 = [r["worker_cpu_s_per_page"] for r in runs if r["workers"] == 1]
+            c2 = [r["worker_cpu_s_per_page"] for r in runs if r["workers"] == 2]
+            # Cost per page with 2 processes relative to 1: 1.0 means nothing is lost to sharing.
+            results["cpu_per_page_2_vs_1"] = round((sum(c2) / len(c2)) / (sum(c1) / len(c1)), 3)
         results["bar_exactly_once"] = all(r["exactly_once"] for r in runs)
     finally:
         redis.kill()
