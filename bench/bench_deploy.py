@@ -24,6 +24,7 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=100, help="forms per end-to-end run")
     ap.add_argument("--repeats", type=int, default=3, help="runs per figure (median reported)")
     ap.add_argument("--sections", default="pipeline,database,end_to_end")
+    ap.add_argument("--parts", default="process,celery,tesseract", help="end-to-end parts")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     args = ap.parse_args()
     wanted = set(args.sections.split(","))
@@ -34,7 +35,8 @@ def main() -> None:
     if "database" in wanted:
         result["database"] = database_section(False)
     if "end_to_end" in wanted:
-        result["end_to_end"] = end_to_end_section(False, args.pages, args.repeats)
+        parts = frozenset(args.parts.split(","))
+        result["end_to_end"] = end_to_end_section(False, args.pages, args.repeats, parts)
     result["wall_s"] = round(time.perf_counter() - t, 1)
     text = json.dumps(result, indent=2)
     if args.out:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import socket
@@ -20,7 +19,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -247,61 +245,6 @@ def _wait(url: str, ids: list[int], timeout: float, procs: list[subprocess.Popen
         time.sleep(0.1)
 
 
-# --- Tesseract --------------------------------------------------------------------------------
-
-
-def tesseract_run(forms: Path, truth: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """``tesseract page.png - --psm 6``, two pages at a time; pages/s and fields read right."""
-    exe = shutil.which("tesseract")
-    if exe is None:
-        raise FileNotFoundError("tesseract is not installed")
-    files = sorted(forms.glob("*.png"))
-
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}  # two single-threaded pages: its best case
-
-    def ocr(f: Path) -> tuple[str, str]:
-        res = subprocess.run(
-            [exe, str(f), "-", "--psm", "6"], capture_output=True, text=True, timeout=600, env=env
-        )
-        return f.name, res.stdout
-
-    t = time.perf_counter()
-    with ThreadPoolExecutor(2) as pool:
-        texts = dict(pool.map(ocr, files))
-    seconds = time.perf_counter() - t
-    right = total = 0
-    for name, values in truth.items():
-        tokens = {re.sub(r"\D", "", tok) for tok in texts[name].split()}
-        for value in values.values():
-            total += 1
-            right += re.sub(r"\D", "", value) in tokens
-    return {"pages_per_s": len(files) / seconds, "fields_right": right, "fields": total}
-
-
-def tesseract_version() -> str:
-    exe = shutil.which("tesseract") or "tesseract"
-    res = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
-    return (res.stdout or res.stderr).splitlines()[0] if (res.stdout or res.stderr) else "?"
-
-
-def digitize_accuracy(db_url: str, truth: dict[str, dict[str, str]]) -> dict[str, int]:
-    """Fields whose value equals the truth, from ``digitize process``'s results."""
-    from db.results import ResultFilter, query_results
-    from db.session import dispose_engines, session_scope
-
-    with session_scope(db_url) as session:
-        data = query_results(session, ResultFilter())
-    dispose_engines()
-    right = total = 0
-    for doc in data["documents"]:
-        values = truth.get(doc["source"], {})
-        read = {f["name"]: f["value"] for p in doc["pages"] for f in p["fields"]}
-        for name, value in values.items():
-            total += 1
-            right += str(read.get(name)) == value
-    return {"fields_right": right, "fields": total}
-
-
 # --- the section --------------------------------------------------------------------------------
 
 
@@ -322,11 +265,21 @@ def keras_process_rss(model_path: Path | None) -> float:
     return float(res.stdout.split()[-1])
 
 
+PARTS = frozenset({"process", "celery", "tesseract"})
+
+
 def end_to_end_section(
-    quick: bool, pages: int | None = None, repeats: int | None = None
+    quick: bool,
+    pages: int | None = None,
+    repeats: int | None = None,
+    parts: frozenset[str] = PARTS,
 ) -> dict[str, Any]:
-    """Process and Celery scaling, worker memory, Tesseract: ``pages`` forms, medians of runs."""
-    from digitize.settings import get_settings
+    """Process and Celery scaling, worker memory, Tesseract: ``pages`` forms, medians of runs.
+
+    Runs alternate (1 process, 2 processes, Tesseract; then 1 worker, 2 workers) so that a
+    change in the machine's load hits both sides of each ratio alike.
+    """
+    from worker.bench_tesseract import COMMAND, digitize_accuracy, tesseract_run, tesseract_version
 
     n = pages or (4 if quick else 100)
     repeats = repeats or (1 if quick else 3)
@@ -335,64 +288,79 @@ def end_to_end_section(
         work = Path(tmp)
         forms = work / "forms"
         truth = make_forms(n, forms)
-        rates: dict[int, list[float]] = {1: [], 2: []}
+        rates: dict[str, list[float]] = {"1": [], "2": [], "tesseract": []}
+        tess: dict[str, Any] = {}
         for _ in range(repeats):
-            for jobs in (1, 2):
-                rates[jobs].append(process_rate(forms, jobs, work))
-        p1, p2 = _median(rates[1]), _median(rates[2])
-        out["process"] = {
-            "pages_per_s_1_process": p1,
-            "pages_per_s_2_processes": p2,
-            "scaling_2_vs_1": round(p2 / p1, 2),
-            "runs": {str(k): [round(v, 3) for v in vs] for k, vs in rates.items()},
-        }
-        last_db = sorted(work.glob("process-2-*.db"))[-1]
-        acc = digitize_accuracy(f"sqlite:///{last_db}", truth)
-        try:
-            c1 = [celery_run(forms, 1, work) for _ in range(repeats)]
-            c2 = [celery_run(forms, 2, work) for _ in range(repeats)]
-        except FileNotFoundError as exc:
-            out["celery"] = f"skipped: {exc}"
-        else:
-            w1 = _median([r["pages_per_s"] for r in c1])
-            w2 = _median([r["pages_per_s"] for r in c2])
-            out["celery"] = {
-                "database": c1[0]["database"],
-                "pages_per_s_1_worker": w1,
-                "pages_per_s_2_workers": w2,
-                "scaling_2_vs_1": round(w2 / w1, 2),
-                "runs": {
-                    "1": [round(r["pages_per_s"], 3) for r in c1],
-                    "2": [round(r["pages_per_s"], 3) for r in c2],
-                },
+            if "process" in parts:
+                rates["1"].append(process_rate(forms, 1, work))
+                rates["2"].append(process_rate(forms, 2, work))
+            if "tesseract" in parts and shutil.which("tesseract"):
+                tess = tesseract_run(forms, truth)
+                rates["tesseract"].append(tess["pages_per_s"])
+        if "process" in parts:
+            p1, p2 = _median(rates["1"]), _median(rates["2"])
+            last_db = sorted(work.glob("process-2-*.db"))[-1]
+            out["process"] = {
+                "pages_per_s_1_process": p1,
+                "pages_per_s_2_processes": p2,
+                "scaling_2_vs_1": round(p2 / p1, 2),
+                "runs": {k: [round(v, 3) for v in rates[k]] for k in ("1", "2")},
+                "accuracy": digitize_accuracy(f"sqlite:///{last_db}", truth),
             }
-            pool = max(c1[-1]["pool_process_rss_mb"])
-            out["memory"] = {
-                "pages_in_worker": n + 1,
-                "worker_pool_process_rss_mb": pool,
-                "worker_main_process_rss_mb": max(c1[-1]["main_process_rss_mb"]),
-            }
-            try:
-                keras = keras_process_rss(get_settings().model_path)
-                out["memory"]["keras_process_rss_mb"] = keras
-                out["memory"]["ratio_vs_keras_process"] = round(pool / keras, 2)
-            except (RuntimeError, TypeError) as exc:
-                out["memory"]["keras_process_rss_mb"] = f"skipped: {exc}"
-        try:
-            tess = tesseract_run(forms, truth)
-        except FileNotFoundError as exc:
-            out["tesseract"] = f"skipped: {exc}"
-        else:
-            out["tesseract"] = {
-                "version": tesseract_version(),
-                "command": "tesseract PAGE.png - --psm 6 (2 at a time, OMP_THREAD_LIMIT=1)",
-                "pages_per_s_2_at_a_time": round(tess["pages_per_s"], 3),
-                "fields_right": tess["fields_right"],
-                "fields": tess["fields"],
-                "digitize_process_2_pages_per_s": p2,
-                "digitize_fields_right": acc["fields_right"],
-                "speedup_vs_tesseract": round(p2 / tess["pages_per_s"], 2),
-            }
-    out["digitize_accuracy"] = acc
+        if "tesseract" in parts:
+            if not tess:
+                out["tesseract"] = "skipped: tesseract is not installed"
+            else:
+                t = _median(rates["tesseract"])
+                out["tesseract"] = {
+                    "version": tesseract_version(),
+                    "command": COMMAND,
+                    "pages_per_s_2_at_a_time": t,
+                    "runs": [round(v, 3) for v in rates["tesseract"]],
+                    "fields_right": tess["fields_right"],
+                    "fields": tess["fields"],
+                }
+                if "process" in out:
+                    out["tesseract"]["speedup_of_process_2_vs_tesseract"] = round(p2 / t, 2)
+        if "celery" in parts:
+            out.update(_celery_parts(forms, work, n, repeats))
     out["load_average_end"] = load_average()
     return out
+
+
+def _celery_parts(forms: Path, work: Path, n: int, repeats: int) -> dict[str, Any]:
+    from digitize.settings import get_settings
+
+    if shutil.which("redis-server") is None:
+        return {"celery": "skipped: redis-server is not installed"}
+    c1, c2 = [], []
+    for _ in range(repeats):
+        c1.append(celery_run(forms, 1, work))
+        c2.append(celery_run(forms, 2, work))
+    w1 = _median([r["pages_per_s"] for r in c1])
+    w2 = _median([r["pages_per_s"] for r in c2])
+    pool = max(c1[-1]["pool_process_rss_mb"])
+    memory: dict[str, Any] = {
+        "pages_in_worker": n + 1,
+        "worker_pool_process_rss_mb": pool,
+        "worker_main_process_rss_mb": max(c1[-1]["main_process_rss_mb"]),
+    }
+    try:
+        keras = keras_process_rss(get_settings().model_path)
+        memory["keras_process_rss_mb"] = keras
+        memory["ratio_vs_keras_process"] = round(pool / keras, 2)
+    except (RuntimeError, TypeError) as exc:
+        memory["keras_process_rss_mb"] = f"skipped: {exc}"
+    return {
+        "celery": {
+            "database": c1[0]["database"],
+            "pages_per_s_1_worker": w1,
+            "pages_per_s_2_workers": w2,
+            "scaling_2_vs_1": round(w2 / w1, 2),
+            "runs": {
+                "1": [round(r["pages_per_s"], 3) for r in c1],
+                "2": [round(r["pages_per_s"], 3) for r in c2],
+            },
+        },
+        "memory": memory,
+    }
