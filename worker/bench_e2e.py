@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -69,11 +70,26 @@ def children(pid: int) -> list[int]:
 # --- digitize process -----------------------------------------------------------------------
 
 
-def process_rate(forms: Path, jobs: int, workdir: Path) -> float:
-    """Pages/s of ``digitize process --jobs N`` into a fresh SQLite file, start-up included."""
+def children_cpu_s() -> float:
+    """CPU seconds used so far by this process's finished children (and theirs)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def proc_cpu_s(pid: int) -> float:
+    """CPU seconds of a live process (user + system), from /proc."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_rate(forms: Path, jobs: int, workdir: Path) -> tuple[float, float]:
+    """Pages/s of ``digitize process --jobs N`` into a fresh SQLite file, start-up included,
+    and the CPU seconds it spent per page (all its processes): the figure load cannot skew."""
     db = workdir / f"process-{jobs}-{time.monotonic_ns()}.db"
     env = _env(DIGITIZE_DATABASE_URL=f"sqlite:///{db}")
     n = len(list(forms.glob("*.png")))
+    cpu = children_cpu_s()
     t = time.perf_counter()
     res = subprocess.run(
         [DIGITIZE, "process", str(forms), "-t", str(templates_dir(forms)), "-j", str(jobs)],
@@ -85,7 +101,7 @@ def process_rate(forms: Path, jobs: int, workdir: Path) -> float:
     seconds = time.perf_counter() - t
     if res.returncode not in (0, 10):
         raise RuntimeError(f"digitize process failed: {res.stderr[-2000:]}")
-    return n / seconds
+    return n / seconds, (children_cpu_s() - cpu) / n
 
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -198,6 +214,8 @@ def celery_run(forms: Path, n_workers: int, workdir: Path) -> dict[str, Any]:
                 app.send_task("digitize.process_document", (doc_id,), queue=QUEUE)
             _wait(url, warm, 600, procs)
             ids = _ingest(forms, url)
+            pids = [p.pid for p in procs] + [c for p in procs for c in children(p.pid)]
+            cpu = sum(proc_cpu_s(pid) for pid in pids)
             t = time.perf_counter()
             with app.producer_or_acquire() as producer:
                 for doc_id in ids:
@@ -206,6 +224,7 @@ def celery_run(forms: Path, n_workers: int, workdir: Path) -> dict[str, Any]:
                     )
             _wait(url, ids, 3600, procs)
             seconds = time.perf_counter() - t
+            cpu = sum(proc_cpu_s(pid) for pid in pids) - cpu
             pool_rss = [rss_mb(c) for p in procs for c in children(p.pid)]
             main_rss = [rss_mb(p.pid) for p in procs]
         finally:
@@ -220,6 +239,7 @@ def celery_run(forms: Path, n_workers: int, workdir: Path) -> dict[str, Any]:
             dispose_engines()
     return {
         "pages_per_s": len(ids) / seconds,
+        "cpu_s_per_page": cpu / len(ids),
         "pages": len(ids),
         "database": backend,
         "pool_process_rss_mb": pool_rss,
@@ -289,14 +309,18 @@ def end_to_end_section(
         forms = work / "forms"
         truth = make_forms(n, forms)
         rates: dict[str, list[float]] = {"1": [], "2": [], "tesseract": []}
+        cpu: dict[str, list[float]] = {"1": [], "2": [], "tesseract": []}
         tess: dict[str, Any] = {}
         for _ in range(repeats):
             if "process" in parts:
-                rates["1"].append(process_rate(forms, 1, work))
-                rates["2"].append(process_rate(forms, 2, work))
+                for jobs in ("1", "2"):
+                    rate, cpu_s = process_rate(forms, int(jobs), work)
+                    rates[jobs].append(rate)
+                    cpu[jobs].append(cpu_s)
             if "tesseract" in parts and shutil.which("tesseract"):
                 tess = tesseract_run(forms, truth)
                 rates["tesseract"].append(tess["pages_per_s"])
+                cpu["tesseract"].append(tess["cpu_s_per_page"])
         if "process" in parts:
             p1, p2 = _median(rates["1"]), _median(rates["2"])
             last_db = sorted(work.glob("process-2-*.db"))[-1]
@@ -305,6 +329,7 @@ def end_to_end_section(
                 "pages_per_s_2_processes": p2,
                 "scaling_2_vs_1": round(p2 / p1, 2),
                 "runs": {k: [round(v, 3) for v in rates[k]] for k in ("1", "2")},
+                "cpu_s_per_page": {k: _median(cpu[k]) for k in ("1", "2")},
                 "accuracy": digitize_accuracy(f"sqlite:///{last_db}", truth),
             }
         if "tesseract" in parts:
@@ -317,11 +342,15 @@ def end_to_end_section(
                     "command": COMMAND,
                     "pages_per_s_2_at_a_time": t,
                     "runs": [round(v, 3) for v in rates["tesseract"]],
+                    "cpu_s_per_page": _median(cpu["tesseract"]),
                     "fields_right": tess["fields_right"],
                     "fields": tess["fields"],
                 }
                 if "process" in out:
                     out["tesseract"]["speedup_of_process_2_vs_tesseract"] = round(p2 / t, 2)
+                    out["tesseract"]["cpu_ratio_tesseract_vs_process_2"] = round(
+                        _median(cpu["tesseract"]) / _median(cpu["2"]), 2
+                    )
         if "celery" in parts:
             out.update(_celery_parts(forms, work, n, repeats))
     out["load_average_end"] = load_average()
@@ -357,6 +386,10 @@ def _celery_parts(forms: Path, work: Path, n: int, repeats: int) -> dict[str, An
             "pages_per_s_1_worker": w1,
             "pages_per_s_2_workers": w2,
             "scaling_2_vs_1": round(w2 / w1, 2),
+            "cpu_s_per_page": {
+                "1": _median([r["cpu_s_per_page"] for r in c1]),
+                "2": _median([r["cpu_s_per_page"] for r in c2]),
+            },
             "runs": {
                 "1": [round(r["pages_per_s"], 3) for r in c1],
                 "2": [round(r["pages_per_s"], 3) for r in c2],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import subprocess
 import time
@@ -34,17 +35,26 @@ def tesseract_run(forms: Path, truth: dict[str, dict[str, str]]) -> dict[str, An
         )
         return f.name, res.stdout
 
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ru.ru_utime + ru.ru_stime
     t = time.perf_counter()
     with ThreadPoolExecutor(2) as pool:
         texts = dict(pool.map(ocr, files))
     seconds = time.perf_counter() - t
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ru.ru_utime + ru.ru_stime - cpu
     right = total = 0
     for name, values in truth.items():
         tokens = {re.sub(r"\D", "", tok) for tok in texts[name].split()}
         for value in values.values():
             total += 1
             right += re.sub(r"\D", "", value) in tokens
-    return {"pages_per_s": len(files) / seconds, "fields_right": right, "fields": total}
+    return {
+        "pages_per_s": len(files) / seconds,
+        "cpu_s_per_page": cpu / len(files),
+        "fields_right": right,
+        "fields": total,
+    }
 
 
 def tesseract_version() -> str:
