@@ -97,44 +97,6 @@ def best_path(
     return path
 
 
-def path_posterior(
-    n_segments: int,
-    spans: list[tuple[int, int]],
-    probs: npt.NDArray[np.floating],
-    path: list[Step],
-    priors: list[float] | None = None,
-    cuts: list[int] | None = None,
-) -> float:
-    """Probability of ``path`` among all readings of the graph (every segmentation and label).
-
-    The forward algorithm sums, over every path, the product of its edges' total probability
-    (any digit, or noise for a single segment) with the same priors the best path paid; the
-    best path's own score over that sum is the chance the reading is right, segmentation
-    included: two segmentations that both look like digits share the mass.
-    """
-    if n_segments == 0:
-        return 1.0
-    cut_cost = np.zeros(n_segments + 1)
-    for c in cuts or ():
-        cut_cost[c] = LOG_CUT_PRIOR
-    alpha = np.full(n_segments + 1, -np.inf)
-    alpha[0] = 0.0
-    order = sorted(range(len(spans)), key=lambda k: spans[k][1])
-    for k in order:
-        i, j = spans[k]
-        if alpha[i] == -np.inf:
-            continue
-        p = probs[k]
-        digit = math.log(max(float(p[:NOT_A_DIGIT].sum()), _EPS)) + (priors[k] if priors else 0.0)
-        w = digit
-        if j - i == 1:
-            w = float(np.logaddexp(w, math.log(max(float(p[NOT_A_DIGIT]), _EPS)) + LOG_NOISE_PRIOR))
-        alpha[j] = np.logaddexp(alpha[j], alpha[i] + w + cut_cost[j])
-    if alpha[n_segments] == -np.inf:
-        return float(np.prod([s.prob for s in path]))
-    return float(min(1.0, math.exp(sum(s.score for s in path) - alpha[n_segments])))
-
-
 def best_comb_path(
     cells: list[tuple[int, int]],
     spans: list[tuple[int, int]],
