@@ -51,6 +51,19 @@ def _iou(a: Box, b: Box) -> float:
     return inter / union if union else 0.0
 
 
+def _ece(scored: list[tuple[float, bool]], bins: int = 10) -> float:
+    """Expected calibration error of field confidences (equal-width bins)."""
+    if not scored:
+        return 0.0
+    conf = np.array([c for c, _ in scored])
+    ok = np.array([o for _, o in scored], float)
+    idx = np.minimum((conf * bins).astype(int), bins - 1)
+    return float(
+        sum(abs(conf[idx == b].mean() - ok[idx == b].mean()) * (idx == b).sum() for b in set(idx))
+        / len(conf)
+    )
+
+
 def _png(image: np.ndarray) -> bytes:
     ok, buf = cv2.imencode(".png", image)
     assert ok
@@ -71,6 +84,7 @@ def bench_forms(classifier: DigitClassifier, pages: int, seed: int) -> dict[str,
         templates = load_templates(synthetic.write_templates(Path(tmp)))
         names = sorted(synthetic.forms.LAYOUTS)
         fields = exact = digits_total = digits_ok = passed = passed_wrong = 0
+        scored: list[tuple[float, bool]] = []
         stage: dict[str, list[float]] = defaultdict(list)
         totals: list[float] = []
         cpu: list[float] = []
@@ -92,6 +106,8 @@ def bench_forms(classifier: DigitClassifier, pages: int, seed: int) -> dict[str,
                 exact += value == truth
                 digits_total += len(truth)
                 digits_ok += _digits_right(truth, value)
+                if f is not None:
+                    scored.append((f.confidence, value == truth))
                 if f is not None and not f.needs_review:
                     passed += 1
                     passed_wrong += value != truth
@@ -104,6 +120,7 @@ def bench_forms(classifier: DigitClassifier, pages: int, seed: int) -> dict[str,
             "digits_right": digits_ok / digits_total,
             "pass_without_review": passed / fields,
             "wrong_among_passed": passed_wrong / max(1, passed),
+            "field_confidence_ece": _ece(scored),
             "ms_per_page_mean": statistics.fmean(totals),
             "ms_per_page_median": statistics.median(totals),
             "cpu_ms_per_page_mean": statistics.fmean(cpu),
