@@ -3,9 +3,10 @@
 Recognition-driven segmentation (LeCun et al. 1998): rather than deciding up front where one digit
 ends, propose more cuts than needed and let the classifier judge every plausible piece; a dynamic
 programme (``assemble``) then picks the best path. This module does the image half: connected
-components, speck removal, rejoining broken digits, cut proposals (projection minima and contour
-valleys, each traced as a minimal-ink seam so slanted and overlapping digits separate) and the
-candidate pieces for every span of up to ``MAX_SPAN`` consecutive segments.
+components, speck removal, rejoining broken digits, cuts (``cuts``), and the candidate pieces:
+every span of consecutive segments no wider than ``MAX_WIDTH`` digit heights, plus every blob
+uncut, each with log-priors the path search adds (size next to its neighbours, side-by-side
+blobs joined, being a stray mark).
 """
 
 from __future__ import annotations

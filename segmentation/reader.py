@@ -6,8 +6,12 @@ Two calls around ONE classifier call per page::
     probs = classifier.predict_proba(seg.crops)     # (N, 11)
     fields = assemble_page(seg, probs)              # best path per field, boxes in page pixels
 
-Template mode works on ``registration.ink`` (aligned, printed form removed) inside each field box;
-boxes found there are mapped back to the page through the registration's homography.
+Template mode works on ``registration.ink`` (aligned, printed form removed) inside each field box
+(comb cells: at most one digit per cell); boxes found there are mapped back to the page through
+the registration's homography. Template-free mode finds the digit strings of the whole page
+(``freeform``), turns the page a quarter turn when its text runs vertically, and reads every
+string both upright and upside down from the same crops, keeping the likelier reading.
+Segmentation is recognition-driven (``oversegment`` proposes, ``assemble`` decides).
 """
 
 from __future__ import annotations
