@@ -42,11 +42,13 @@ class TrainConfig:
     val_fragments: int = 1500
     test_fragments: int = 2000
     widths: tuple[int, int] = (16, 32)
+    dropout: float = 0.2  # Deotte's 0.4 underfits at half width (98.0 % augmented train accuracy)
     threads: int = 2
     rotate_deg: float = 10.0
     zoom: float = 0.10
     shift: float = 0.10
     limit: int | None = None  # train on the first N digits only (smoke tests)
+    checkpoint: str | None = None  # save the best weights here after each epoch (.weights.h5)
 
 
 @dataclass
@@ -147,7 +149,7 @@ def train(
         warmup_target=cfg.max_lr,
         warmup_steps=steps // 8,
     )
-    model = build_model(cfg.widths)
+    model = build_model(cfg.widths, dropout=cfg.dropout)
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -175,6 +177,8 @@ def train(
             log.info("epoch %d %s (%.0f s)", epoch + 1, logs, hist.epoch_s[-1])
             if hist.val_accuracy[-1] >= best["acc"]:
                 best.update(acc=hist.val_accuracy[-1], weights=model.get_weights(), epoch=epoch)
+                if cfg.checkpoint:
+                    model.save_weights(cfg.checkpoint)
 
     model.fit(
         seq,

@@ -49,6 +49,8 @@ def train(
 
     console = Console(stderr=True)
     cfg = TrainConfig(epochs=epochs, seed=seed, batch_size=batch_size, threads=threads, limit=limit)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.checkpoint = str(out / "checkpoint.weights.h5")
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),

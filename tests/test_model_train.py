@@ -1,0 +1,39 @@
+"""Smoke test of the whole training path on the committed sample (tiny, one epoch).
+
+Not a quality test (the shipped model's figures are tested elsewhere): it checks that training,
+calibration, conversion, the checksummed config and the report pictures all come out and load.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.data import Mnist
+
+
+@pytest.mark.slow
+def test_train_export_report_round_trip(
+    mnist_sample: tuple[np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    from model.inference import Recognizer
+    from model.report import train_and_export
+    from model.train import TrainConfig
+
+    x, y = mnist_sample
+    data = Mnist(x[:400], y[:400], x[400:], y[400:], x, y)
+    cfg = TrainConfig(
+        epochs=1, batch_size=64, val_fragments=20, test_fragments=40, threads=2, limit=400
+    )
+    report = train_and_export(cfg, tmp_path / "m", tmp_path / "r", data=data)
+    assert report["temperature"] > 0 and report["tflite_vs_keras_max_abs_diff"] <= 1e-4
+    saved = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert saved["test_accuracy"] == report["test_accuracy"]
+    for pic in ("learning_curves.png", "confusion_matrix.png", "misclassified.png"):
+        assert (tmp_path / "r" / pic).stat().st_size > 1000
+    p = Recognizer(tmp_path / "m" / "digits.json").predict_proba(x[:5].astype(np.float32) / 255)
+    assert p.shape == (5, 11)
+    np.testing.assert_allclose(p.sum(1), 1, atol=1e-5)
