@@ -73,9 +73,9 @@ def _test_digits(n: int) -> npt.NDArray[np.float32]:
 
 def run(quick: bool = False, model_path: Path | None = None) -> dict[str, Any]:
     """Median figures over repeats; ``quick`` uses fewer digits and repeats (for tests)."""
-    n_bulk = 1024 if quick else 10000
+    n_bulk = 512 if quick else 10000
     repeats = 2 if quick else 5
-    page_calls = 20 if quick else 300
+    page_calls = 10 if quick else 300
     x = _test_digits(n_bulk)
     rec: Recognizer = get_recognizer(model_path)
     rec.predict_proba(x[:PAGE_CROPS])
