@@ -34,7 +34,7 @@ CLASSES = [str(d) for d in range(10)] + ["not-a-digit"]
 
 @dataclass
 class TrainConfig:
-    epochs: int = 10
+    epochs: int = 7
     batch_size: int = 256
     max_lr: float = 4e-3
     seed: int = 1
@@ -42,7 +42,7 @@ class TrainConfig:
     val_fragments: int = 1500
     test_fragments: int = 2000
     widths: tuple[int, int] = (16, 32)
-    dropout: float = 0.2  # Deotte's 0.4 underfits at half width (98.0 % augmented train accuracy)
+    dropout: float = 0.4  # Deotte's; the shipped run used it. At half width it underfits a little
     threads: int = 2
     rotate_deg: float = 10.0
     zoom: float = 0.10

@@ -27,7 +27,8 @@ def train(
     report: Path | None = typer.Option(
         None, "--report", help="Report directory (JSON + pictures); default: OUT/report."
     ),
-    epochs: int = typer.Option(10, min=1, help="Epochs: the main knob for the time budget."),
+    epochs: int = typer.Option(7, min=1, help="Epochs: the main knob for the time budget."),
+    dropout: float = typer.Option(0.4, min=0.0, max=0.9, help="Dropout after each block."),
     seed: int = typer.Option(1, help="Seed for weights, shuffling, augmentation and fragments."),
     batch_size: int = typer.Option(256, min=8),
     threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
@@ -48,7 +49,14 @@ def train(
     from model.train import TrainConfig
 
     console = Console(stderr=True)
-    cfg = TrainConfig(epochs=epochs, seed=seed, batch_size=batch_size, threads=threads, limit=limit)
+    cfg = TrainConfig(
+        epochs=epochs,
+        seed=seed,
+        batch_size=batch_size,
+        threads=threads,
+        limit=limit,
+        dropout=dropout,
+    )
     out.mkdir(parents=True, exist_ok=True)
     cfg.checkpoint = str(out / "checkpoint.weights.h5")
     columns = (
