@@ -20,7 +20,7 @@ from segmentation.types import NOT_A_DIGIT
 #: Log-prior of calling a piece noise; keeps the path from discarding faint but real digits.
 LOG_NOISE_PRIOR = math.log(0.5)
 #: Log-prior of cutting through connected ink: one connected blob is more often one digit.
-LOG_CUT_PRIOR = math.log(0.5)
+LOG_CUT_PRIOR = math.log(0.8)
 _EPS = 1e-9
 
 
