@@ -44,7 +44,7 @@ class ShapeClassifier:
                 cols = ink[:, xs.min() : xs.max() + 1].sum(axis=0).astype(float)
                 half = len(cols) // 2
                 lopsided = abs(cols[:half].sum() - cols[-half:].sum()) / max(cols.sum(), 1)
-                if holes == 1 and 0.45 <= aspect <= 1.0 and lopsided < 0.15:
+                if holes == 1 and 0.45 <= aspect <= 0.8 and lopsided < 0.15:
                     cls, p = 0, 0.97
                 elif holes == 0 and aspect < 0.4:
                     cls, p = 1, 0.97
