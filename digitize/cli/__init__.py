@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import typer
@@ -21,6 +22,55 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def global_options(
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="SQLAlchemy database URL.", envvar="DIGITIZE_DATABASE_URL"
+    ),
+    broker_url: str | None = typer.Option(
+        None, "--broker-url", help="Celery broker URL.", envvar="DIGITIZE_BROKER_URL"
+    ),
+    review_threshold: float | None = typer.Option(
+        None,
+        "--review-threshold",
+        min=0.0,
+        max=1.0,
+        help="Fields below this confidence need review.",
+        envvar="DIGITIZE_REVIEW_THRESHOLD",
+    ),
+    storage_url: str | None = typer.Option(
+        None,
+        "--storage-url",
+        help="'db' or a shared folder for originals.",
+        envvar="DIGITIZE_STORAGE_URL",
+    ),
+    log_level: str | None = typer.Option(
+        None, "--log-level", help="DEBUG, INFO, WARNING….", envvar="DIGITIZE_LOG_LEVEL"
+    ),
+) -> None:
+    """Flags override DIGITIZE_* variables; both feed the one settings object.
+
+    They are written to the environment so that worker processes started by a command see the
+    same configuration.
+    """
+    from digitize.settings import get_settings
+
+    given = {
+        "DATABASE_URL": database_url,
+        "BROKER_URL": broker_url,
+        "REVIEW_THRESHOLD": review_threshold,
+        "STORAGE_URL": storage_url,
+        "LOG_LEVEL": log_level,
+    }
+    for name, value in given.items():
+        if value is not None:
+            os.environ[f"DIGITIZE_{name}"] = str(value)
+    get_settings.cache_clear()
+    if log_level is not None:
+        logging.getLogger().setLevel(log_level.upper())
+
 
 #: Modules that add commands to ``app`` when imported (each calls ``@app.command``).
 COMMAND_MODULES = (
@@ -59,11 +109,10 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # usage errors: bad option values, unknown commands
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(getattr(exc, "exit_code", 2))
     sys.exit(rv if isinstance(rv, int) else 0)
