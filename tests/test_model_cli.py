@@ -39,7 +39,7 @@ def test_evaluate_with_a_missing_model_fails_cleanly(tmp_path: Path) -> None:
 
 
 def test_bench_quick_json() -> None:
-    out = _digitize("bench", "--quick", "--format", "json")
+    out = _digitize("bench", "--quick", "--section", "classifier", "--format", "json")
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
     for key in (

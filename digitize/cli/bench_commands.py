@@ -40,10 +40,18 @@ def bench(
         False, "--quick", help="Fewer items and repeats (seconds, not minutes)."
     ),
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON here."),
+    only: list[str] | None = typer.Option(
+        None, "--section", help="Run only these sections (repeatable); default: all."
+    ),
 ) -> None:
     """Measure throughput and latency on this machine (medians over repeats)."""
+    known = [name for name, _ in SECTIONS]
+    unknown = sorted(set(only or []) - set(known))
+    if unknown:
+        raise typer.BadParameter(f"unknown section {unknown}; known: {known}")
+    chosen = [(n, f) for n, f in SECTIONS if not only or n in only]
     result: dict[str, Any] = {"cpus": os.cpu_count(), "quick": quick}
-    for name, fn in SECTIONS:
+    for name, fn in chosen:
         section = fn(quick)
         result[name] = section
         if name in HEADLINE:
@@ -58,7 +66,7 @@ def bench(
     from rich.table import Table
 
     table = Table("section", "figure", "value")
-    for name, _ in SECTIONS:
+    for name, _ in chosen:
         for k, v in result[name].items():
             table.add_row(name, k, str(v))
     Console().print(table)
