@@ -1,1 +1,4 @@
-"""Pure image work: loading, registration, segmentation, normalisation. No TensorFlow, no database."""
+"""Pure image work: loading, registration, segmentation, normalisation.
+
+No TensorFlow and no database: the classifier arrives through ``types.DigitClassifier``.
+"""
