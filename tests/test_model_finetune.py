@@ -55,3 +55,30 @@ def test_corrections_change_what_the_model_reads(tmp_path: Path) -> None:
     assert written["metrics"]["finetune"]["holdout_change"] == pytest.approx(
         report["holdout_change"]
     )
+
+
+def test_train_extra_wires_the_corrections_folder(tmp_path: Path) -> None:
+    """`digitize train --extra DIR` reads an export; too few corrections is a config error."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "corrections"
+    folder.mkdir()
+    np.savez(folder / "mnist.npz", x=np.zeros((4, 28, 28), np.float32), y=np.arange(4))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from digitize.cli import main; main()",
+            "train",
+            "--extra",
+            str(folder),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == ConfigError.exit_code, proc.stderr
+    assert "4 corrections is too few" in proc.stderr

@@ -33,8 +33,22 @@ def train(
     batch_size: int = typer.Option(256, min=8),
     threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
     limit: int | None = typer.Option(None, min=100, help="Train on the first N digits only."),
+    extra: Path | None = typer.Option(
+        None,
+        "--extra",
+        exists=True,
+        file_okay=False,
+        help="Corrections folder (digitize export-corrections): fine-tune the shipped model on "
+        "them instead of training from scratch; a part is held out to report the change.",
+    ),
 ) -> None:
-    """Train the digit CNN from scratch on MNIST (seeded), calibrate, convert and report."""
+    """Train the digit CNN from scratch on MNIST (seeded), calibrate, convert and report.
+
+    With ``--extra DIR``: fine-tune the current model on people's corrections.
+    """
+    if extra is not None:
+        _finetune(extra, out, seed)
+        return
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -97,6 +111,22 @@ def train(
     for k in keys:
         console.print(f"{k:>30}: {result[k]}")
     console.print(f"model: {result['model_config']}  report: {(report or out / 'report')}")
+
+
+def _finetune(extra: Path, out: Path, seed: int) -> None:
+    from model.finetune import FinetuneConfig, finetune
+    from review.export import load_corrections
+
+    x, y = load_corrections(extra)
+    typer.echo(f"fine-tuning on {len(y)} corrections from {extra} …", err=True)
+    report = finetune(x, y, out, cfg=FinetuneConfig(seed=seed), base=get_settings().model_path)
+    typer.echo(json.dumps(report, indent=2))
+    change = report["holdout_change"] * 100
+    typer.echo(
+        f"held-out corrections: {report['holdout_accuracy_before']:.1%} -> "
+        f"{report['holdout_accuracy_after']:.1%} ({change:+.1f} points); model: {report['model']}",
+        err=True,
+    )
 
 
 @app.command()
