@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from enum import StrEnum
 from pathlib import Path
 
@@ -119,7 +121,8 @@ def _finetune(extra: Path, out: Path, seed: int) -> None:
 
     x, y = load_corrections(extra)
     typer.echo(f"fine-tuning on {len(y)} corrections from {extra} …", err=True)
-    report = finetune(x, y, out, cfg=FinetuneConfig(seed=seed), base=get_settings().model_path)
+    with contextlib.redirect_stdout(sys.stderr):  # the converter talks on stdout; JSON goes there
+        report = finetune(x, y, out, cfg=FinetuneConfig(seed=seed), base=get_settings().model_path)
     typer.echo(json.dumps(report, indent=2))
     change = report["holdout_change"] * 100
     typer.echo(
