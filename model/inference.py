@@ -8,10 +8,13 @@ and loading refuses a file that does not match.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -99,6 +102,24 @@ def load_config(path: Path | None = None) -> ModelConfig:
     return cfg
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for a moment: native log lines bypass Python."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class Recognizer:
     """Scores normalised 28×28 crops: ``predict_proba`` gives calibrated (N, 11) probabilities.
 
@@ -132,6 +153,8 @@ class Recognizer:
                 f"{tfl} takes {tuple(inp['shape'])} and gives {tuple(out['shape'])}, "
                 f"config says ({h}, {w}) in and {NUM_CLASSES} classes out"
             )
+        with _native_stderr_silenced():  # LiteRT logs "Created … XNNPACK delegate" once, in C++
+            self._interp.allocate_tensors()
         self._in, self._out = int(inp["index"]), int(out["index"])
         self._channels = len(inp["shape"]) == 4
         self._batch = -1
