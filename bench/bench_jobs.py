@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from db.models import Document, Field, Page  # noqa: E402
 from db.session import dispose_engines, init_db  # noqa: E402
+from worker.bench_e2e import start_workers  # noqa: E402
 
 ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DIGITIZE = str(Path(sys.executable).parent / "digitize")
@@ -81,22 +82,6 @@ def run(args: list[str], env: dict[str, str]) -> str:
     if proc.returncode != 0:
         raise SystemExit(f"digitize {' '.join(args)} failed:\n{proc.stderr}")
     return proc.stdout
-
-
-def start_workers(n: int, env: dict[str, str], logdir: Path) -> list[subprocess.Popen[bytes]]:
-    procs = []
-    for i in range(n):
-        log = (logdir / f"worker-{i}-{uuid.uuid4().hex[:6]}.log").open("wb")
-        procs.append(
-            subprocess.Popen(
-                [DIGITIZE, "worker", "--concurrency", "1", "--loglevel", "WARNING"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-    return procs
 
 
 def stop(procs: list[subprocess.Popen[Any]]) -> None:
@@ -252,7 +237,7 @@ def main() -> None:
             folder = work / f"run{i}"
             folder.mkdir()
             make_pages(folder, bases, pages, f"r{i}w{workers}")
-            procs = start_workers(workers, env, work)
+            procs = start_workers(workers, env, work, tag=uuid.uuid4().hex[:6])
             time.sleep(5)  # let them load the model before the clock starts
             load_before = os.getloadavg()
             cpu_before = group_cpu_s(procs)

@@ -107,6 +107,26 @@ def process_rate(forms: Path, jobs: int, workdir: Path) -> tuple[float, float]:
 # --- Celery -----------------------------------------------------------------------------------
 
 
+def start_workers(
+    n: int, env: dict[str, str], logdir: Path, *, tag: str = ""
+) -> list[subprocess.Popen[bytes]]:
+    """``n`` single-process ``digitize worker`` processes, each in its own session, logging to
+    ``logdir``; their process groups can be killed as a whole."""
+    procs = []
+    for i in range(n):
+        log = (logdir / f"worker-{tag or n}-{i}.log").open("wb")
+        procs.append(
+            subprocess.Popen(
+                [DIGITIZE, "worker", "--concurrency", "1", "--loglevel", "WARNING"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+    return procs
+
+
 @contextlib.contextmanager
 def private_redis(workdir: Path) -> Iterator[str]:
     exe = shutil.which("redis-server")
@@ -195,18 +215,7 @@ def celery_run(forms: Path, n_workers: int, workdir: Path) -> dict[str, Any]:
 
     with private_redis(workdir) as broker, database(workdir) as (url, backend):
         env = _env(DIGITIZE_DATABASE_URL=url, DIGITIZE_BROKER_URL=broker)
-        procs = []
-        for i in range(n_workers):
-            log = (workdir / f"worker-{n_workers}-{i}.log").open("wb")
-            procs.append(
-                subprocess.Popen(
-                    [DIGITIZE, "worker", "--concurrency", "1", "--loglevel", "WARNING"],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+        procs = start_workers(n_workers, env, workdir, tag=str(n_workers))
         app: Celery = make_app(Settings(database_url=url, broker_url=broker))
         try:
             warm = _ingest(_warm_copy(forms, workdir, n_workers), url)
