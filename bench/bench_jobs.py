@@ -13,12 +13,12 @@ one page row per page, no field written twice.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,16 +36,10 @@ sys.path.insert(0, str(REPO))
 
 from db.models import Document, Field, Page  # noqa: E402
 from db.session import dispose_engines, init_db  # noqa: E402
-from worker.bench_e2e import start_workers  # noqa: E402
+from worker.bench_e2e import private_redis, start_workers  # noqa: E402
 
 ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DIGITIZE = str(Path(sys.executable).parent / "digitize")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _text_chunk(tag: str) -> bytes:
@@ -195,25 +189,10 @@ def main() -> None:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    port = free_port()
-    redis = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(work),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    stack = contextlib.ExitStack()  # the private redis-server, stopped in the finally below
+    broker = stack.enter_context(private_redis(work))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
-    env.update(DIGITIZE_DATABASE_URL=url, DIGITIZE_BROKER_URL=f"redis://127.0.0.1:{port}/0")
+    env.update(DIGITIZE_DATABASE_URL=url, DIGITIZE_BROKER_URL=broker)
     if "DIGITIZE_MODEL_PATH" in os.environ:
         env["DIGITIZE_MODEL_PATH"] = os.environ["DIGITIZE_MODEL_PATH"]
     templates = work / "templates"
@@ -271,7 +250,7 @@ def main() -> None:
             results["cpu_per_page_2_vs_1"] = round((sum(c2) / len(c2)) / (sum(c1) / len(c1)), 3)
         results["bar_exactly_once"] = all(r["exactly_once"] for r in runs)
     finally:
-        redis.kill()
+        stack.close()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
