@@ -60,6 +60,22 @@ def drop_pg_database(url: str) -> None:
     admin.dispose()
 
 
+@contextlib.contextmanager
+def _settings_pointed_at(
+    url: str, monkeypatch: pytest.MonkeyPatch, *, drop: bool = False
+) -> Iterator[str]:
+    """DIGITIZE_DATABASE_URL = ``url`` for one test; engines disposed (and PG dropped) after."""
+    monkeypatch.setenv("DIGITIZE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        yield url
+    finally:
+        dispose_engines()
+        get_settings.cache_clear()
+        if drop:
+            drop_pg_database(url)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -71,38 +87,21 @@ def db_url(
         if not _pg_available():
             pytest.fail("PostgreSQL is not running on 127.0.0.1:5432 (run `make services`)")
         url = create_pg_database()
-    monkeypatch.setenv("DIGITIZE_DATABASE_URL", url)
-    get_settings.cache_clear()
-    try:
+    with _settings_pointed_at(url, monkeypatch, drop=request.param == "postgresql"):
         yield url
-    finally:
-        dispose_engines()
-        get_settings.cache_clear()
-        if request.param == "postgresql":
-            drop_pg_database(url)
 
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'test.db'}"
-    monkeypatch.setenv("DIGITIZE_DATABASE_URL", url)
-    get_settings.cache_clear()
-    yield url
-    dispose_engines()
-    get_settings.cache_clear()
+    with _settings_pointed_at(url, monkeypatch):
+        yield url
 
 
 @pytest.fixture
 def pg_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = create_pg_database()
-    monkeypatch.setenv("DIGITIZE_DATABASE_URL", url)
-    get_settings.cache_clear()
-    try:
+    with _settings_pointed_at(create_pg_database(), monkeypatch, drop=True) as url:
         yield url
-    finally:
-        dispose_engines()
-        get_settings.cache_clear()
-        drop_pg_database(url)
 
 
 @pytest.fixture(scope="session")
