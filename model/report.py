@@ -42,7 +42,9 @@ def plot_curves(hist: History, path: Path) -> None:
     a.plot(ep, hist.val_loss, label="validation")
     a.set(xlabel="epoch", ylabel="loss", title="Loss")
     b.plot(ep, hist.accuracy, label="train (augmented)")
-    b.plot(ep, hist.val_accuracy, label="validation")
+    b.plot(ep, hist.val_accuracy, label="validation (digits + fragments)")
+    if hist.val_digit_accuracy:
+        b.plot(ep, hist.val_digit_accuracy, label="validation digits (selects the epoch)")
     b.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
     for ax in (a, b):
         ax.grid(alpha=0.3)

@@ -33,6 +33,12 @@ def train(
     dropout: float = typer.Option(0.4, min=0.0, max=0.9, help="Dropout after each block."),
     seed: int = typer.Option(1, help="Seed for weights, shuffling, augmentation and fragments."),
     batch_size: int = typer.Option(256, min=8),
+    page_style: float = typer.Option(
+        0.4,
+        min=0.0,
+        max=1.0,
+        help="Share of each epoch cut out the way the page reader cuts (binarised, stroke-evened).",
+    ),
     threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
     limit: int | None = typer.Option(None, min=100, help="Train on the first N digits only."),
     extra: Path | None = typer.Option(
@@ -72,6 +78,7 @@ def train(
         threads=threads,
         limit=limit,
         dropout=dropout,
+        page_style=page_style,
     )
     out.mkdir(parents=True, exist_ok=True)
     cfg.checkpoint = str(out / "checkpoint.weights.h5")

@@ -1,0 +1,80 @@
+"""Training augmentation: Deotte's random affine, and "page style" crops made the reader's way.
+
+The reader never hands the classifier an MNIST-like grey digit: it binarises a scan, evens out the
+stroke width (``segmentation.oversegment.crop_ink``) and normalises the mask (``to_mnist``). The
+shipped model trained on grey MNIST alone read such crops of validation digits 6 points worse
+(92.8 % vs 98.9 %). So a share of every epoch's digits (and fragments) is drawn large, blurred,
+noised and thresholded, then cut out by those same two functions: the model learns from the very
+crops it will be asked about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from segmentation.normalize import to_mnist
+from segmentation.oversegment import crop_ink
+
+F32 = npt.NDArray[np.float32]
+U8 = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    rotate_deg: float = 10.0
+    zoom: float = 0.10
+    shift: float = 0.10
+    page_style: float = 0.4  # share of each batch made page style
+    height: tuple[float, float] = (24.0, 72.0)  # digit height on the page, pixels
+    blur: tuple[float, float] = (0.2, 1.4)  # Gaussian sigma at 200 dpi-ish sizes
+    noise: float = 0.08  # max Gaussian noise sigma (ink units)
+    threshold: tuple[float, float] = (0.2, 0.6)  # binarisation level: thin to fat strokes
+
+
+def affine(x: U8 | F32, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
+    """Random rotation, zoom and shift per image (uint8 or [0, 1] float in, [0, 1] float out)."""
+    n = len(x)
+    angles = rng.uniform(-cfg.rotate_deg, cfg.rotate_deg, n)
+    scales = rng.uniform(1 - cfg.zoom, 1 + cfg.zoom, n)
+    shifts = rng.uniform(-cfg.shift, cfg.shift, (n, 2)) * 28
+    out = np.empty((n, 28, 28), np.float32)
+    for i in range(n):
+        m = cv2.getRotationMatrix2D((13.5, 13.5), float(angles[i]), float(scales[i]))
+        m[:, 2] += shifts[i]
+        out[i] = cv2.warpAffine(x[i], m, (28, 28), flags=cv2.INTER_LINEAR)
+    if x.dtype == np.uint8:
+        out *= np.float32(1 / 255)
+    return out
+
+
+def page_style(digit: U8, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
+    """A 28×28 uint8 digit as the reader would crop it from a scan: to_mnist(crop_ink(mask))."""
+    scale = rng.uniform(*cfg.height) / 20.0  # MNIST digits are 20 px tall
+    big = cv2.resize(digit, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    big = big.astype(np.float32) * np.float32(1 / 255)
+    if rng.random() < 0.7:
+        big = cv2.GaussianBlur(big, (0, 0), rng.uniform(*cfg.blur) * scale / 3)
+    sigma = rng.uniform(0, cfg.noise)
+    if sigma > 0.005:
+        big += rng.normal(0, sigma, big.shape).astype(np.float32)
+    mask = big > rng.uniform(*cfg.threshold)
+    if mask.sum() < 5:  # a faint fragment: keep what there is
+        mask = big > 0.1
+    if not mask.any():
+        return digit.astype(np.float32) * np.float32(1 / 255)
+    return to_mnist(crop_ink(mask))
+
+
+def augment(x: U8, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
+    """A batch: a ``page_style`` share drawn the reader's way, then a random affine for all."""
+    if cfg.page_style <= 0:
+        return affine(x, rng, cfg)
+    chosen = np.flatnonzero(rng.random(len(x)) < cfg.page_style)
+    base = x.astype(np.float32) * np.float32(1 / 255)
+    for i in chosen:
+        base[i] = page_style(x[i], rng, cfg)
+    return affine(base, rng, cfg)

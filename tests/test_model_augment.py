@@ -1,0 +1,63 @@
+"""Training augmentation: page-style crops look like the reader's crops, and stay seeded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.augment import AugmentConfig, affine, augment, page_style
+
+
+def _centre_of_mass(img: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.mgrid[0:28, 0:28]
+    total = img.sum()
+    return float((ys * img).sum() / total), float((xs * img).sum() / total)
+
+
+@pytest.mark.parametrize("height", [(24.0, 24.0), (48.0, 48.0), (72.0, 72.0)])
+def test_page_style_is_an_mnist_shaped_crop(
+    mnist_sample: tuple[np.ndarray, np.ndarray], height: tuple[float, float]
+) -> None:
+    x, _ = mnist_sample
+    cfg = AugmentConfig(height=height)
+    rng = np.random.default_rng(0)
+    for digit in x[:20]:
+        crop = page_style(digit, rng, cfg)
+        assert crop.shape == (28, 28) and crop.dtype == np.float32
+        assert crop.min() >= 0.0 and crop.max() <= 1.0 and crop.max() > 0.5
+        cy, cx = _centre_of_mass(crop)
+        assert abs(cy - 13.5) < 1.0 and abs(cx - 13.5) < 1.0  # to_mnist centres the mass
+        ys, xs = np.nonzero(crop > 0.05)
+        assert max(np.ptp(ys), np.ptp(xs)) <= 21  # fitted in 20×20 (+ anti-aliasing)
+
+
+def test_page_style_crops_are_binarised_shapes_not_grey_strokes(
+    mnist_sample: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """A thresholded mask, resampled: mostly full ink or none, unlike MNIST's soft grey edges."""
+    x, _ = mnist_sample
+    rng = np.random.default_rng(1)
+    cfg = AugmentConfig(height=(60.0, 60.0))
+    crops = np.stack([page_style(d, rng, cfg) for d in x[:50]])
+    ink = crops[crops > 0.05]
+    assert (ink > 0.9).mean() > 0.4
+
+
+def test_augment_share_and_seed(mnist_sample: tuple[np.ndarray, np.ndarray]) -> None:
+    x, _ = mnist_sample
+    batch = x[:64]
+    none = AugmentConfig(page_style=0.0)
+    a = augment(batch, np.random.default_rng(5), none)
+    np.testing.assert_array_equal(a, affine(batch, np.random.default_rng(5), none))
+    full = AugmentConfig(page_style=1.0)
+    b1 = augment(batch, np.random.default_rng(7), full)
+    b2 = augment(batch, np.random.default_rng(7), full)
+    np.testing.assert_array_equal(b1, b2)  # seeded: the same epoch comes out the same
+    assert b1.shape == (64, 28, 28) and not np.allclose(b1, a)
+
+
+def test_affine_keeps_the_digit_on_the_canvas(mnist_sample: tuple[np.ndarray, np.ndarray]) -> None:
+    x, _ = mnist_sample
+    out = affine(x[:100], np.random.default_rng(3), AugmentConfig())
+    kept = out.reshape(100, -1).sum(1) / (x[:100].reshape(100, -1).sum(1) / 255.0)
+    assert kept.min() > 0.6  # at most 10 % shift and zoom: most ink stays in view
