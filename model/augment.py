@@ -33,6 +33,7 @@ class AugmentConfig:
     blur: tuple[float, float] = (0.2, 1.4)  # Gaussian sigma at 200 dpi-ish sizes
     noise: float = 0.08  # max Gaussian noise sigma (ink units)
     threshold: tuple[float, float] = (0.2, 0.6)  # binarisation level: thin to fat strokes
+    gap: float = 0.15  # chance of a pen-lift gap cut through the strokes (the reader rejoins them)
 
 
 def affine(x: U8 | F32, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
@@ -64,9 +65,23 @@ def page_style(digit: U8, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
     mask = big > rng.uniform(*cfg.threshold)
     if mask.sum() < 5:  # a faint fragment: keep what there is
         mask = big > 0.1
+    if rng.random() < cfg.gap:
+        _cut_gap(mask, rng)
     if not mask.any():
         return digit.astype(np.float32) * np.float32(1 / 255)
     return to_mnist(crop_ink(mask))
+
+
+def _cut_gap(mask: npt.NDArray[np.bool_], rng: np.random.Generator) -> None:
+    """A thin slanted gap through the middle half, as a lifted pen or a dry stroke leaves."""
+    h, w = mask.shape
+    y0 = int(rng.integers(h // 4, max(h // 4 + 1, 3 * h // 4)))
+    y1 = y0 + int(rng.integers(-(h // 6), h // 6 + 1))
+    line = np.zeros(mask.shape, np.uint8)
+    cv2.line(line, (0, y0), (w, y1), 1, max(1, h // 25))
+    kept = mask & (line == 0)
+    if kept.sum() >= 0.6 * mask.sum():
+        mask[:] = kept
 
 
 def augment(x: U8, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
@@ -78,3 +93,11 @@ def augment(x: U8, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
     for i in chosen:
         base[i] = page_style(x[i], rng, cfg)
     return affine(base, rng, cfg)
+
+
+def page_style_batch(x: U8, rng: np.random.Generator, cfg: AugmentConfig | None = None) -> F32:
+    """Every digit of ``x`` page style, no affine: a validation set in the reader's style."""
+    cfg = cfg or AugmentConfig()
+    if not len(x):
+        return np.zeros((0, 28, 28), np.float32)
+    return np.stack([page_style(d, rng, cfg) for d in x])

@@ -29,10 +29,10 @@ def train(
     report: Path | None = typer.Option(
         None, "--report", help="Report directory (JSON + pictures); default: OUT/report."
     ),
-    epochs: int = typer.Option(7, min=1, help="Epochs: the main knob for the time budget."),
-    dropout: float = typer.Option(0.4, min=0.0, max=0.9, help="Dropout after each block."),
+    epochs: int = typer.Option(26, min=1, help="Epochs: the main knob for the time budget."),
+    dropout: float = typer.Option(0.25, min=0.0, max=0.9, help="Dropout after each block."),
     seed: int = typer.Option(1, help="Seed for weights, shuffling, augmentation and fragments."),
-    batch_size: int = typer.Option(256, min=8),
+    batch_size: int = typer.Option(128, min=8),
     page_style: float = typer.Option(
         0.4,
         min=0.0,
