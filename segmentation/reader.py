@@ -57,6 +57,10 @@ class FieldPlan:
     cuts: list[int] = field(default_factory=list)  # path nodes that cut through connected ink
     noise: list[float] = field(default_factory=list)  # log-prior of each candidate being noise
     digit_height: float = 0.0  # template-free: height of the string's digits (reading direction)
+    #: Where review crops are cut from, upright (a template page's aligned image), and each
+    #: candidate's box there; None: cut from the page as scanned at ``boxes``.
+    upright: npt.NDArray[np.uint8] | None = None
+    upright_boxes: list[Box] = field(default_factory=list)
 
 
 @dataclass
@@ -105,13 +109,16 @@ def _add_field(
     to_page: Callable[[Box], Box],
     image: npt.NDArray[np.uint8],
     digit_height: float = 0.0,
+    upright: tuple[npt.NDArray[np.uint8], int, int] | None = None,
 ) -> None:
-    spans, idx, boxes = [], [], []
+    spans, idx, boxes, upright_boxes = [], [], [], []
     for p in pieces:
         spans.append((p.start, p.end))
         idx.append(len(crops))
         crops.append(to_mnist(crop_ink(p.ink)))
         boxes.append(to_page(p.box))
+        if upright is not None:
+            upright_boxes.append((p.box[0] + upright[1], p.box[1] + upright[2], p.box[2], p.box[3]))
     cells = None
     if pieces and pieces[0].cell is not None:
         ranges: dict[int, tuple[int, int]] = {}
@@ -135,6 +142,8 @@ def _add_field(
             cut_nodes(segments),
             [p.noise for p in pieces],
             digit_height,
+            upright[0] if upright is not None else None,
+            upright_boxes,
         )
     )
 
@@ -173,7 +182,10 @@ def _template_fields(
             pieces=pieces,
             to_page=to_page,
             image=page.image,
+            upright=(reg.aligned, rx, ry),
         )
+        # Review pictures come from the aligned page: upright whichever way the scan was fed.
+        plans[-1].image = _crop(reg.aligned, (bx, by, bw, bh))
 
 
 def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.float32]]) -> None:
@@ -281,7 +293,9 @@ def assemble_field(
                 confidence=step.prob,
                 box=box,
                 alternatives=top3(sub[step.candidate]),
-                crop=_crop(image, box),
+                crop=_crop(image, box)
+                if fp.upright is None
+                else _crop(fp.upright, fp.upright_boxes[step.candidate]),
             )
         )
     value = "".join(str(d.value) for d in digits)

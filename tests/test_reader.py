@@ -334,4 +334,43 @@ def test_scanned_form_end_to_end(
         truth = sp.digit_boxes[f.name]
         assert all(_iou(d.box, t) > 0.5 for d, t in zip(f.digits, truth, strict=True))
         assert _iou(f.box, sp.field_boxes[f.name]) > 0.6
-        assert f.image is not None and f.image.shape == (f.box[3], f.box[2])
+        spec = next(s for s in templates[0].fields if s.name == f.name)
+        assert f.image is not None and f.image.shape == (spec.box[3], spec.box[2])
+
+
+@pytest.mark.parametrize("turns", [1, 2])
+def test_review_pictures_are_upright_on_a_turned_scan(
+    recognizer: object, tmp_path: object, turns: int
+) -> None:
+    """Fields and digit crops for people are cut from the aligned page, not the scan as fed."""
+    from pathlib import Path
+
+    from model.data import load_sample
+    from segmentation import synthetic
+    from segmentation.normalize import to_mnist
+    from segmentation.registration import identify
+    from segmentation.scanner import ScanEffects
+    from segmentation.templates import load_templates
+
+    images, labels = load_sample()
+    fx = ScanEffects(quarter_turns=turns, skew_deg=2.0)
+    sp = synthetic.make_page("claim", synthetic.DigitSource(images, labels), 7, effects=fx)
+    templates = load_templates(synthetic.write_templates(Path(str(tmp_path)), ["claim"]))
+    page = Page(1, sp.image)
+    reg = identify(page, templates)
+    assert reg is not None
+    fields = assemble_page(
+        (seg := segment_page(page, reg)),
+        recognizer.predict_proba(seg.crops),  # type: ignore[attr-defined]
+    )
+    digits = [d for f in fields for d in f.digits if d.crop is not None and d.crop.size]
+    assert len(digits) >= 20
+    for f in fields:  # a field picture is as wide as the form's box, not as tall
+        assert f.image is not None and f.image.shape[1] > f.image.shape[0]
+    as_is = np.stack([to_mnist(255 - d.crop) for d in digits])  # type: ignore[operator]
+    turned = as_is[:, ::-1, ::-1]
+    values = np.array([d.value for d in digits])
+    read = recognizer.predict_proba  # type: ignore[attr-defined]
+    upright = float((read(as_is).argmax(1) == values).mean())
+    assert upright >= 0.9
+    assert upright > float((read(turned).argmax(1) == values).mean())
