@@ -70,6 +70,30 @@ def _png(image: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+def _tradeoff(read: list[tuple[Any, Any, dict[str, str]]], settings: Settings) -> list[Any]:
+    """Share passing without review, and wrong among those, at other review thresholds."""
+    from segmentation.validation import validate_fields
+
+    rows = []
+    for t in (0.5, 0.8, 0.9, settings.review_threshold, 0.98, 0.99, 0.995):
+        passed = wrong = total = 0
+        for fields, specs, truth in read:
+            validate_fields(fields, specs, field_threshold=t, digit_threshold=min(t, 0.9))
+            for f in fields:
+                if f.name in truth:
+                    total += 1
+                    passed += not f.needs_review
+                    wrong += (not f.needs_review) and f.value != truth[f.name]
+        rows.append(
+            {
+                "review_threshold": t,
+                "pass_without_review": round(passed / max(1, total), 4),
+                "wrong_among_passed": round(wrong / max(1, passed), 4),
+            }
+        )
+    return rows
+
+
 def bench_forms(classifier: DigitClassifier, pages: int, seed: int) -> dict[str, Any]:
     from bench.make_photos import digits
     from segmentation import synthetic
@@ -89,6 +113,8 @@ def bench_forms(classifier: DigitClassifier, pages: int, seed: int) -> dict[str,
         totals: list[float] = []
         cpu: list[float] = []
         failures: list[str] = []
+        read: list[tuple[Any, Any, dict[str, str]]] = []  # (fields, specs, truth) per page
+        by_name = {t.name: t for t in templates}
         for k in range(pages):
             sp = synthetic.make_page(names[k % len(names)], source, seed + k)
             data = _png(sp.image)
@@ -99,6 +125,8 @@ def bench_forms(classifier: DigitClassifier, pages: int, seed: int) -> dict[str,
             for s, ms in res.timings_ms.items():
                 stage[s].append(ms)
             got = {f.name: f for f in res.fields}
+            if res.template in by_name:
+                read.append((res.fields, by_name[res.template].fields, sp.values))
             for name, truth in sp.values.items():
                 f = got.get(name)
                 value = f.value if f is not None else ""
@@ -121,6 +149,7 @@ def bench_forms(classifier: DigitClassifier, pages: int, seed: int) -> dict[str,
             "pass_without_review": passed / fields,
             "wrong_among_passed": passed_wrong / max(1, passed),
             "field_confidence_ece": _ece(scored),
+            "review_tradeoff": _tradeoff(read, settings),
             "ms_per_page_mean": statistics.fmean(totals),
             "ms_per_page_median": statistics.median(totals),
             "cpu_ms_per_page_mean": statistics.fmean(cpu),
@@ -214,6 +243,13 @@ def main() -> None:
             if key == "failures":
                 for line in val:
                     print(f"   miss  {line}")
+            elif key == "review_tradeoff":
+                print(f"   {key:28s} threshold  pass   wrong-among-passed")
+                for row in val:
+                    print(
+                        f"   {'':28s} {row['review_threshold']:<9} "
+                        f"{row['pass_without_review']:.3f}  {row['wrong_among_passed']:.4f}"
+                    )
             elif isinstance(val, float):
                 print(f"   {key:28s} {val:.4f}")
             else:
