@@ -33,7 +33,9 @@ class AugmentConfig:
     blur: tuple[float, float] = (0.2, 1.4)  # Gaussian sigma at 200 dpi-ish sizes
     noise: float = 0.08  # max Gaussian noise sigma (ink units)
     threshold: tuple[float, float] = (0.2, 0.6)  # binarisation level: thin to fat strokes
-    gap: float = 0.15  # chance of a pen-lift gap cut through the strokes (the reader rejoins them)
+    #: Chance of a pen-lift gap cut through the strokes. Tried at 0.15: validation digits 99.54 %
+    #: against 99.66 % without, so off by default (kept for experiments).
+    gap: float = 0.0
 
 
 def affine(x: U8 | F32, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
