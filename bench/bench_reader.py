@@ -2,6 +2,7 @@
 
     python bench/bench_reader.py                # forms (template + template-free) and photos
     python bench/bench_reader.py --pages 60 --photos 400 --json
+    python bench/bench_reader.py --digits validation --model out/model/digits.json  # choosing
 
 Forms come from ``segmentation.synthetic`` with MNIST *test* digits (never trained on); photos
 from ``segmentation.photos``. Pages go through ``worker.pipeline.read_document`` exactly as the
@@ -94,13 +95,26 @@ def _tradeoff(read: list[tuple[Any, Any, dict[str, str]]], settings: Settings) -
     return rows
 
 
-def bench_forms(classifier: DigitClassifier, pages: int, seed: int) -> dict[str, Any]:
+def _digit_images(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The handwriting: MNIST test digits (for figures), or validation digits (for choices)."""
     from bench.make_photos import digits
+
+    if split == "validation":
+        from model.data import load_mnist
+
+        m = load_mnist()
+        return m.x_val, m.y_val
+    return digits(full_test=True)
+
+
+def bench_forms(
+    classifier: DigitClassifier, pages: int, seed: int, split: str = "test"
+) -> dict[str, Any]:
     from segmentation import synthetic
     from segmentation.templates import load_templates
     from worker.pipeline import read_document
 
-    images, labels = digits(full_test=True)
+    images, labels = _digit_images(split)
     source = synthetic.DigitSource(images, labels)
     settings = Settings()
     out: dict[str, Any] = {}
@@ -184,13 +198,14 @@ def bench_forms(classifier: DigitClassifier, pages: int, seed: int) -> dict[str,
     return out
 
 
-def bench_photos(classifier: DigitClassifier, count: int, seed: int) -> dict[str, Any]:
-    from bench.make_photos import digits
+def bench_photos(
+    classifier: DigitClassifier, count: int, seed: int, split: str = "test"
+) -> dict[str, Any]:
     from segmentation.loading import load_pages
     from segmentation.photos import encode_jpeg, make_set
     from segmentation.predict import predict_page
 
-    images, labels = digits(full_test=True)
+    images, labels = _digit_images(split)
     rng = np.random.default_rng(seed)
     single = single_ok = multi = multi_ok = dig = dig_ok = 0
     failures = []
@@ -224,6 +239,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=12345)
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--digits",
+        choices=("test", "validation"),
+        default="test",
+        help="handwriting from MNIST test (the figures) or validation digits (to choose models "
+        "or settings without looking at the test split)",
+    )
     args = ap.parse_args()
     from model.inference import get_recognizer
 
@@ -231,9 +253,9 @@ def main() -> None:
     classifier.predict_proba(np.zeros((1, 28, 28), np.float32))  # load before timing
     report: dict[str, Any] = {}
     if args.pages:
-        report.update(bench_forms(classifier, args.pages, args.seed))
+        report.update(bench_forms(classifier, args.pages, args.seed, args.digits))
     if args.photos:
-        report["photos"] = bench_photos(classifier, args.photos, args.seed)
+        report["photos"] = bench_photos(classifier, args.photos, args.seed, args.digits)
     if args.json:
         print(json.dumps(report, indent=2))
         return
