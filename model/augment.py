@@ -67,7 +67,7 @@ def page_style(digit: U8, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
     mask = big > rng.uniform(*cfg.threshold)
     if mask.sum() < 5:  # a faint fragment: keep what there is
         mask = big > 0.1
-    if rng.random() < cfg.gap:
+    if cfg.gap > 0 and rng.random() < cfg.gap:  # no draw when off: seeded runs stay as they were
         _cut_gap(mask, rng)
     if not mask.any():
         return digit.astype(np.float32) * np.float32(1 / 255)
