@@ -39,7 +39,7 @@ def test_corrections_change_what_the_model_reads(tmp_path: Path) -> None:
         x_extra,
         y_extra,
         tmp_path / "tuned",
-        cfg=FinetuneConfig(epochs=10, replay=0, learning_rate=2e-3, holdout=0.3, batch_size=16),
+        cfg=FinetuneConfig(epochs=30, replay=0, learning_rate=3e-3, holdout=0.3, batch_size=16),
         replay_x=others[:0],
         replay_y=other_labels[:0],
         val_x=others[:200],
