@@ -107,7 +107,7 @@ def _add_field(
     segments: list[Segment],
     pieces: list[Piece],
     to_page: Callable[[Box], Box],
-    image: npt.NDArray[np.uint8],
+    picture: npt.NDArray[np.uint8],
     digit_height: float = 0.0,
     upright: tuple[npt.NDArray[np.uint8], int, int] | None = None,
 ) -> None:
@@ -136,7 +136,7 @@ def _add_field(
             spans,
             idx,
             boxes,
-            _crop(image, page_box),
+            picture,
             cells,
             [p.prior for p in pieces],
             cut_nodes(segments),
@@ -181,11 +181,10 @@ def _template_fields(
             segments=segs,
             pieces=pieces,
             to_page=to_page,
-            image=page.image,
+            # Review pictures come from the aligned page: upright whichever way the scan was fed.
+            picture=_crop(reg.aligned, (bx, by, bw, bh)),
             upright=(reg.aligned, rx, ry),
         )
-        # Review pictures come from the aligned page: upright whichever way the scan was fed.
-        plans[-1].image = _crop(reg.aligned, (bx, by, bw, bh))
 
 
 def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.float32]]) -> None:
@@ -213,16 +212,17 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
             box = (int(x0), int(y0), int(np.ceil(x1) - int(x0)), int(np.ceil(y1) - int(y0)))
             return _clip(box, page.width, page.height)
 
+        page_box = to_page((0, 0, s.box[2], s.box[3]))
         _add_field(
             plans,
             crops,
             name=f"free_{k}",
-            page_box=to_page((0, 0, s.box[2], s.box[3])),
+            page_box=page_box,
             spec=None,
             segments=segs,
             pieces=pieces,
             to_page=to_page,
-            image=page.image,
+            picture=_crop(page.image, page_box),
             digit_height=s.digit_height,
         )
 
