@@ -218,7 +218,7 @@ def calibrate_and_score(model: Any, data: Mnist, cfg: TrainConfig) -> dict[str, 
     pred = p_test.argmax(1)
     ft, _ = make_fragments(data.x_test, cfg.test_fragments, seed=cfg.seed * 1000 + 3)
     pf = softmax(logits_of(model, ft), t)
-    p_val = softmax(logits_of(model, x_val), t)
+    p_val = softmax(lv, t)
     return {
         "temperature": t,
         "test_accuracy": float((pred == data.y_test).mean()),
