@@ -168,8 +168,9 @@ class Page(Base):
     registration_quality: Mapped[float | None] = mapped_column(Float)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    #: Downscaled greyscale PNG of the page as read, for "show the field on the page".
-    preview_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    #: Downscaled greyscale JPEG of the page as read, for "show the field on the page"
+    #: (PNG when stored before migration 0003).
+    preview_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     preview_scale: Mapped[float | None] = mapped_column(Float)  # preview px / page px
     timings_ms: Mapped[dict[str, Any] | None]
 

@@ -1,6 +1,7 @@
 """Scans for people: field images, digit crops and the page with a field outlined.
 
-All stored as PNG in the database (deferred columns, loaded only here). Behind the page guard like
+Crops are stored as PNG, page previews as JPEG (PNG before migration 0003), in the database
+(deferred columns, loaded only here). Behind the page guard like
 every other page: crops of forms are personal data.
 """
 
@@ -25,7 +26,11 @@ _CACHE = {"Cache-Control": "private, max-age=3600"}
 def _png(data: bytes | None, what: str) -> Response:
     if not data:
         raise NotFoundError(f"no image stored for {what}")
-    return Response(content=data, media_type="image/png", headers=_CACHE)
+    return Response(content=data, media_type=_media_type(data), headers=_CACHE)
+
+
+def _media_type(data: bytes) -> str:
+    return "image/jpeg" if data.startswith(b"\xff\xd8\xff") else "image/png"
 
 
 @router.get("/fields/{field_id}.png", name="field_image")
@@ -38,21 +43,22 @@ def digit_image(digit_id: int, db: DbSession) -> Response:
     return _png(db.scalar(select(Digit.crop_png).where(Digit.id == digit_id)), f"digit {digit_id}")
 
 
-@router.get("/pages/{page_id}.png", name="page_image")
+@router.get("/pages/{page_id}.jpg", name="page_image")
 def page_image(
     page_id: int, db: DbSession, field: int | None = Query(default=None, ge=1)
 ) -> Response:
     """The page preview, with ``field`` outlined in red when given."""
-    row = db.execute(select(Page.preview_png, Page.preview_scale).where(Page.id == page_id)).first()
-    if row is None or not row.preview_png:
+    query = select(Page.preview_jpeg, Page.preview_scale).where(Page.id == page_id)
+    row = db.execute(query).first()
+    if row is None or not row.preview_jpeg:
         raise NotFoundError(f"no preview stored for page {page_id}")
     if field is None:
-        return _png(row.preview_png, f"page {page_id}")
+        return _png(row.preview_jpeg, f"page {page_id}")
     box = db.scalar(select(Field.box).where(Field.id == field, Field.page_id == page_id))
     if box is None:
         raise NotFoundError(f"field {field} is not on page {page_id}")
     scale = row.preview_scale or 1.0
-    img = Image.open(io.BytesIO(row.preview_png)).convert("RGB")
+    img = Image.open(io.BytesIO(row.preview_jpeg)).convert("RGB")
     x, y, w, h = (float(v) * scale for v in box)
     pad = max(2.0, 4 * scale)
     width = max(2, round(img.width / 300))
@@ -60,5 +66,5 @@ def page_image(
         (x - pad, y - pad, x + w + pad, y + h + pad), outline=(220, 30, 30), width=width
     )
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False)
-    return Response(content=buf.getvalue(), media_type="image/png", headers=_CACHE)
+    img.save(buf, format="JPEG", quality=85)
+    return Response(content=buf.getvalue(), media_type="image/jpeg", headers=_CACHE)

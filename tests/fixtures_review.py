@@ -197,7 +197,7 @@ def seed_review(
                     sf.digit_ids.append(dg.id)
                     sf.digit_truth.append(truth[j])
                 out[f.id] = sf
-            page.preview_png = png(preview)
+            page.preview_jpeg = png(preview)
         return Seeded(batch.id, out)
 
 

@@ -105,8 +105,9 @@ def test_process_document_writes_once_and_redelivery_is_a_no_op(
         assert all(f.batch_id == doc.batch_id and f.template == "claim" for f in fields)
         crop = s.scalars(select(Digit.crop_png)).first()
         assert crop is not None and Image.open(io.BytesIO(crop)).size[0] > 0
-        preview = s.scalar(select(Page.preview_png))
+        preview = s.scalar(select(Page.preview_jpeg))
         assert preview is not None and max(Image.open(io.BytesIO(preview)).size) <= 1000
+        assert Image.open(io.BytesIO(preview)).format == "JPEG"
 
 
 def test_forced_reprocessing_replaces_rows(
