@@ -126,3 +126,27 @@ def test_tiff_pages_keep_their_own_sizes() -> None:
     a.save(buf, format="TIFF", save_all=True, append_images=[b])
     pages = load_pages(buf.getvalue(), "mixed.tif")
     assert [(p.width, p.height) for p in pages] == [(200, 300), (300, 200)]
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_png_fast_path_matches_pillow(mode: str) -> None:
+    """OpenCV decodes plain PNGs; its grey must be Pillow's (within rounding)."""
+    rng = np.random.default_rng(3)
+    colour = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    im = Image.fromarray(colour).convert(mode)
+    got = load_pages(encode(im, "PNG"), "c.png")[0].image
+    want = np.asarray(im.convert("L"))
+    assert got.shape == want.shape
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+
+
+def test_png_with_exif_rotation_is_turned() -> None:
+    """The fast path steps aside for an EXIF orientation (OpenCV is told to ignore it)."""
+    original = page_image()
+    im = Image.fromarray(original)
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", exif=exif.tobytes())
+    got = load_pages(buf.getvalue(), "turned.png")[0].image
+    assert got.shape == original.shape[::-1]
