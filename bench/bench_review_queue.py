@@ -104,7 +104,7 @@ def load(conninfo: str, n_fields: int, per_page: int, n_batches: int) -> None:
         reasons = '["low_confidence_digit", "low_confidence_field"]'
         cols = (
             "id, page_id, document_id, batch_id, template, position, name, value, confidence,"
-            " needs_review, reasons, box, image_png, reviewed_value, review_status, reviewed_at,"
+            " needs_review, reasons, box, image_jpeg, reviewed_value, review_status, reviewed_at,"
             " version"
         )
         stamp = now.isoformat()

@@ -210,7 +210,7 @@ class Field(Base):
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     box: Mapped[list[Any]] = mapped_column()  # [x, y, w, h] in page pixels
-    image_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    image_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # PNG < 0003
     # Review: the person's value replaces ``value`` in results.
     reviewed_value: Mapped[str | None] = mapped_column(String(255))
     review_status: Mapped[str | None] = mapped_column(String(20))  # confirmed|corrected|unreadable

@@ -1,6 +1,7 @@
 """Scans for people: field images, digit crops and the page with a field outlined.
 
-Crops are stored as PNG, page previews as JPEG (PNG before migration 0003), in the database
+Digit crops are stored as PNG, field images and page previews as JPEG (PNG before migration
+0003), in the database
 (deferred columns, loaded only here). Behind the page guard like
 every other page: crops of forms are personal data.
 """
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/images", dependencies=[Depends(page_guard)], include
 _CACHE = {"Cache-Control": "private, max-age=3600"}
 
 
-def _png(data: bytes | None, what: str) -> Response:
+def _image(data: bytes | None, what: str) -> Response:
     if not data:
         raise NotFoundError(f"no image stored for {what}")
     return Response(content=data, media_type=_media_type(data), headers=_CACHE)
@@ -33,14 +34,16 @@ def _media_type(data: bytes) -> str:
     return "image/jpeg" if data.startswith(b"\xff\xd8\xff") else "image/png"
 
 
-@router.get("/fields/{field_id}.png", name="field_image")
+@router.get("/fields/{field_id}.jpg", name="field_image")
 def field_image(field_id: int, db: DbSession) -> Response:
-    return _png(db.scalar(select(Field.image_png).where(Field.id == field_id)), f"field {field_id}")
+    data = db.scalar(select(Field.image_jpeg).where(Field.id == field_id))
+    return _image(data, f"field {field_id}")
 
 
 @router.get("/digits/{digit_id}.png", name="digit_image")
 def digit_image(digit_id: int, db: DbSession) -> Response:
-    return _png(db.scalar(select(Digit.crop_png).where(Digit.id == digit_id)), f"digit {digit_id}")
+    data = db.scalar(select(Digit.crop_png).where(Digit.id == digit_id))
+    return _image(data, f"digit {digit_id}")
 
 
 @router.get("/pages/{page_id}.jpg", name="page_image")
@@ -53,7 +56,7 @@ def page_image(
     if row is None or not row.preview_jpeg:
         raise NotFoundError(f"no preview stored for page {page_id}")
     if field is None:
-        return _png(row.preview_jpeg, f"page {page_id}")
+        return _image(row.preview_jpeg, f"page {page_id}")
     box = db.scalar(select(Field.box).where(Field.id == field, Field.page_id == page_id))
     if box is None:
         raise NotFoundError(f"field {field} is not on page {page_id}")

@@ -27,6 +27,7 @@ from db.session import dispose_engines, init_db, session_scope
 from digitize.settings import Settings
 from review.users import add_user
 from segmentation.synthetic import font_digit_source
+from worker.pipeline import jpeg
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -175,7 +176,7 @@ def seed_review(
                     needs_review=True,
                     reasons=["low_confidence_digit", "low_confidence_field"],
                     box=box,
-                    image_png=png(image),
+                    image_jpeg=jpeg(image, quality=90),
                 )
                 db.add(f)
                 db.flush()
@@ -197,7 +198,7 @@ def seed_review(
                     sf.digit_ids.append(dg.id)
                     sf.digit_truth.append(truth[j])
                 out[f.id] = sf
-            page.preview_jpeg = png(preview)
+            page.preview_jpeg = jpeg(preview)
         return Seeded(batch.id, out)
 
 

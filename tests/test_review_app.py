@@ -288,3 +288,32 @@ def test_dashboard_counts_and_chart(client: TestClient, review_db: str) -> None:
     assert nums[:5] == ["0", "0", "2", "0", "2"]  # queued, processing, done, failed, pages
     assert ">8</a>" in row  # fields needing review link to the filtered queue
     assert html.count('class="bar-rect') == 20
+
+
+def test_pictures_are_served_with_their_own_type(client: TestClient, review_db: str) -> None:
+    """Field images and previews are JPEG; pictures stored before migration 0003 are PNG."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    seeded = seed_review(review_db, n_fields=4, per_page=4)
+    sign_in(client)
+    fid = next(iter(seeded.fields))
+    res = client.get(f"/images/fields/{fid}.jpg")
+    assert res.status_code == 200 and res.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(res.content)).format == "JPEG"
+    with session_scope(review_db) as s:
+        field_row = s.get(Field, fid)
+        assert field_row is not None
+        page_id = field_row.page_id
+        legacy = io.BytesIO()
+        Image.fromarray(np.full((10, 20), 200, np.uint8)).save(legacy, format="PNG")
+        field_row.image_jpeg = legacy.getvalue()
+    res = client.get(f"/images/fields/{fid}.jpg")
+    assert res.headers["content-type"] == "image/png" and res.content == legacy.getvalue()
+    outlined = client.get(f"/images/pages/{page_id}.jpg?field={fid}")
+    assert outlined.headers["content-type"] == "image/jpeg"
+    rgb = np.asarray(Image.open(io.BytesIO(outlined.content)).convert("RGB")).astype(int)
+    red = (rgb[..., 0] > 180) & (rgb[..., 1] < 90) & (rgb[..., 2] < 90)
+    assert red.sum() > 50  # the field is outlined

@@ -213,11 +213,23 @@ class Outcome:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def png(image: npt.NDArray[np.uint8] | None, level: int = 3) -> bytes | None:
+def png(image: npt.NDArray[np.uint8] | None) -> bytes | None:
+    """Lossless, for digit crops (training data): Huffman-only deflate is both the fastest and
+    the smallest on small noisy crops (~65 µs each)."""
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY]
+    return _encode(".png", image, [*params, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY])
+
+
+def jpeg(image: npt.NDArray[np.uint8] | None, quality: int = 85) -> bytes | None:
+    """For pictures people only look at (page preview, field image): ~10× cheaper than PNG on
+    scanner noise, a third of the bytes."""
+    return _encode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+
+
+def _encode(ext: str, image: npt.NDArray[np.uint8] | None, params: list[int]) -> bytes | None:
     if image is None or image.size == 0:
         return None
-    params = [cv2.IMWRITE_PNG_COMPRESSION, level]
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(image, dtype=np.uint8), params)
+    ok, buf = cv2.imencode(ext, np.ascontiguousarray(image, dtype=np.uint8), params)
     return buf.tobytes() if ok else None
 
 
@@ -227,8 +239,7 @@ def _preview(page: Page) -> tuple[bytes | None, float]:
     if scale < 1.0:
         size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
         img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(img), [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return (buf.tobytes() if ok else None), scale  # only looked at: JPEG is ~15× cheaper than PNG
+    return jpeg(img), scale
 
 
 def _box(box: Sequence[Any]) -> list[int]:
@@ -264,7 +275,7 @@ def _rows(
                 needs_review=bool(f.needs_review),
                 reasons=list(f.reasons),
                 box=_box(f.box),
-                image_png=png(f.image),
+                image_jpeg=jpeg(f.image, quality=90),
             )
             for dpos, d in enumerate(f.digits):
                 frow.digits.append(
