@@ -85,7 +85,8 @@ class Pool:
         At most ``jobs`` documents are in flight, so when a process dies the suspects are known:
         they are retried one at a time, which pins the crash on the file that causes it.
         """
-        queue = deque(document_ids)
+        source = iter(document_ids)  # may be slow (ids as they are stored): pulled when needed
+        exhausted = False
         suspects: deque[int] = deque()
         tries: dict[int, int] = {}
         outcomes: list[Outcome] = []
@@ -95,8 +96,14 @@ class Pool:
             if on_done is not None:
                 on_done(out)
 
+        def take() -> int | None:
+            nonlocal exhausted
+            doc_id = None if exhausted else next(source, None)
+            exhausted = doc_id is None
+            return doc_id
+
         in_flight: dict[Future[Outcome], int] = {}
-        while queue or suspects or in_flight:
+        while not exhausted or suspects or in_flight:
             if suspects and not in_flight:
                 doc_id = suspects.popleft()
                 try:
@@ -111,9 +118,12 @@ class Pool:
                 except TransientError as exc:
                     record(Outcome(doc_id, "queued", str(exc)))
                 continue
-            while queue and len(in_flight) < self.jobs and not suspects:
-                doc_id = queue.popleft()
-                in_flight[self._pool().submit(run_one, doc_id)] = doc_id
+            while len(in_flight) < self.jobs and not suspects:
+                if (new_id := take()) is None:
+                    break
+                in_flight[self._pool().submit(run_one, new_id)] = new_id
+            if not in_flight:
+                continue
             done, _ = wait(set(in_flight), return_when=FIRST_COMPLETED)
             broken = False
             for fut in done:

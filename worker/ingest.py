@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from db import queries
 from db.models import Batch
-from db.session import sqlite_path
+from db.session import session_scope, sqlite_path
 from db.storage import Storage
 from digitize.errors import ConfigError
 from digitize.settings import Settings
@@ -158,3 +160,59 @@ def ingest_file(
     added = queries.add_document(session, batch, source, data, storage, force=force)
     d = added.document
     return Ingested(path, d.id, d.status, added.duplicate, d.error)
+
+
+def ingest_files(
+    batch_id: int,
+    files: Sequence[Path],
+    storage: Storage,
+    settings: Settings,
+    *,
+    force: bool = False,
+    commit_every: int = 1,
+) -> Iterator[Ingested]:
+    """Ingest ``files`` into the batch one by one, yielding each once it is committed.
+
+    With ``commit_every=1`` a document can be read by a worker while the next file is stored.
+    """
+    with session_scope() as session:
+        batch = session.get_one(Batch, batch_id)
+        pending: list[Ingested] = []
+        for f in files:
+            pending.append(ingest_file(session, batch, f, storage, settings, force=force))
+            if len(pending) >= commit_every:
+                session.commit()
+                yield from pending
+                pending = []
+        session.commit()
+        yield from pending
+
+
+_END = object()
+
+
+def in_background(items: Iterable[Any]) -> Iterator[Any]:
+    """Run ``items`` in a thread, ahead of the consumer; its exception is raised here.
+
+    ``digitize process`` ingests the next files while its workers read the first ones.
+    """
+    out: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                out.put(item)
+        except BaseException as exc:  # handed to the consumer, raised in its thread
+            out.put(_Raised(exc))
+        out.put(_END)
+
+    threading.Thread(target=produce, name="ingest", daemon=True).start()
+    while (item := out.get()) is not _END:
+        if isinstance(item, _Raised):
+            raise item.exc
+        yield item
+
+
+@dataclass
+class _Raised:
+    exc: BaseException

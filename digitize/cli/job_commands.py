@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -22,14 +23,21 @@ from rich.table import Table
 from sqlalchemy import select
 
 from db import queries
-from db.models import FAILED, PROCESSING, QUEUED, Batch, Document
+from db.models import FAILED, PROCESSING, QUEUED, Document
 from db.results import ROW_COLUMNS, ResultFilter, query_results, result_rows
 from db.session import session_scope
 from db.storage import get_storage
 from digitize.cli import app
 from digitize.errors import ConfigError, ProcessingFailedError, TransientError
 from digitize.settings import get_settings
-from worker.ingest import Ingested, excluded_paths, expand, ingest_file, pack_templates
+from worker.ingest import (
+    Ingested,
+    excluded_paths,
+    expand,
+    in_background,
+    ingest_files,
+    pack_templates,
+)
 
 err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 160)  # pipes get whole rows
@@ -50,25 +58,25 @@ def _templates(template: list[Path] | None) -> list[Path]:
     return paths
 
 
-def _ingest(
-    origin: str, paths: list[Path], templates: list[Path], force: bool
-) -> tuple[int, list[Ingested]]:
+def _new_batch(origin: str, paths: list[Path], templates: list[Path]) -> tuple[int, list[Path]]:
+    """A batch carrying its templates (workers need no local copy), and the files to read."""
     settings = get_settings()
     files = expand(paths, exclude=excluded_paths(settings, templates))
     if not files:
         raise ConfigError("no files to read in " + ", ".join(map(str, paths)))
+    with session_scope() as session:
+        packed = pack_templates(session, get_storage(settings.storage_url), templates)
+        return queries.create_batch(session, origin, packed).id, files
+
+
+def _ingest(
+    origin: str, paths: list[Path], templates: list[Path], force: bool
+) -> tuple[int, list[Ingested]]:
+    settings = get_settings()
+    batch_id, files = _new_batch(origin, paths, templates)
     storage = get_storage(settings.storage_url)
-    with session_scope() as session:
-        packed = pack_templates(session, storage, templates)  # workers need no local copy
-        batch_id = queries.create_batch(session, origin, packed).id
-    results = []
-    with session_scope() as session:
-        batch = session.get_one(Batch, batch_id)
-        for i, f in enumerate(files, 1):
-            results.append(ingest_file(session, batch, f, storage, settings, force=force))
-            if i % 20 == 0:
-                session.commit()
-    return batch_id, results
+    stored = ingest_files(batch_id, files, storage, settings, force=force, commit_every=20)
+    return batch_id, list(stored)
 
 
 def _report_duplicates(items: list[Ingested]) -> None:
@@ -124,23 +132,37 @@ def process(
     from worker.embedded import Pool
 
     templates = _templates(template)
-    batch_id, items = _ingest("process", paths, templates, force)
-    _report_duplicates(items)
-    # Unfinished duplicates were left by an interrupted run: there is no queue, so read them now.
-    todo = list(dict.fromkeys(i.document_id for i in items if i.status in (QUEUED, PROCESSING)))
+    settings = get_settings()
+    batch_id, files = _new_batch("process", paths, templates)
+    items: list[Ingested] = []
     n_failed = 0
-    if not todo:
-        err.print("nothing new to read")
-    with _progress() as progress, Pool(min(jobs or os.cpu_count() or 1, max(1, len(todo)))) as pool:
-        task = progress.add_task("reading", total=len(todo), note="")
+    with _progress() as progress, Pool(min(jobs or os.cpu_count() or 1, len(files))) as pool:
+        task = progress.add_task("reading", total=len(files), note="")
+
+        def todo() -> Iterator[int]:
+            """Documents to read, as they are stored: the workers start on the first file."""
+            seen: set[int] = set()
+            stored = ingest_files(
+                batch_id, files, get_storage(settings.storage_url), settings, force=force
+            )
+            for item in in_background(stored):
+                items.append(item)
+                # Unfinished duplicates were left by an interrupted run: read them now.
+                if item.status in (QUEUED, PROCESSING) and item.document_id not in seen:
+                    seen.add(item.document_id)
+                    yield item.document_id
+                else:
+                    progress.update(task, total=len(files) - (len(items) - len(seen)))
 
         def done(o: object) -> None:
             nonlocal n_failed
             n_failed += getattr(o, "status", "") == "failed"
             progress.update(task, advance=1, note=f"{n_failed} failed" if n_failed else "")
 
-        if todo:
-            pool.run(todo, on_done=done)
+        pool.run(todo(), on_done=done)
+    _report_duplicates(items)
+    if not any(i.status in (QUEUED, PROCESSING) for i in items):
+        err.print("nothing new to read")
     st = _summary(batch_id)
     if st.counts["failed"] or not st.finished:
         raise ProcessingFailedError(f"{st.counts['failed']} of {st.total} documents failed")
