@@ -50,6 +50,7 @@ class TrainConfig:
     page_style: float = 0.4  # share of each epoch cut out the reader's way (model.augment)
     limit: int | None = None  # train on the first N digits only (smoke tests)
     checkpoint: str | None = None  # save the best weights here after each epoch (.weights.h5)
+    ema: float = 0.0  # weight averaging: decay per step (0 = off); the average is what is selected
 
 
 @dataclass
@@ -140,12 +141,16 @@ def train(
     hist = History()
     best: dict[str, Any] = {"acc": -1.0, "weights": None, "epoch": -1}
 
+    ema = WeightAverage(cfg.ema) if cfg.ema > 0 else None
+
     class Track(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self.t = time.perf_counter()
             self.epoch = epoch
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if ema is not None:
+                ema.update(model)
             if progress:
                 progress(cfg.epochs, self.epoch, batch + 1, batches, dict(logs or {}))
 
@@ -155,6 +160,7 @@ def train(
             hist.loss.append(float(logs.get("loss", np.nan)))
             hist.accuracy.append(float(logs.get("accuracy", np.nan)))
             # One pass over the validation set (digits first, then fragments) gives all three.
+            raw = ema.swap_in(model) if ema is not None else None
             logits = logits_of(model, x_val)
             pred = logits.argmax(1)
             hist.val_loss.append(nll(logits, y_val, 1.0))
@@ -176,6 +182,8 @@ def train(
                 )
                 if cfg.checkpoint:
                     model.save_weights(cfg.checkpoint)
+            if raw is not None:
+                model.set_weights(raw)  # training goes on from the raw weights
 
     track = Track()
     for epoch in range(cfg.epochs):
@@ -194,6 +202,41 @@ def train(
         model.set_weights(best["weights"])
     info = {"best_epoch": best["epoch"] + 1, "train_s": time.perf_counter() - t0}
     return model, hist, info
+
+
+class WeightAverage:
+    """Exponential moving average of all the weights (BatchNorm statistics included).
+
+    The average of the last few thousand steps generalises a little better than the last step's
+    weights; the decay ramps up from zero (``(1 + n) / (10 + n)``) so early noise fades fast.
+    Updated every ``every`` steps in numpy, which costs ~1 % of a step on this small network.
+    """
+
+    def __init__(self, decay: float, every: int = 4) -> None:
+        self.decay, self.every, self.steps = decay, every, 0
+        self.weights: list[npt.NDArray[Any]] | None = None
+
+    def update(self, model: Any) -> None:
+        self.steps += 1
+        if self.steps % self.every:
+            return
+        current = model.get_weights()
+        if self.weights is None:
+            self.weights = [w.copy() for w in current]
+            return
+        n = self.steps // self.every
+        d = min(self.decay**self.every, (1 + n) / (10 + n))
+        for avg, w in zip(self.weights, current, strict=True):
+            avg *= d
+            avg += (1 - d) * w
+
+    def swap_in(self, model: Any) -> list[npt.NDArray[Any]] | None:
+        """Load the average into ``model``; returns the raw weights to restore (None: none yet)."""
+        if self.weights is None:
+            return None
+        raw = model.get_weights()
+        model.set_weights(self.weights)
+        return raw
 
 
 def logits_of(model: Any, x: F32) -> F32:

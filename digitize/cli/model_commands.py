@@ -40,6 +40,9 @@ def train(
         help="Share of each epoch cut out the way the page reader cuts (binarised, stroke-evened).",
     ),
     threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
+    ema: float = typer.Option(
+        0.0, min=0.0, max=0.99999, help="Weight averaging decay per step (0: off; try 0.999)."
+    ),
     limit: int | None = typer.Option(None, min=100, help="Train on the first N digits only."),
     extra: Path | None = typer.Option(
         None,
@@ -79,6 +82,7 @@ def train(
         limit=limit,
         dropout=dropout,
         page_style=page_style,
+        ema=ema,
     )
     out.mkdir(parents=True, exist_ok=True)
     cfg.checkpoint = str(out / "checkpoint.weights.h5")
