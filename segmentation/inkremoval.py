@@ -37,13 +37,14 @@ def printed_ink(template: Any) -> tuple[Grey, Grey]:
     if "printed" not in cache:
         ref = template.reference
         w = ref.shape[1]
-        printed = cv2.bitwise_or(binarise(ref), ((ref < 110) * 255).astype(np.uint8))
+        dark = cv2.threshold(ref, 109, 255, cv2.THRESH_BINARY_INV)[1]  # ref < 110
+        printed = cv2.bitwise_or(binarise(ref), dark)
         _, labels, stats, _ = cv2.connectedComponentsWithStats(printed, connectivity=8)
         min_area = max(4, round(20 * (w / 1654) ** 2))
-        small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < min_area)
-        small = small[small > 0]
-        if small.size:
-            printed[np.isin(labels, small)] = 0
+        speck = stats[:, cv2.CC_STAT_AREA] < min_area
+        speck[0] = False  # the background
+        if speck.any():
+            printed[speck[labels]] = 0  # a lookup per pixel, not np.isin's sort
         clean = (255 - (printed > 0) * 225).astype(np.uint8)
         clean = cv2.GaussianBlur(clean, (0, 0), 0.6)
         cache["printed"] = (printed, clean)
