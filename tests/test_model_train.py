@@ -37,3 +37,35 @@ def test_train_export_report_round_trip(
     p = Recognizer(tmp_path / "m" / "digits.json").predict_proba(x[:5].astype(np.float32) / 255)
     assert p.shape == (5, 11)
     np.testing.assert_allclose(p.sum(1), 1, atol=1e-5)
+
+
+class _Weights:
+    """Stands in for a Keras model's weight list (get/set), which is all WeightAverage touches."""
+
+    def __init__(self, value: float) -> None:
+        self.w = [np.full((2, 3), value, np.float32), np.full(4, value, np.float32)]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [a.copy() for a in self.w]
+
+    def set_weights(self, ws: list[np.ndarray]) -> None:
+        self.w = [a.copy() for a in ws]
+
+
+def test_weight_average_follows_weights_and_swaps_back() -> None:
+    from model.train import WeightAverage
+
+    model = _Weights(0.0)
+    avg = WeightAverage(0.99, every=2)
+    assert avg.swap_in(model) is None  # nothing averaged yet: the model is left alone
+    for step in range(400):
+        model.set_weights([np.full_like(a, step) for a in model.get_weights()])
+        avg.update(model)
+    raw = avg.swap_in(model)
+    assert raw is not None and float(raw[0][0, 0]) == 399.0
+    mean = float(model.w[0][0, 0])
+    # An average of the recent past: behind the last step, ahead of the plain mean (199.5).
+    assert 300 < mean < 399
+    assert np.allclose(model.w[1], mean)  # every tensor averaged alike
+    model.set_weights(raw)
+    assert float(model.w[0][0, 0]) == 399.0
