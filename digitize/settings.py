@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         default=None, description="Model file (.tflite with its .json config); default: shipped."
     )
     templates: list[Path] = Field(default_factory=list, description="Default form templates.")
+    cache_dir: Path | None = Field(
+        default=Path("~/.cache/digitize"),
+        description="Derived data kept between runs (prepared templates); empty: none.",
+    )
     pdf_dpi: int = Field(default=200, ge=50, le=600, description="DPI for rendering PDF pages.")
     max_pixels: int = Field(
         default=120_000_000, description="Pages larger than this are refused (decompression bombs)."
@@ -63,6 +67,11 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="change-me-in-production", description="Web session secret.")
     api_token: str | None = Field(default=None, description="Bearer token for the JSON API.")
     secure_cookies: bool = Field(default=False, description="Set Secure on cookies (behind HTTPS).")
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _no_cache_when_empty(cls, value: object) -> object:
+        return None if value in ("", "none") else value
 
 
 @lru_cache(maxsize=1)

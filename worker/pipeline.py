@@ -137,13 +137,19 @@ def read_document(
     return _read(data, source, templates, classifier, settings)[1]
 
 
+def _templates_for(paths: tuple[str, ...], settings: Settings) -> list[Template]:
+    cache = settings.cache_dir
+    return _prepared_templates(paths, str(cache.expanduser()) if cache else None)
+
+
 @lru_cache(maxsize=16)
-def _templates_for(paths: tuple[str, ...]) -> list[Template]:
-    from segmentation.registration import warm
+def _prepared_templates(paths: tuple[str, ...], cache_dir: str | None) -> list[Template]:
+    from segmentation.prepared import warm
     from segmentation.templates import load_templates
 
     templates = load_templates([Path(p) for p in paths]) if paths else []
-    warm(templates)  # features and masks once per process, not on the first page
+    # Features and masks once per process (from the disk cache when there), not on page one.
+    warm(templates, Path(cache_dir) if cache_dir else None)
     return templates
 
 
@@ -173,10 +179,10 @@ def templates_for_batch(session: Session, batch: Batch, settings: Settings) -> l
     """The batch's own templates (stored with it), else the configured defaults; cached."""
     entries = list(batch.templates or [])
     if not entries:
-        return _templates_for(tuple(str(p) for p in settings.templates))
+        return _templates_for(tuple(str(p) for p in settings.templates), settings)
     if all(isinstance(e, str) for e in entries):  # local paths (same-machine use)
-        return _templates_for(tuple(entries))
-    return _templates_for(tuple(_unpack(session, entries, settings)))
+        return _templates_for(tuple(entries), settings)
+    return _templates_for(tuple(_unpack(session, entries, settings)), settings)
 
 
 def default_classifier(settings: Settings) -> DigitClassifier:
