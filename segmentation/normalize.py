@@ -27,8 +27,9 @@ def to_mnist(ink: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
     if peak <= 0:
         return np.zeros((SIZE, SIZE), np.float32)
     a = a / peak
-    ys, xs = np.nonzero(a > 0.05)
-    a = a[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    ink_at = a > 0.05
+    rows, cols = np.flatnonzero(ink_at.any(axis=1)), np.flatnonzero(ink_at.any(axis=0))
+    a = a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = a.shape
     scale = FIT / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -37,8 +38,9 @@ def to_mnist(ink: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
     total = float(small.sum())
     if total <= 0:
         return np.zeros((SIZE, SIZE), np.float32)
-    cy = float((small.sum(axis=1) * np.arange(nh)).sum() / total)
-    cx = float((small.sum(axis=0) * np.arange(nw)).sum() / total)
+    # Centre of mass (not cv2.moments: it reads an N×2 array as N points, not an image).
+    cy = float(small.sum(axis=1) @ np.arange(nh, dtype=np.float32)) / total
+    cx = float(small.sum(axis=0) @ np.arange(nw, dtype=np.float32)) / total
     # Translate so the centre of mass lands on the centre of the 28×28 field (sub-pixel, bilinear).
     shift = np.array([[1, 0, (SIZE - 1) / 2 - cx], [0, 1, (SIZE - 1) / 2 - cy]], np.float32)
     out = cv2.warpAffine(
