@@ -14,7 +14,7 @@ from db.results import ResultFilter, query_results, result_rows
 from db.session import session_scope
 from db.storage import DatabaseStorage
 from segmentation.types import DigitResult, FieldResult, Page, PageResult
-from worker.pipeline import _rows
+from worker.pipeline import store_rows
 
 
 def _page_result(values: dict[str, tuple[str, float, bool]]) -> PageResult:
@@ -53,7 +53,7 @@ def _store(batch_id: int, source: str, values: dict[str, tuple[str, float, bool]
         queries.claim(s, doc.id, "test", 3)
         queries.finish(s, doc.id, DONE, page_count=1)
         page = Page(1, np.full((100, 200), 255, np.uint8))
-        s.add_all(_rows(doc.id, batch_id, [page], [_page_result(values)]))
+        store_rows(s, doc.id, batch_id, [page], [_page_result(values)])
         return doc.id
 
 

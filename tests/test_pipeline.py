@@ -105,6 +105,11 @@ def test_process_document_writes_once_and_redelivery_is_a_no_op(
         assert all(f.batch_id == doc.batch_id and f.template == "claim" for f in fields)
         crop = s.scalars(select(Digit.crop_png)).first()
         assert crop is not None and Image.open(io.BytesIO(crop)).size[0] > 0
+        for f in fields:  # each digit row belongs to its own field, in order
+            assert f.version == 1 and f.page_id is not None
+            read = "".join("" if d.value is None else str(d.value) for d in f.digits)
+            assert [d.position for d in f.digits] == list(range(len(f.digits)))
+            assert read == f.value or f.needs_review
         preview = s.scalar(select(Page.preview_jpeg))
         assert preview is not None and max(Image.open(io.BytesIO(preview)).size) <= 1000
         assert Image.open(io.BytesIO(preview)).format == "JPEG"

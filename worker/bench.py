@@ -176,7 +176,7 @@ def _write_rate(url: str, pages: list[Any], results: list[Any], docs: int) -> di
     from db.models import Page as PageRow
     from db.session import session_scope
     from db.storage import get_storage
-    from worker.pipeline import _rows
+    from worker.pipeline import store_rows
 
     storage = get_storage("db")
     with session_scope(url) as session:
@@ -195,9 +195,7 @@ def _write_rate(url: str, pages: list[Any], results: list[Any], docs: int) -> di
             session.commit()
             queries.finish(session, doc_id, DONE, page_count=1, timings_ms={})
             session.execute(delete(PageRow).where(PageRow.document_id == doc_id))
-            new = _rows(doc_id, batch_id, [page], [result])
-            session.add_all(new)
-        rows += sum(1 + len(f.digits) for p in new for f in p.fields) + len(new)
+            rows += store_rows(session, doc_id, batch_id, [page], [result])
     seconds = time.perf_counter() - t
     return {
         "documents_per_s": round(docs / seconds, 1),
