@@ -5,6 +5,8 @@ Commands only translate arguments and errors; domain logic lives in the packages
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import logging
 import os
@@ -97,6 +99,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     setup_cli_logging()
     _register()
+    # Whatever happens, the objects left at exit are not searched for cycles one last time:
+    # that final collection took ~0.1 s of every command's run (atexit handlers still run).
+    atexit.register(gc.freeze)
     try:
         rv = app(standalone_mode=False)
     except DigitizeError as exc:
