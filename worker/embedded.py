@@ -68,6 +68,10 @@ def run_one(document_id: int) -> Outcome:
     raise AssertionError("unreachable")
 
 
+def _ready() -> None:
+    """A no-op task: submitting one makes the pool start a process."""
+
+
 def _fail_crashed(document_id: int) -> Outcome:
     with session_scope() as session:
         queries.finish(session, document_id, FAILED, error="the reader crashed on this file")
@@ -156,6 +160,13 @@ class Pool:
                 in_flight.clear()
                 self.close()
         return outcomes
+
+    def start(self) -> None:
+        """Start every process now rather than at the first document: each takes ~0.4 s to
+        import the pipeline and load the model, time the caller can spend storing files."""
+        pool = self._pool()
+        for _ in range(self.jobs):
+            pool.submit(_ready)
 
     def submit(self, fn: Callable[[int], Outcome], document_id: int) -> Future[Outcome]:
         """One document to the pool (the caller handles ``BrokenProcessPool``)."""

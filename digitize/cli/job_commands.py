@@ -58,22 +58,27 @@ def _templates(template: list[Path] | None) -> list[Path]:
     return paths
 
 
-def _new_batch(origin: str, paths: list[Path], templates: list[Path]) -> tuple[int, list[Path]]:
-    """A batch carrying its templates (workers need no local copy), and the files to read."""
-    settings = get_settings()
-    files = expand(paths, exclude=excluded_paths(settings, templates))
+def _files(paths: list[Path], templates: list[Path]) -> list[Path]:
+    files = expand(paths, exclude=excluded_paths(get_settings(), templates))
     if not files:
         raise ConfigError("no files to read in " + ", ".join(map(str, paths)))
+    return files
+
+
+def _new_batch(origin: str, files: list[Path], templates: list[Path]) -> int:
+    """A batch carrying its templates (workers need no local copy)."""
+    settings = get_settings()
     with session_scope() as session:
         packed = pack_templates(session, get_storage(settings.storage_url), templates)
-        return queries.create_batch(session, origin, packed).id, files
+        return queries.create_batch(session, origin, packed).id
 
 
 def _ingest(
     origin: str, paths: list[Path], templates: list[Path], force: bool
 ) -> tuple[int, list[Ingested]]:
     settings = get_settings()
-    batch_id, files = _new_batch(origin, paths, templates)
+    files = _files(paths, templates)
+    batch_id = _new_batch(origin, files, templates)
     storage = get_storage(settings.storage_url)
     stored = ingest_files(batch_id, files, storage, settings, force=force, commit_every=20)
     return batch_id, list(stored)
@@ -133,10 +138,12 @@ def process(
 
     templates = _templates(template)
     settings = get_settings()
-    batch_id, files = _new_batch("process", paths, templates)
+    files = _files(paths, templates)
     items: list[Ingested] = []
     n_failed = 0
     with _progress() as progress, Pool(min(jobs or os.cpu_count() or 1, len(files))) as pool:
+        pool.start()  # the processes load the model while the batch is created and filled
+        batch_id = _new_batch("process", files, templates)
         task = progress.add_task("reading", total=len(files), note="")
 
         def todo() -> Iterator[int]:
