@@ -111,19 +111,23 @@ VOTE_FEATURES = 200  # strongest page features used to rank the templates
 
 
 def _good_matches(
-    desc: npt.NDArray[np.uint8], t: Template, limit: int | None = None
+    desc: npt.NDArray[np.uint8], t: Template, limit: int | None = None, start: int = 0
 ) -> list[tuple[int, int]]:
-    """(template keypoint, page keypoint) pairs passing Lowe's ratio test.
+    """(template keypoint, page keypoint) pairs passing Lowe's ratio test, for the page's
+    descriptors ``start`` to ``limit``.
 
     Brute force, not LSH: LSH hashes are random per process, and the same page must always give
-    the same result.
+    the same result. Each page descriptor is matched on its own, so a range's pairs are exactly
+    those the whole set would give there.
     """
     tdesc = prepare(t).descriptors
     if tdesc is None or len(tdesc) < 2:
         return []
-    query = desc[:limit] if limit else desc
+    query = desc[start:limit] if limit else desc[start:]
+    if len(query) == 0:
+        return []
     return [
-        (p[0].trainIdx, p[0].queryIdx)
+        (p[0].trainIdx, p[0].queryIdx + start)
         for p in _MATCHER.knnMatch(query, tdesc, k=2)
         if len(p) == 2 and p[0].distance < 0.8 * p[1].distance
     ]
@@ -195,15 +199,18 @@ def _feature_candidates(
     if desc is None or len(desc) < 10:
         return []
     # ORB returns its keypoints strongest first: a few hundred rank the templates cheaply.
+    voted: list[list[tuple[int, int]]] = []
     if len(templates) > 1:
-        votes = [len(_good_matches(desc, t, VOTE_FEATURES)) for t in templates]
-    else:
-        votes = [1]
+        voted = [_good_matches(desc, t, VOTE_FEATURES) for t in templates]
+    votes = [len(v) for v in voted] or [1]
     order = sorted(range(len(templates)), key=lambda i: -votes[i])
     out: list[tuple[float, int, Mat]] = []
     p_size = (work.shape[1], work.shape[0])
     for ti in order:
-        good = _good_matches(desc, templates[ti])
+        if voted:  # the strongest features were matched for the vote already
+            good = voted[ti] + _good_matches(desc, templates[ti], start=VOTE_FEATURES)
+        else:
+            good = _good_matches(desc, templates[ti])
         if len(good) < 10:
             continue
         prep = prepare(templates[ti])
