@@ -11,7 +11,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -48,10 +48,23 @@ class DatabaseStorage:
         return digest
 
     def get(self, session: Session, sha256: str) -> bytes:
-        data = session.scalar(select(Blob.data).where(Blob.sha256 == sha256))
+        if session.get_bind().dialect.name == "postgresql":
+            data = _get_binary(session, sha256)
+        else:
+            data = session.scalar(select(Blob.data).where(Blob.sha256 == sha256))
         if data is None:
             raise NotFoundError(f"original bytes {sha256[:12]}… are not in the database")
         return bytes(data)
+
+
+def _get_binary(session: Session, sha256: str) -> bytes | None:
+    """A blob from PostgreSQL in binary transfer format: text format sends bytea as hex, twice
+    the bytes, encoded by the server and decoded here (~6 ms of CPU for a 2 MB scan; 1 ms so)."""
+    raw: Any = session.connection().connection.driver_connection
+    with raw.cursor(binary=True) as cur:  # psycopg 3, on the session's own transaction
+        cur.execute(f"SELECT data FROM {Blob.__tablename__} WHERE sha256 = %s", (sha256,))
+        row = cur.fetchone()
+    return None if row is None else bytes(row[0])
 
 
 class DirectoryStorage:
