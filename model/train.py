@@ -50,7 +50,7 @@ class TrainConfig:
     page_style: float = 0.4  # share of each epoch cut out the reader's way (model.augment)
     limit: int | None = None  # train on the first N digits only (smoke tests)
     checkpoint: str | None = None  # save the best weights here after each epoch (.weights.h5)
-    ema: float = 0.0  # weight averaging: decay per step (0 = off); the average is what is selected
+    ema: float = 0.999  # weight averaging: decay per step (0 = off); the average is selected
 
 
 @dataclass

@@ -41,7 +41,10 @@ def train(
     ),
     threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
     ema: float = typer.Option(
-        0.0, min=0.0, max=0.99999, help="Weight averaging decay per step (0: off; try 0.999)."
+        0.999,
+        min=0.0,
+        max=0.99999,
+        help="Weight averaging: decay per step of the average that is selected (0: off).",
     ),
     limit: int | None = typer.Option(None, min=100, help="Train on the first N digits only."),
     extra: Path | None = typer.Option(
