@@ -30,7 +30,9 @@ def shots_dir(tmp_path: Path) -> Path:
 def sign_in_with_keyboard(page: Any, base: str) -> None:
     page.goto(base + "/")
     assert "/login" in page.url  # every page but sign-in needs a session
-    page.keyboard.type("alice")  # the user name field has autofocus
+    # The user name field has autofocus; on a busy machine focus can land after the first keys.
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'username'")
+    page.keyboard.type("alice")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     with page.expect_navigation():
