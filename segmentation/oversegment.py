@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -211,6 +212,16 @@ def split(seg: Segment, href: float, near: list[int] | None = None) -> list[Segm
     return out or [seg]
 
 
+def _spills(s: Segment, box: Box, href: float, width: int) -> bool:
+    """Left out, level with the box, beside its left or right edge, and either a digit's height
+    or cut off by the region's side (the writing goes on beyond what was cropped)."""
+    h, w = s.mask.shape
+    cx, cy = s.x + w / 2, s.y + h / 2
+    if not box[1] <= cy < box[1] + box[3] or box[0] <= cx < box[0] + box[2]:
+        return False
+    return h >= 0.5 * href or s.x <= 0 or s.x + w >= width
+
+
 def _centre_in(s: Segment, box: Box) -> bool:
     cx, cy = s.x + s.mask.shape[1] / 2, s.y + s.mask.shape[0] / 2
     return box[0] <= cx < box[0] + box[2] and box[1] <= cy < box[1] + box[3]
@@ -249,6 +260,14 @@ def cut_nodes(parts: list[Segment]) -> list[int]:
     return [j for j in range(1, len(parts)) if parts[j].blob == parts[j - 1].blob >= 0]
 
 
+class Plan(NamedTuple):
+    parts: list[Segment]
+    pieces: list[Piece]
+    #: Digit-sized ink left out by ``keep`` beside the box, level with it: writing that ran
+    #: past the field's end (or start). The field's value may be missing digits.
+    spilled: bool = False
+
+
 def plan(
     ink: npt.NDArray[np.uint8],
     *,
@@ -256,7 +275,7 @@ def plan(
     cells: int | None = None,
     keep: Box | None = None,
     field: tuple[int, int] | None = None,
-) -> tuple[list[Segment], list[Piece]]:
+) -> Plan:
     """Segments and candidate pieces of one region's ink (255 = ink).
 
     ``cells``: a comb field with that many equal cells across the region; each cell gets one
@@ -265,10 +284,14 @@ def plan(
     ``(x, width)`` in the region, where the comb cells are.
     """
     segs, href = components(ink, digit_height)
+    spilled = False
     if keep is not None:
-        segs = [s for s in segs if _centre_in(s, keep)]
+        inside = [s for s in segs if _centre_in(s, keep)]
+        width = ink.shape[1]
+        spilled = any(_spills(s, keep, href, width) for s in segs if not _centre_in(s, keep))
+        segs = inside
     if cells:
-        return _plan_comb(segs, href, cells, field or (0, ink.shape[1]))
+        return Plan(*_plan_comb(segs, href, cells, field or (0, ink.shape[1])), spilled)
     parts: list[Segment] = []
     for k, s in enumerate(segs):
         for part in split(s, href) if s.mask.shape[1] > 0.7 * href else [s]:
@@ -295,7 +318,7 @@ def plan(
         if (i, j) not in spans:
             box, m = join(parts[i:j])
             pieces.append(Piece(i, j, box, m, None, shape_prior(box, href), noise_prior(box, href)))
-    return parts, pieces
+    return Plan(parts, pieces, spilled)
 
 
 def _plan_comb(

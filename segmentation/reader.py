@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 FREE_MAX_SIDE = 1800
 #: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
 FLIP_MARGIN = 1.0
+#: Review reason: handwriting ran past the field's box (digits there are not in the value).
+INK_OUTSIDE_BOX = "ink_outside_box"
 
 
 @dataclass
@@ -61,6 +63,7 @@ class FieldPlan:
     #: candidate's box there; None: cut from the page as scanned at ``boxes``.
     upright: npt.NDArray[np.uint8] | None = None
     upright_boxes: list[Box] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # for review, known before classifying
 
 
 @dataclass
@@ -110,6 +113,7 @@ def _add_field(
     picture: npt.NDArray[np.uint8],
     digit_height: float = 0.0,
     upright: tuple[npt.NDArray[np.uint8], int, int] | None = None,
+    reasons: list[str] | None = None,
 ) -> None:
     spans, idx, boxes, upright_boxes = [], [], [], []
     for p in pieces:
@@ -144,6 +148,7 @@ def _add_field(
             digit_height,
             upright[0] if upright is not None else None,
             upright_boxes,
+            reasons or [],
         )
     )
 
@@ -163,7 +168,7 @@ def _template_fields(
         gx, gy = max(4, round(0.02 * bw)), round(0.15 * bh)
         keep = (bx - rx - gx, by - ry - gy, bw + 2 * gx, bh + 2 * gy)
         cells = spec.cells if spec.kind == "comb" and spec.cells else None
-        segs, pieces = plan(
+        segs, pieces, spilled = plan(
             region, digit_height=0.7 * bh, cells=cells, keep=keep, field=(bx - rx, bw)
         )
 
@@ -184,6 +189,7 @@ def _template_fields(
             # Review pictures come from the aligned page: upright whichever way the scan was fed.
             picture=_crop(reg.aligned, (bx, by, bw, bh)),
             upright=(reg.aligned, rx, ry),
+            reasons=[INK_OUTSIDE_BOX] if spilled else [],
         )
 
 
@@ -201,7 +207,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
         ink = cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
     for k, s in enumerate(find_strings(image, ink=ink), start=1):
         sx, sy = s.box[0], s.box[1]
-        segs, pieces = plan(s.ink, digit_height=s.digit_height)
+        segs, pieces, _ = plan(s.ink, digit_height=s.digit_height)
 
         def to_page(b: Box, sx: int = sx, sy: int = sy) -> Box:
             bx, by, bw, bh = b[0] + sx, b[1] + sy, b[2], b[3]
@@ -299,7 +305,9 @@ def assemble_field(
             )
         )
     value = "".join(str(d.value) for d in digits)
-    return FieldResult(fp.name, value, float(conf), fp.box, digits, image=fp.image)
+    return FieldResult(
+        fp.name, value, float(conf), fp.box, digits, reasons=list(fp.reasons), image=fp.image
+    )
 
 
 def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> list[FieldResult]:

@@ -1,7 +1,8 @@
 """Decide which fields a person must look at, and say why in short stable words.
 
 Reasons (stored and shown as-is): ``empty``, ``low_confidence_digit``, ``low_confidence_field``,
-``pattern``, ``length``, ``checksum``, ``range``. The pipeline driver adds ``poor_registration``.
+``pattern``, ``length``, ``checksum``, ``range``. The reader adds ``ink_outside_box``
+(writing ran past the field's box), the pipeline driver ``poor_registration``.
 """
 
 from __future__ import annotations

@@ -178,11 +178,41 @@ def test_broken_five_rejoined(h: int) -> None:
 
 
 def test_candidates_cover_spans_and_cap_width() -> None:
-    segs, pieces = plan(draw("1111"), digit_height=60)
+    segs, pieces, _ = plan(draw("1111"), digit_height=60)
     assert len(segs) == 4
     spans = {(p.start, p.end) for p in pieces}
     assert {(i, i + 1) for i in range(4)} <= spans
     assert all(p.end - p.start <= 3 for p in pieces)
+
+
+@pytest.mark.parametrize(
+    ("right", "spilled"),
+    [
+        (None, False),  # every digit inside the box
+        (-1, True),  # the last ring lies past the box's right edge
+        (-20, True),  # ... and the region's crop cuts it off
+    ],
+)
+def test_writing_past_the_box_is_left_out_and_reported(right: int | None, spilled: bool) -> None:
+    ink = draw("1010")
+    h, w = ink.shape
+    last = int(np.flatnonzero(ink.any(axis=0))[-1])
+    box_right = w if right is None else last - 40  # the last ring's centre falls outside
+    region = ink if right is None or right == -1 else ink[:, : last - 20]
+    keep = (0, 10, box_right, h - 20)
+    segs, _, found = plan(region, digit_height=60, keep=keep)
+    assert found is spilled
+    assert len(segs) == (4 if right is None else 3)
+
+
+def test_a_mark_above_the_box_is_not_a_spill() -> None:
+    ink = np.pad(draw("101"), ((0, 0), (0, 60)))
+    h, w = ink.shape
+    ink[0:12, w - 40 :] = 255  # a stroke above the box's band, at the region's right edge
+    keep = (0, 14, w - 60, h - 28)
+    segs, _ = components(ink, digit_height=60)
+    assert any(s.y == 0 for s in segs)  # it is ink, not dust...
+    assert not plan(ink, digit_height=60, keep=keep).spilled  # ...but not writing past the end
 
 
 def test_path_choice_prefers_the_whole_digit_over_its_parts() -> None:
