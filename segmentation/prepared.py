@@ -41,13 +41,13 @@ _CODE_DIGEST = _code_digest()
 
 
 def key(t: Template) -> str:
-    """Digest of everything the prepared data depends on."""
-    h = hashlib.sha256(_CODE_DIGEST.encode())
+    """Digest of everything the prepared data depends on: ``TEMPLATE-CODE``."""
+    h = hashlib.sha256()
     spec = {"size": list(t.size), "fields": [asdict(f) for f in t.fields]}
     h.update(json.dumps(spec, sort_keys=True, default=str).encode())
     h.update(str(t.reference.shape).encode())
     h.update(np.ascontiguousarray(t.reference).data)
-    return h.hexdigest()[:32]
+    return f"{h.hexdigest()[:24]}-{_CODE_DIGEST[:12]}"
 
 
 def _flatten(cache: dict[str, Any]) -> dict[str, npt.NDArray[Any]]:
@@ -97,6 +97,7 @@ def warm(templates: Sequence[Template], cache_dir: Path | None) -> None:
             continue
         _compute(t)
         _store(t, path)
+        _forget_older(path)
 
 
 def _load(t: Template, path: Path) -> bool:
@@ -109,6 +110,14 @@ def _load(t: Template, path: Path) -> bool:
     except Exception as exc:  # damaged, truncated, from another layout: rebuild
         log.warning("ignoring prepared template %s: %s", path, exc)
         return False
+
+
+def _forget_older(path: Path) -> None:
+    """Remove this template's entries made by other versions of the code (never read again)."""
+    prefix = path.name.rsplit("-", 1)[0] + "-"  # NAME-TEMPLATE-, whatever the code digest
+    for old in path.parent.iterdir():
+        if old != path and old.name.startswith(prefix) and old.suffix == ".npz":
+            old.unlink(missing_ok=True)
 
 
 def _store(t: Template, path: Path) -> None:

@@ -67,3 +67,17 @@ def test_damaged_entry_is_rebuilt(
     )
     with np.load(entry) as data:  # and written back whole
         assert "registration/descriptors" in data.files
+
+
+def test_entries_of_older_code_are_removed(
+    form_templates: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _fresh(form_templates)
+    prepared.warm(first, tmp_path)
+    other = first[1]
+    monkeypatch.setattr(prepared, "_CODE_DIGEST", "f" * 64)  # the code changed
+    prepared.warm(_fresh(form_templates), tmp_path)
+    entries = sorted(p.name for p in (tmp_path / "templates").glob("*.npz"))
+    assert len(entries) == len(first)  # one per template: the old ones are gone
+    assert all(e.endswith("-ffffffffffff.npz") for e in entries)
+    assert any(e.startswith(f"{other.name}-") for e in entries)
