@@ -1,9 +1,8 @@
 """Scans for people: field images, digit crops and the page with a field outlined.
 
 Digit crops are stored as PNG, field images and page previews as JPEG (PNG before migration
-0003), in the database
-(deferred columns, loaded only here). Behind the page guard like
-every other page: crops of forms are personal data.
+0003), in the database (deferred columns, loaded only here). Behind the page guard like every
+other page: crops of forms are personal data.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from sqlalchemy import select
 from db.models import Digit, Field, Page
 from digitize.errors import NotFoundError
 from review.deps import DbSession, page_guard
+from segmentation.loading import sniff
 
 router = APIRouter(prefix="/images", dependencies=[Depends(page_guard)], include_in_schema=False)
 
@@ -31,7 +31,7 @@ def _image(data: bytes | None, what: str) -> Response:
 
 
 def _media_type(data: bytes) -> str:
-    return "image/jpeg" if data.startswith(b"\xff\xd8\xff") else "image/png"
+    return "image/jpeg" if sniff(data) == "jpeg" else "image/png"
 
 
 @router.get("/fields/{field_id}.jpg", name="field_image")
