@@ -263,8 +263,8 @@ def cut_nodes(parts: list[Segment]) -> list[int]:
 class Plan(NamedTuple):
     parts: list[Segment]
     pieces: list[Piece]
-    #: Digit-sized ink left out by ``keep`` beside the box, level with it: writing that ran
-    #: past the field's end (or start). The field's value may be missing digits.
+    #: Ink left out by ``keep`` beside the box, level with it, digit-sized or cut off by the
+    #: region's side: writing that ran past the field's end (or start). Digits may be missing.
     spilled: bool = False
 
 
@@ -286,9 +286,11 @@ def plan(
     segs, href = components(ink, digit_height)
     spilled = False
     if keep is not None:
-        inside = [s for s in segs if _centre_in(s, keep)]
-        width = ink.shape[1]
-        spilled = any(_spills(s, keep, href, width) for s in segs if not _centre_in(s, keep))
+        inside: list[Segment] = []
+        outside: list[Segment] = []
+        for s in segs:
+            (inside if _centre_in(s, keep) else outside).append(s)
+        spilled = any(_spills(s, keep, href, ink.shape[1]) for s in outside)
         segs = inside
     if cells:
         return Plan(*_plan_comb(segs, href, cells, field or (0, ink.shape[1])), spilled)
