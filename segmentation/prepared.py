@@ -80,22 +80,17 @@ def _unflatten(arrays: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
     }
 
 
-def _compute(t: Template) -> None:
-    registration.warm([t])
-    registration.field_regions(t)
-
-
 def warm(templates: Sequence[Template], cache_dir: Path | None) -> None:
     """Fill each template's in-memory cache: from ``cache_dir`` when there, else computed (and
     stored there). ``cache_dir`` None: compute only."""
     for t in templates:
         if cache_dir is None:
-            _compute(t)
+            registration.warm([t])  # features, masks and field regions
             continue
         path = cache_dir / "templates" / f"{t.name}-{key(t)}.npz"
         if _load(t, path):
             continue
-        _compute(t)
+        registration.warm([t])
         _store(t, path)
         _forget_older(path)
 
