@@ -36,6 +36,11 @@ class AugmentConfig:
     #: Chance of a pen-lift gap cut through the strokes. Tried at 0.15: validation digits 99.54 %
     #: against 99.66 % without, so off by default (kept for experiments).
     gap: float = 0.0
+    #: Share of digits given an elastic distortion (Simard et al. 2003: a random displacement
+    #: field, smoothed by a Gaussian of ``elastic_sigma`` px and scaled by ``elastic_alpha``).
+    elastic: float = 0.0
+    elastic_alpha: float = 34.0
+    elastic_sigma: float = 4.0
 
 
 def affine(x: U8 | F32, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
@@ -52,6 +57,24 @@ def affine(x: U8 | F32, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
     if x.dtype == np.uint8:
         out *= np.float32(1 / 255)
     return out
+
+
+def elastic(x: F32, rng: np.random.Generator, cfg: AugmentConfig) -> None:
+    """Distort a ``cfg.elastic`` share of the [0, 1] float images ``x`` in place.
+
+    Handwriting varies by local stretches and bends that no affine map makes; these smooth
+    random warps are the augmentation that took simple CNNs past 99.6 % on MNIST.
+    """
+    chosen = np.flatnonzero(rng.random(len(x)) < cfg.elastic)
+    if not len(chosen):
+        return
+    h, w = x.shape[1:3]
+    grid_y, grid_x = np.mgrid[0:h, 0:w].astype(np.float32)
+    fields = rng.uniform(-1, 1, (len(chosen), 2, h, w)).astype(np.float32)
+    for i, field in zip(chosen, fields, strict=True):
+        dx = cv2.GaussianBlur(field[0], (0, 0), cfg.elastic_sigma) * cfg.elastic_alpha
+        dy = cv2.GaussianBlur(field[1], (0, 0), cfg.elastic_sigma) * cfg.elastic_alpha
+        x[i] = cv2.remap(x[i], grid_x + dx, grid_y + dy, cv2.INTER_LINEAR)
 
 
 def page_style(digit: U8, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
@@ -87,13 +110,16 @@ def _cut_gap(mask: npt.NDArray[np.bool_], rng: np.random.Generator) -> None:
 
 
 def augment(x: U8, rng: np.random.Generator, cfg: AugmentConfig) -> F32:
-    """A batch: a ``page_style`` share drawn the reader's way, then a random affine for all."""
-    if cfg.page_style <= 0:
+    """A batch: a ``page_style`` share drawn the reader's way, an ``elastic`` share warped,
+    then a random affine for all."""
+    if cfg.page_style <= 0 and cfg.elastic <= 0:
         return affine(x, rng, cfg)
-    chosen = np.flatnonzero(rng.random(len(x)) < cfg.page_style)
     base = x.astype(np.float32) * np.float32(1 / 255)
-    for i in chosen:
-        base[i] = page_style(x[i], rng, cfg)
+    if cfg.page_style > 0:  # no draws when off: seeded runs stay as they were
+        for i in np.flatnonzero(rng.random(len(x)) < cfg.page_style):
+            base[i] = page_style(x[i], rng, cfg)
+    if cfg.elastic > 0:
+        elastic(base, rng, cfg)
     return affine(base, rng, cfg)
 
 

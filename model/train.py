@@ -48,6 +48,7 @@ class TrainConfig:
     zoom: float = 0.10
     shift: float = 0.10
     page_style: float = 0.4  # share of each epoch cut out the reader's way (model.augment)
+    elastic: float = 0.0  # share of each epoch elastically distorted (model.augment.elastic)
     limit: int | None = None  # train on the first N digits only (smoke tests)
     checkpoint: str | None = None  # save the best weights here after each epoch (.weights.h5)
     ema: float = 0.999  # weight averaging: decay per step (0 = off); the average is selected
@@ -93,7 +94,11 @@ def epoch_batches(
     order = np.random.default_rng([cfg.seed, epoch]).permutation(len(x))
     rng = np.random.default_rng([cfg.seed, epoch, 1])
     aug = AugmentConfig(
-        rotate_deg=cfg.rotate_deg, zoom=cfg.zoom, shift=cfg.shift, page_style=cfg.page_style
+        rotate_deg=cfg.rotate_deg,
+        zoom=cfg.zoom,
+        shift=cfg.shift,
+        page_style=cfg.page_style,
+        elastic=cfg.elastic,
     )
     return augment(x[order], rng, aug)[..., None], y[order]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.augment import AugmentConfig, affine, augment, page_style
+from model.augment import AugmentConfig, affine, augment, elastic, page_style
 
 
 def _centre_of_mass(img: np.ndarray) -> tuple[float, float]:
@@ -61,3 +61,32 @@ def test_affine_keeps_the_digit_on_the_canvas(mnist_sample: tuple[np.ndarray, np
     out = affine(x[:100], np.random.default_rng(3), AugmentConfig())
     kept = out.reshape(100, -1).sum(1) / (x[:100].reshape(100, -1).sum(1) / 255.0)
     assert kept.min() > 0.6  # at most 10 % shift and zoom: most ink stays in view
+
+
+def test_elastic_warps_the_chosen_share_and_keeps_the_ink(
+    mnist_sample: tuple[np.ndarray, np.ndarray],
+) -> None:
+    x, _ = mnist_sample
+    batch = x[:200].astype(np.float32) / 255
+    warped = batch.copy()
+    elastic(warped, np.random.default_rng(2), AugmentConfig(elastic=0.5))
+    changed = np.abs(warped - batch).reshape(200, -1).max(1) > 0.2
+    assert 0.35 < changed.mean() < 0.65  # about the share asked for, the rest untouched
+    assert warped.min() >= 0.0 and warped.max() <= 1.0
+    ink = warped[changed].reshape(changed.sum(), -1).sum(1)
+    before = batch[changed].reshape(changed.sum(), -1).sum(1)
+    assert np.all((ink > 0.4 * before) & (ink < 1.7 * before))  # a warp, not an erasure
+    cy, cx = zip(*(_centre_of_mass(w) for w in warped[changed]), strict=True)
+    assert np.all(np.abs(np.array(cy) - 14) < 4) and np.all(np.abs(np.array(cx) - 14) < 4)
+
+
+def test_augment_applies_elastic_after_page_style(
+    mnist_sample: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Every digit warped: the batch differs from the unwarped one yet stays seeded."""
+    x, _ = mnist_sample
+    a = augment(x[:32], np.random.default_rng(9), AugmentConfig(page_style=0.3))
+    c1 = augment(x[:32], np.random.default_rng(9), AugmentConfig(page_style=0.3, elastic=1.0))
+    c2 = augment(x[:32], np.random.default_rng(9), AugmentConfig(page_style=0.3, elastic=1.0))
+    np.testing.assert_array_equal(c1, c2)
+    assert not np.allclose(a, c1)

@@ -39,6 +39,12 @@ def train(
         max=1.0,
         help="Share of each epoch cut out the way the page reader cuts (binarised, stroke-evened).",
     ),
+    elastic: float = typer.Option(
+        0.0,
+        min=0.0,
+        max=1.0,
+        help="Share of each epoch given a random elastic distortion (Simard et al. 2003).",
+    ),
     threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
     ema: float = typer.Option(
         0.999,
@@ -85,6 +91,7 @@ def train(
         limit=limit,
         dropout=dropout,
         page_style=page_style,
+        elastic=elastic,
         ema=ema,
     )
     out.mkdir(parents=True, exist_ok=True)
