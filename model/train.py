@@ -24,7 +24,7 @@ from model.calibration import ece, fit_temperature, nll, softmax
 from model.data import Mnist, load_mnist, to_unit
 from model.fragments import make_fragments
 from model.network import build_model
-from segmentation.types import NOT_A_DIGIT
+from segmentation.types import NOT_A_DIGIT, NUM_CLASSES
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class TrainConfig:
     limit: int | None = None  # train on the first N digits only (smoke tests)
     checkpoint: str | None = None  # save the best weights here after each epoch (.weights.h5)
     ema: float = 0.999  # weight averaging: decay per step (0 = off); the average is selected
+    label_smoothing: float = 0.0  # share of each target spread over the other classes
 
 
 @dataclass
@@ -138,11 +139,17 @@ def train(
         warmup_steps=steps // 8,
     )
     model = build_model(cfg.widths, dropout=cfg.dropout)
+    smooth = cfg.label_smoothing > 0  # only the one-hot loss smooths: targets become rows
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=keras.losses.CategoricalCrossentropy(
+            from_logits=True, label_smoothing=cfg.label_smoothing
+        )
+        if smooth
+        else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
+    targets = np.eye(NUM_CLASSES, dtype=np.float32) if smooth else None
     hist = History()
     best: dict[str, Any] = {"acc": -1.0, "weights": None, "epoch": -1}
 
@@ -195,7 +202,7 @@ def train(
         xa, ya = epoch_batches(x_train, y_train, cfg, epoch)
         model.fit(
             xa,
-            ya,
+            targets[ya] if targets is not None else ya,
             batch_size=cfg.batch_size,
             initial_epoch=epoch,
             epochs=epoch + 1,

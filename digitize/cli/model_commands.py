@@ -45,6 +45,9 @@ def train(
         max=1.0,
         help="Share of each epoch given a random elastic distortion (Simard et al. 2003).",
     ),
+    label_smoothing: float = typer.Option(
+        0.0, min=0.0, max=0.5, help="Share of each target spread over the other classes."
+    ),
     threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
     ema: float = typer.Option(
         0.999,
@@ -92,6 +95,7 @@ def train(
         dropout=dropout,
         page_style=page_style,
         elastic=elastic,
+        label_smoothing=label_smoothing,
         ema=ema,
     )
     out.mkdir(parents=True, exist_ok=True)
