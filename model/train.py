@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,22 +199,34 @@ def train(
                 model.set_weights(raw)  # training goes on from the raw weights
 
     track = Track()
-    for epoch in range(cfg.epochs):
-        xa, ya = epoch_batches(x_train, y_train, cfg, epoch)
-        model.fit(
-            xa,
-            targets[ya] if targets is not None else ya,
-            batch_size=cfg.batch_size,
-            initial_epoch=epoch,
-            epochs=epoch + 1,
-            shuffle=False,  # already shuffled, reproducibly
-            callbacks=[track],
-            verbose=0,
-        )
+    # The next epoch's augmented copy is made in a thread while this epoch trains: OpenCV
+    # releases the GIL, and the copy no longer adds ~1/4 to every epoch. Same batches either way.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        upcoming = pool.submit(epoch_batches, x_train, y_train, cfg, 0)
+        for epoch in range(cfg.epochs):
+            xa, ya = upcoming.result()
+            if epoch + 1 < cfg.epochs:
+                upcoming = pool.submit(epoch_batches, x_train, y_train, cfg, epoch + 1)
+            _fit_epoch(model, xa, targets[ya] if targets is not None else ya, cfg, epoch, track)
     if best["weights"] is not None:
         model.set_weights(best["weights"])
     info = {"best_epoch": best["epoch"] + 1, "train_s": time.perf_counter() - t0}
     return model, hist, info
+
+
+def _fit_epoch(
+    model: Any, x: F32, y: npt.NDArray[Any], cfg: TrainConfig, epoch: int, track: Any
+) -> None:
+    model.fit(
+        x,
+        y,
+        batch_size=cfg.batch_size,
+        initial_epoch=epoch,
+        epochs=epoch + 1,
+        shuffle=False,  # already shuffled, reproducibly
+        callbacks=[track],
+        verbose=0,
+    )
 
 
 class WeightAverage:
