@@ -38,6 +38,8 @@ class AugmentConfig:
     gap: float = 0.0
     #: Share of digits given an elastic distortion (Simard et al. 2003: a random displacement
     #: field, smoothed by a Gaussian of ``elastic_sigma`` px and scaled by ``elastic_alpha``).
+    #: Tried at 0.5 with Simard's 34/4: best validation digits 99.50 % against 99.66 % without,
+    #: held-out fragments rejected 94 % against 97.6 %, so off by default.
     elastic: float = 0.0
     elastic_alpha: float = 34.0
     elastic_sigma: float = 4.0
