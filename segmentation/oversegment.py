@@ -239,6 +239,7 @@ def crop_ink(mask: Mask) -> npt.NDArray[np.uint8]:
     area = int(m.sum())
     if area == 0 or size < 12:
         return m * 255
+    m = bridge_breaks(m, size)
     sw = stroke_width(mask)
     if sw < THIN * size:  # a fine pen: thicken
         r = max(1, round((0.105 * size - sw) / 2))
@@ -253,6 +254,36 @@ def crop_ink(mask: Mask) -> npt.NDArray[np.uint8]:
 
 
 THIN = 0.095
+BREAK = 0.12  #: vertical gaps up to this fraction of the piece's size are bridged
+
+
+def bridge_breaks(m: npt.NDArray[np.uint8], size: int) -> npt.NDArray[np.uint8]:
+    """Close thin gaps across a digit's strokes (a lifted pen, a dry stroke, a line's removal).
+
+    Pieces are rejoined before classification, but a gap through a 4 or a 6 still reads as
+    another digit. A pixel is filled where ink of two different components lies above and
+    below it within ``BREAK`` of the size: strokes broken across are joined, while digits side
+    by side (no ink over one another) and a digit's own openings (one component) are not.
+    """
+    n, labels = cv2.connectedComponents(m, connectivity=8)
+    if n <= 2:
+        return m
+    k = max(3, round(BREAK * size))
+    kernel = np.ones((k, 1), np.uint8)
+    seen_above = np.zeros(m.shape, bool)  # ink of an earlier component within k above
+    seen_below = np.zeros(m.shape, bool)  # ... and below
+    bridged = np.zeros(m.shape, bool)
+    for i in range(1, n):
+        comp = (labels == i).astype(np.uint8)
+        below = cv2.dilate(comp, kernel, anchor=(0, 0)) > 0  # this component within k below
+        above = cv2.dilate(comp, kernel, anchor=(0, k - 1)) > 0  # ... and within k above
+        bridged |= (above & seen_below) | (below & seen_above)
+        seen_above |= above
+        seen_below |= below
+    bridged &= m == 0
+    if not bridged.any():
+        return m
+    return (m | bridged).astype(np.uint8)
 
 
 def cut_nodes(parts: list[Segment]) -> list[int]:

@@ -334,11 +334,14 @@ def _flip_gain(
 ) -> float:
     """How much likelier the page reads upside down, judged on its big (handwritten) strings.
 
-    Small strings (printed captions) read as junk either way and would only add noise.
+    Small strings (printed captions) read as junk either way and would only add noise. The
+    yardstick is the median of the five tallest, not the tallest: one big non-digit (a rule, a
+    border, a drawing) must not silence every handwritten string on the page.
     """
-    tallest = max((fp.digit_height for fp in plans), default=0.0)
+    tallest = sorted((fp.digit_height for fp in plans), reverse=True)[:5]
+    typical = float(np.median(tallest)) if tallest else 0.0
     gain = 0.0
     for fp, a, b in zip(plans, upright, turned, strict=True):
-        if fp.digit_height >= 0.5 * tallest:
+        if fp.digit_height >= 0.5 * typical:
             gain += float(np.log(max(b.confidence, 1e-30)) - np.log(max(a.confidence, 1e-30)))
     return gain
