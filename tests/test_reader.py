@@ -309,7 +309,7 @@ def comb_page(text: str, cells: int, spill: bool) -> tuple[Page, _Registration]:
 @pytest.mark.parametrize(("text", "spill"), [("1010", False), ("0110", True), ("00", False)])
 def test_comb_one_digit_per_cell(text: str, spill: bool) -> None:
     page, reg = comb_page(text, cells=6, spill=spill)
-    seg = segment_page(page, reg)  # type: ignore[arg-type]
+    seg = segment_page(page, reg)  # type: ignore[misc]
     (f,) = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
     assert f.name == "acct" and f.value == text
     assert f.box == (80, 150, 360, 80)  # the template box moved by the homography
@@ -340,9 +340,9 @@ def test_comb_stray_mark_in_a_cell_is_dropped() -> None:
     page, reg = comb_page("101", cells=5, spill=False)
     # A short stroke beside the ring in cell 2, apart from it (too big for a speck).
     cv2.line(reg.ink, (160, 112), (168, 123), 255, 4)
-    seg = segment_page(page, reg)  # type: ignore[arg-type]
+    seg = segment_page(page, reg)  # type: ignore[misc]
     assert seg.fields[0].n_segments == 4  # the stroke is a segment of its own
-    seg = segment_page(page, reg)  # type: ignore[arg-type]
+    seg = segment_page(page, reg)  # type: ignore[misc]
     (f,) = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
     assert f.value == "101"
 
@@ -453,15 +453,15 @@ def test_flip_is_judged_on_the_handwriting_not_on_one_big_mark() -> None:
     upright = [0.15, 0.99, 0.99, 0.99, 0.99, 0.5, 0.5]
     turned = [0.33, 0.42, 0.40, 0.98, 0.04, 0.9, 0.9]
     gain = _flip_gain(
-        [_Heights(h) for h in heights],  # type: ignore[arg-type]
-        [_Reading(c) for c in upright],  # type: ignore[arg-type]
-        [_Reading(c) for c in turned],  # type: ignore[arg-type]
+        [_Heights(h) for h in heights],  # type: ignore[misc]
+        [_Reading(c) for c in upright],  # type: ignore[misc]
+        [_Reading(c) for c in turned],  # type: ignore[misc]
     )
     assert gain < -FLIP_MARGIN  # upright, clearly
     # ... and a page whose strings do read better turned still turns.
     gain = _flip_gain(
-        [_Heights(h) for h in heights],  # type: ignore[arg-type]
-        [_Reading(c) for c in turned],  # type: ignore[arg-type]
-        [_Reading(c) for c in upright],  # type: ignore[arg-type]
+        [_Heights(h) for h in heights],  # type: ignore[misc]
+        [_Reading(c) for c in turned],  # type: ignore[misc]
+        [_Reading(c) for c in upright],  # type: ignore[misc]
     )
     assert gain > FLIP_MARGIN
