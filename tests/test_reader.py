@@ -309,7 +309,7 @@ def comb_page(text: str, cells: int, spill: bool) -> tuple[Page, _Registration]:
 @pytest.mark.parametrize(("text", "spill"), [("1010", False), ("0110", True), ("00", False)])
 def test_comb_one_digit_per_cell(text: str, spill: bool) -> None:
     page, reg = comb_page(text, cells=6, spill=spill)
-    seg = segment_page(page, reg)  # type: ignore[misc]
+    seg = segment_page(page, reg)  # type: ignore[arg-type]
     (f,) = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
     assert f.name == "acct" and f.value == text
     assert f.box == (80, 150, 360, 80)  # the template box moved by the homography
@@ -340,9 +340,9 @@ def test_comb_stray_mark_in_a_cell_is_dropped() -> None:
     page, reg = comb_page("101", cells=5, spill=False)
     # A short stroke beside the ring in cell 2, apart from it (too big for a speck).
     cv2.line(reg.ink, (160, 112), (168, 123), 255, 4)
-    seg = segment_page(page, reg)  # type: ignore[misc]
+    seg = segment_page(page, reg)  # type: ignore[arg-type]
     assert seg.fields[0].n_segments == 4  # the stroke is a segment of its own
-    seg = segment_page(page, reg)  # type: ignore[misc]
+    seg = segment_page(page, reg)  # type: ignore[arg-type]
     (f,) = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
     assert f.value == "101"
 
