@@ -334,14 +334,20 @@ def _flip_gain(
 ) -> float:
     """How much likelier the page reads upside down, judged on its big (handwritten) strings.
 
-    Small strings (printed captions) read as junk either way and would only add noise. The
-    yardstick is the median of the five tallest, not the tallest: one big non-digit (a rule, a
-    border, a drawing) must not silence every handwritten string on the page.
+    Only strings read with some confidence one way or the other take part: a big non-digit
+    (a rule, a border, a drawing) reads as junk both ways and must not set the yardstick. Of
+    those, small strings (printed captions, specks) would only add noise.
     """
-    tallest = sorted((fp.digit_height for fp in plans), reverse=True)[:5]
-    typical = float(np.median(tallest)) if tallest else 0.0
+
+    def sure(r: FieldResult) -> bool:
+        return bool(r.value) and r.confidence >= 0.5
+
+    voters = [
+        (fp, a, b) for fp, a, b in zip(plans, upright, turned, strict=True) if sure(a) or sure(b)
+    ]
+    tallest = max((fp.digit_height for fp, _, _ in voters), default=0.0)
     gain = 0.0
-    for fp, a, b in zip(plans, upright, turned, strict=True):
-        if fp.digit_height >= 0.5 * typical:
+    for fp, a, b in voters:
+        if fp.digit_height >= 0.5 * tallest:
             gain += float(np.log(max(b.confidence, 1e-30)) - np.log(max(a.confidence, 1e-30)))
     return gain

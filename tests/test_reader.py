@@ -442,6 +442,7 @@ class _Heights:
 @dataclass
 class _Reading:
     confidence: float
+    value: str = "1"
 
 
 def test_flip_is_judged_on_the_handwriting_not_on_one_big_mark() -> None:
@@ -450,8 +451,8 @@ def test_flip_is_judged_on_the_handwriting_not_on_one_big_mark() -> None:
     from segmentation.reader import FLIP_MARGIN, _flip_gain
 
     heights = [238, 52, 58, 70, 61, 12, 9]
-    upright = [0.15, 0.99, 0.99, 0.99, 0.99, 0.5, 0.5]
-    turned = [0.33, 0.42, 0.40, 0.98, 0.04, 0.9, 0.9]
+    upright = [0.15, 0.99, 0.99, 0.99, 0.99, 0.2, 0.2]
+    turned = [0.33, 0.42, 0.40, 0.98, 0.04, 0.9, 0.9]  # the specks read better turned
     gain = _flip_gain(
         [_Heights(h) for h in heights],  # type: ignore[misc]
         [_Reading(c) for c in upright],  # type: ignore[misc]
@@ -465,3 +466,17 @@ def test_flip_is_judged_on_the_handwriting_not_on_one_big_mark() -> None:
         [_Reading(c) for c in upright],  # type: ignore[misc]
     )
     assert gain > FLIP_MARGIN
+
+
+def test_flip_of_a_single_digit_photo_ignores_the_specks() -> None:
+    from segmentation.reader import _flip_gain
+
+    heights = [300, 20, 15, 12]
+    upright = [0.99, 0.6, 0.6, 0.6]
+    turned = [0.6, 0.99, 0.99, 0.99]  # specks that happen to read better turned
+    gain = _flip_gain(
+        [_Heights(h) for h in heights],  # type: ignore[misc]
+        [_Reading(c) for c in upright],  # type: ignore[misc]
+        [_Reading(c) for c in turned],  # type: ignore[misc]
+    )
+    assert gain == pytest.approx(np.log(0.6 / 0.99))  # the digit alone decides
