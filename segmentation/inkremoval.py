@@ -3,8 +3,10 @@
 The aligned page is binarised with a local threshold (uneven light, grey paper), the template's own
 printed ink, dilated to absorb small registration errors, is subtracted, and the gaps this cuts
 into strokes that cross a printed line are bridged again: inside the printed mask, a pixel is kept
-where handwriting continues on both sides of the line. Left-over pieces of long straight printed
-lines (a registration error larger than the tolerance) are removed near the printed mask.
+where handwriting continues on both sides of the line; handwriting that runs along a line inside
+its tolerance band (a 0 resting on a box's lower edge) is grown back from the kept strokes.
+Left-over pieces of long straight printed lines (a registration error larger than the
+tolerance) are removed near the printed mask.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def _masks(template: Any) -> dict[str, Grey]:
             printed, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tol + 1, 2 * tol + 1))
         )
         wide = cv2.dilate(printed, np.ones((6 * tol + 1, 6 * tol + 1), np.uint8))
-        cache["ink_masks"] = {"near": near, "wide": wide, "tol": np.array([tol])}
+        core = cv2.dilate(printed, np.ones((3, 3), np.uint8))  # the line itself, 1 px grown
+        cache["ink_masks"] = {"near": near, "wide": wide, "core": core, "tol": np.array([tol])}
     return cache["ink_masks"]
 
 
@@ -70,10 +73,10 @@ def remove_form(
 ) -> Grey:
     """Handwriting only (255 on 0) of ``aligned``: the template's ``region`` (default: all)."""
     masks = _masks(template)
-    near, wide = masks["near"], masks["wide"]
+    near, wide, core = masks["near"], masks["wide"], masks["core"]
     if region is not None:
         x, y, w, h = region
-        near, wide = near[y : y + h, x : x + w], wide[y : y + h, x : x + w]
+        near, wide, core = (m[y : y + h, x : x + w] for m in (near, wide, core))
     tol = int(masks["tol"][0])
     ink = binarise(aligned, block=max(15, (min(template.reference.shape[:2]) // 50) | 1))
     kept = cv2.bitwise_and(ink, cv2.bitwise_not(near))
@@ -93,4 +96,29 @@ def remove_form(
         cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)),
     )
     restored = cv2.bitwise_and(cv2.bitwise_and(bridge, near), ink)
-    return cv2.bitwise_or(kept, restored)
+    kept = cv2.bitwise_or(kept, restored)
+    return cv2.bitwise_or(kept, _grazing(ink, kept, core, near, tol))
+
+
+def _grazing(ink: Grey, kept: Grey, core: Grey, near: Grey, tol: int) -> Grey:
+    """Handwriting that runs along a printed line inside its tolerance band (the bottom of a 0
+    resting on the box's lower edge), which the bridging cannot restore: ink of the band
+    outside the line's own pixels, not in long straight runs (left-overs of a line shifted by
+    the registration), and touching handwriting that was kept."""
+    extra = cv2.bitwise_and(cv2.bitwise_and(ink, near), cv2.bitwise_not(core))
+    if not np.any(extra):
+        return extra
+    # A digit can rest on a box edge for most of its width, so horizontal left-overs count as
+    # straight only when longer than a digit; vertical ones (comb cells) already when short.
+    straight = cv2.bitwise_or(
+        cv2.morphologyEx(extra, cv2.MORPH_OPEN, np.ones((1, 30 * tol + 1), np.uint8)),
+        cv2.morphologyEx(extra, cv2.MORPH_OPEN, np.ones((8 * tol + 1, 1), np.uint8)),
+    )
+    extra = cv2.bitwise_and(extra, cv2.bitwise_not(cv2.dilate(straight, np.ones((3, 3), np.uint8))))
+    touching = cv2.bitwise_and(extra, cv2.dilate(kept, np.ones((3, 3), np.uint8)))
+    for _ in range(2 * tol):  # grow from the kept strokes, within the band's extra ink
+        grown = cv2.bitwise_and(cv2.dilate(touching, np.ones((3, 3), np.uint8)), extra)
+        if np.array_equal(grown, touching):
+            break
+        touching = grown
+    return touching

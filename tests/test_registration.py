@@ -161,6 +161,25 @@ def test_form_removal_keeps_a_stroke_that_crosses_a_printed_line(
     assert set(np.unique(ink)) <= {0, 255}
 
 
+def test_form_removal_keeps_a_stroke_resting_on_a_printed_line(
+    templates: list[Template],
+) -> None:
+    """The bottom of a 0 drawn along the box's lower edge, inside its tolerance band: kept, so
+    the ring stays closed; the rest of the edge still goes."""
+    t = next(t for t in templates if t.name == "claim")
+    amount = next(f for f in t.fields if f.name == "amount")
+    x, y, w, h = amount.box
+    page = t.reference.copy()
+    cx, bottom = x + 200, y + h - 1
+    cv2.ellipse(page, (cx, bottom - 32), (24, 32), 0, 0, 360, 30, 6)  # rests on the edge
+    reg = identify(Page(1, page), templates)
+    assert reg is not None and reg.template.name == "claim"
+    ring = (reg.ink[bottom - 80 : bottom + 8, cx - 40 : cx + 40] > 0).astype(np.uint8)
+    _, hierarchy = cv2.findContours(ring, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    assert hierarchy is not None and (hierarchy[0][:, 3] >= 0).any()  # a hole: the 0 is closed
+    assert np.count_nonzero(reg.ink[bottom - 4 : bottom + 5, x + 300 : x + w - 20]) == 0
+
+
 def test_form_removal_keeps_the_handwriting_and_drops_the_form(
     templates: list[Template], font_digits: synthetic.DigitSource
 ) -> None:
