@@ -199,8 +199,10 @@ def train(
                 model.set_weights(raw)  # training goes on from the raw weights
 
     track = Track()
-    # The next epoch's augmented copy is made in a thread while this epoch trains: OpenCV
-    # releases the GIL, and the copy no longer adds ~1/4 to every epoch. Same batches either way.
+    # The next epoch's augmented copy is made in a thread while this epoch trains (OpenCV
+    # releases the GIL); it then competes with TensorFlow for the cores, so the saving is
+    # smaller than the copy's own time: 26 epochs took 1082 s against 1123-1276 s before on
+    # the 2-core Intel machine of 2026-11-26. Same batches either way.
     with ThreadPoolExecutor(max_workers=1) as pool:
         upcoming = pool.submit(epoch_batches, x_train, y_train, cfg, 0)
         for epoch in range(cfg.epochs):
