@@ -232,7 +232,8 @@ def crop_ink(mask: Mask) -> npt.NDArray[np.uint8]:
 
     MNIST strokes are about a ninth of the digit's size (rarely under a tenth); a felt marker in
     a small photo can be a quarter and a fine pen on a 300-dpi form a fifteenth, neither of which
-    the classifier saw. Stroke width is estimated as 2·area/perimeter.
+    the classifier saw. Stroke width is estimated as 2·area/perimeter. Thin gaps across the
+    strokes are bridged first (``bridge_breaks``).
     """
     m = mask.astype(np.uint8)
     size = max(m.shape)
