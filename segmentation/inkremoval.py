@@ -116,6 +116,8 @@ def _grazing(ink: Grey, kept: Grey, core: Grey, near: Grey, tol: int) -> Grey:
     )
     extra = cv2.bitwise_and(extra, cv2.bitwise_not(cv2.dilate(straight, np.ones((3, 3), np.uint8))))
     touching = cv2.bitwise_and(extra, cv2.dilate(kept, np.ones((3, 3), np.uint8)))
+    if not np.any(touching):
+        return touching
     for _ in range(2 * tol):  # grow from the kept strokes, within the band's extra ink
         grown = cv2.bitwise_and(cv2.dilate(touching, np.ones((3, 3), np.uint8)), extra)
         if np.array_equal(grown, touching):
