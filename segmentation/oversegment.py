@@ -222,6 +222,72 @@ def _spills(s: Segment, box: Box, href: float, width: int) -> bool:
     return h >= 0.5 * href or s.x <= 0 or s.x + w >= width
 
 
+def adopt_spills(
+    inside: list[Segment],
+    outside: list[Segment],
+    keep: Box,
+    href: float,
+    width: int,
+    avoid: list[Box],
+) -> list[Segment]:
+    """``inside`` plus the digits that continue the string past either end of the box.
+
+    People who run out of room write on past the box's edge. A left-out component is taken when
+    it is level with the box, a digit's height, whole (not cut by the region's side), no
+    further from the string's end than a wide gap between digits (taken one after another,
+    outward), and no nearer another field's box in the same row.
+    """
+    if not inside:
+        return inside
+    lo = min(s.x for s in inside)
+    hi = max(s.x + s.mask.shape[1] for s in inside)
+    taken = list(inside)
+    waiting = [
+        s
+        for s in outside
+        if _spills(s, keep, href, width)
+        and s.mask.shape[0] >= 0.5 * href
+        and s.x > 0
+        and s.x + s.mask.shape[1] < width
+        and not _nearer_elsewhere(s, keep, avoid)
+    ]
+    reach = SPILL_GAP * href
+    grew = True
+    while grew:
+        grew = False
+        for s in list(waiting):
+            x0, x1 = s.x, s.x + s.mask.shape[1]
+            if x1 > hi and x0 - hi <= reach:
+                hi = x1
+            elif x0 < lo and lo - x1 <= reach:
+                lo = x0
+            else:
+                continue
+            taken.append(s)
+            waiting.remove(s)
+            grew = True
+    taken.sort(key=lambda s: s.x + s.mask.shape[1] / 2)
+    return taken
+
+
+def _nearer_elsewhere(s: Segment, keep: Box, others: list[Box]) -> bool:
+    """Ink nearer another field's box of the same row than ``keep``: that field's to read."""
+    h, w = s.mask.shape
+    cx = s.x + w / 2
+
+    def away(b: Box) -> float:
+        return max(b[0] - cx, cx - b[0] - b[2], 0.0)
+
+    own = away(keep)
+    return any(
+        away(b) < own and min(s.y + h, b[1] + b[3]) - max(s.y, b[1]) > 0.5 * h for b in others
+    )
+
+
+#: Writing past the box is read on while each next digit is at most this many heights away.
+SPILL_GAP = 0.6
+
+
 def _centre_in(s: Segment, box: Box) -> bool:
     cx, cy = s.x + s.mask.shape[1] / 2, s.y + s.mask.shape[0] / 2
     return box[0] <= cx < box[0] + box[2] and box[1] <= cy < box[1] + box[3]
@@ -307,13 +373,16 @@ def plan(
     cells: int | None = None,
     keep: Box | None = None,
     field: tuple[int, int] | None = None,
+    avoid: list[Box] | None = None,
 ) -> Plan:
     """Segments and candidate pieces of one region's ink (255 = ink).
 
     ``cells``: a comb field with that many equal cells across the region; each cell gets one
     candidate (the strong one-digit-per-cell prior). ``keep``: only components whose centre lies
     in this box count (the region may be padded around a field box). ``field``: the field's
-    ``(x, width)`` in the region, where the comb cells are.
+    ``(x, width)`` in the region, where the comb cells are. ``avoid`` (other fields' boxes in
+    region pixels): when given, writing that ran on past the box is read with the field
+    (``adopt_spills``), except ink lying in those boxes.
     """
     segs, href = components(ink, digit_height)
     spilled = False
@@ -322,7 +391,20 @@ def plan(
         outside: list[Segment] = []
         for s in segs:
             (inside if _centre_in(s, keep) else outside).append(s)
-        spilled = any(_spills(s, keep, href, ink.shape[1]) for s in outside)
+        width = ink.shape[1]
+        if avoid is None or cells:
+            spilled = any(_spills(s, keep, href, width) for s in outside)
+        else:  # a wide region: only ink near the box's ends, of no other field, ran on
+            reach = 2 * SPILL_GAP * href
+            spilled = any(
+                _spills(s, keep, href, width)
+                and min(abs(s.x + s.mask.shape[1] - keep[0]), abs(s.x - keep[0] - keep[2]))
+                <= reach
+                and not _nearer_elsewhere(s, keep, avoid)
+                for s in outside
+            )
+            if spilled:
+                inside = adopt_spills(inside, outside, keep, href, width, avoid)
         segs = inside
     if cells:
         return Plan(*_plan_comb(segs, href, cells, field or (0, ink.shape[1])), spilled)

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 FREE_MAX_SIDE = 1800
 #: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
 FLIP_MARGIN = 1.0
-#: Review reason: handwriting ran past the field's box (digits there are not in the value).
+#: Review reason: handwriting ran past the field's box (read with the field where it is whole
+#: and continues the string; a person checks either way).
 INK_OUTSIDE_BOX = "ink_outside_box"
 
 
@@ -160,16 +161,26 @@ def _template_fields(
     th, tw = ink.shape[:2]
     for spec in reg.template.fields:
         bx, by, bw, bh = (int(v) for v in spec.box)
-        px, py = max(round(0.06 * bw), round(0.2 * bh)), round(0.25 * bh)
+        cells = spec.cells if spec.kind == "comb" and spec.cells else None
+        px, py = spec.margins()
         region_box = _clip((bx - px, by - py, bw + 2 * px, bh + 2 * py), tw, th)
         rx, ry = region_box[0], region_box[1]
         region = _crop(ink, region_box)
         # Ink counts when its centre is in the box, a little grown: digits cross the borders.
         gx, gy = max(4, round(0.02 * bw)), round(0.15 * bh)
         keep = (bx - rx - gx, by - ry - gy, bw + 2 * gx, bh + 2 * gy)
-        cells = spec.cells if spec.kind == "comb" and spec.cells else None
+        others = [
+            (int(o.box[0]) - rx, int(o.box[1]) - ry, int(o.box[2]), int(o.box[3]))
+            for o in reg.template.fields
+            if o is not spec
+        ]
         segs, pieces, spilled = plan(
-            region, digit_height=0.7 * bh, cells=cells, keep=keep, field=(bx - rx, bw)
+            region,
+            digit_height=0.7 * bh,
+            cells=cells,
+            keep=keep,
+            field=(bx - rx, bw),
+            avoid=others,
         )
 
         def to_page(b: Box, rx: int = rx, ry: int = ry) -> Box:
@@ -187,7 +198,7 @@ def _template_fields(
             pieces=pieces,
             to_page=to_page,
             # Review pictures come from the aligned page: upright whichever way the scan was fed.
-            picture=_crop(reg.aligned, (bx, by, bw, bh)),
+            picture=_crop(reg.aligned, region_box if spilled else (bx, by, bw, bh)),
             upright=(reg.aligned, rx, ry),
             reasons=[INK_OUTSIDE_BOX] if spilled else [],
         )

@@ -343,15 +343,17 @@ def identify(page: Page, templates: Sequence[Template]) -> Registration | None:
 
 
 def field_regions(t: Template) -> list[Box]:
-    """Each field box grown by a margin (ink touching the box is still seen), clipped."""
+    """Each field box grown by its margins (``FieldSpec.margins``: ink crossing the box or
+    written on past its end is still seen), clipped."""
     if "regions" not in t.cache:
         W, H = t.size
         out = []
         for f in t.fields:
             x, y, w, h = f.box
             m = max(12, int(0.25 * min(h, 200)))
-            x0, y0 = max(0, x - m), max(0, y - m)
-            x1, y1 = min(W, x + w + m), min(H, y + h + m)
+            mx, my = (max(m, v) for v in f.margins())
+            x0, y0 = max(0, x - mx), max(0, y - my)
+            x1, y1 = min(W, x + w + mx), min(H, y + h + my)
             out.append((x0, y0, x1 - x0, y1 - y0))
         t.cache["regions"] = out
     return list(t.cache["regions"])

@@ -33,6 +33,21 @@ class FieldSpec:
     checksum: str | None = None
     range: tuple[float, float] | None = None
 
+    def margins(self) -> tuple[int, int]:
+        """How far (x, y) past the box handwriting of this field may lie and still be read.
+
+        A box or line field gets room for a digit written on past either end (people run out
+        of room); a comb's cells hold its digits, so its margin only catches strokes that
+        cross the border.
+        """
+        w, h = self.box[2], self.box[3]
+        x = max(round(0.06 * w), round((0.2 if self.kind == "comb" else SPILL_PAD) * h))
+        return x, round(0.25 * h)
+
+
+#: Field heights each side of a box or line field where writing that ran on is still read.
+SPILL_PAD = 1.3
+
 
 @dataclass
 class Template:

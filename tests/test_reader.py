@@ -233,6 +233,40 @@ def test_writing_past_the_box_is_left_out_and_reported(right: int | None, spille
     assert len(segs) == (4 if right is None else 3)
 
 
+@pytest.mark.parametrize(
+    ("in_other_field", "cut_off", "read", "reported"),
+    [
+        (False, False, 4, True),  # the digit past the box's end is read with the field
+        (False, True, 3, True),  # ... unless the region cuts it off (half a digit is not read)
+        (True, False, 3, False),  # ... or it lies in another field's box (and is none of ours)
+    ],
+)
+def test_writing_past_the_box_is_read_when_whole_and_nobody_elses(
+    in_other_field: bool, cut_off: bool, read: int, reported: bool
+) -> None:
+    ink = draw("1010")
+    h = ink.shape[0]
+    last = int(np.flatnonzero(ink.any(axis=0))[-1])
+    keep = (0, 10, last - 40, h - 20)
+    region = ink[:, : last - 20] if cut_off else np.pad(ink, ((0, 0), (0, 30)))
+    others = [(last - 50, 0, 80, h)] if in_other_field else []
+    segs, _, spilled = plan(region, digit_height=60, keep=keep, avoid=others)
+    assert spilled is reported  # a person checks what ran past the box, read or not
+    assert len(segs) == read
+
+
+@pytest.mark.parametrize(("away", "reported"), [(40, True), (100, False)])
+def test_ink_apart_from_the_string_is_not_read_with_it(away: int, reported: bool) -> None:
+    ink = np.pad(draw("101"), ((0, 0), (0, 160)))
+    h, w = ink.shape
+    end = w - 160
+    ink[10 : h - 10, end + away : end + away + 10] = 255  # a bar level with the string
+    keep = (0, 10, end, h - 20)
+    segs, _, spilled = plan(ink, digit_height=60, keep=keep, avoid=[])
+    assert len(segs) == 3  # too far from the last digit to continue the string...
+    assert spilled is reported  # ...but close to the box: a person looks
+
+
 def test_a_mark_above_the_box_is_not_a_spill() -> None:
     ink = np.pad(draw("101"), ((0, 0), (0, 60)))
     h, w = ink.shape
