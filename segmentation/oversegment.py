@@ -25,7 +25,7 @@ from segmentation.types import Box
 Mask = npt.NDArray[np.bool_]
 
 MAX_SPAN = 8  #: a digit is made of at most this many consecutive segments (and is not too wide)
-MAX_WIDTH = 1.3  #: ... nor wider than this many digit heights
+MAX_WIDTH = 1.5  #: ... nor wider than this many digit heights
 _K3 = np.ones((3, 3), np.uint8)
 SPECK = 0.18  #: components smaller than this fraction of the digit height (both ways) are dust
 
