@@ -27,6 +27,7 @@ Mask = npt.NDArray[np.bool_]
 MAX_SPAN = 8  #: a digit is made of at most this many consecutive segments (and is not too wide)
 MAX_WIDTH = 1.5  #: ... nor wider than this many digit heights
 _K3 = np.ones((3, 3), np.uint8)
+HREF_FLOOR = 0.6  #: the measured digit height is at least this share of the expected one
 SPECK = 0.18  #: components smaller than this fraction of the digit height (both ways) are dust
 
 
@@ -136,7 +137,8 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
     hs = st[:, cv2.CC_STAT_HEIGHT].astype(float)
     big = hs >= 0.35 * digit_height
     href = float(np.percentile(hs[big], 75)) if big.any() else digit_height
-    href = max(href, 4.0)
+    # Not much below the expected height: a lone digit broken in two is two half-height pieces.
+    href = max(href, HREF_FLOOR * digit_height, 4.0)
     keep = []
     for i, (_x, _y, w, h, a) in enumerate(st):
         if max(w, h) < SPECK * href and a < 0.04 * href * href:

@@ -177,6 +177,17 @@ def test_broken_five_rejoined(h: int) -> None:
     assert segs[0].mask.shape[0] >= h - 2  # bar and body together
 
 
+def test_a_lone_digit_broken_in_halves_is_one_piece() -> None:
+    """Two half-height pieces alone in a field are one broken digit, not two short digits."""
+    img = np.zeros((110, 100), np.uint8)
+    cv2.ellipse(img, (50, 55), (25, 36), 0, 0, 360, 255, 5)
+    img[53:57] = 0  # a pen lift across the middle
+    assert cv2.connectedComponents(img)[0] - 1 == 2
+    segs, href = components(img, digit_height=90)
+    assert len(segs) == 1 and segs[0].mask.shape[0] >= 72
+    assert href >= 0.6 * 90
+
+
 @pytest.mark.parametrize("slant", [0, 6, -6])
 @pytest.mark.parametrize("h", [40, 80])
 def test_a_gap_cut_across_the_strokes_is_bridged(h: int, slant: int) -> None:
