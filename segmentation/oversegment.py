@@ -27,6 +27,7 @@ Mask = npt.NDArray[np.bool_]
 MAX_SPAN = 8  #: a digit is made of at most this many consecutive segments (and is not too wide)
 MAX_WIDTH = 1.5  #: ... nor wider than this many digit heights
 _K3 = np.ones((3, 3), np.uint8)
+SLIVER = 0.25  #: a short piece of a comb split narrower than this share of a cell rejoins its digit
 HREF_FLOOR = 0.6  #: the measured digit height is at least this share of the expected one
 SPECK = 0.18  #: components smaller than this fraction of the digit height (both ways) are dust
 
@@ -439,6 +440,42 @@ def plan(
     return Plan(parts, pieces, spilled)
 
 
+def _contact(a: Segment, b: Segment) -> int:
+    """How many pixels of ``b`` lie next to ``a`` (within one pixel)."""
+    (x0, y0, w, h), _ = join([a, b])
+
+    def place(s: Segment) -> npt.NDArray[np.uint8]:
+        canvas = np.zeros((h + 2, w + 2), np.uint8)
+        sh, sw = s.mask.shape
+        canvas[s.y - y0 + 1 : s.y - y0 + 1 + sh, s.x - x0 + 1 : s.x - x0 + 1 + sw] = s.mask
+        return canvas
+
+    return int((cv2.dilate(place(a), _K3) & place(b)).sum())
+
+
+def _absorb_slivers(parts: list[Segment], cw: float, href: float) -> list[Segment]:
+    """Give each short, narrow piece of a comb split back to the neighbour it touches most.
+
+    A digit whose side lay on a cell border keeps a stub across it (where its stroke and the
+    printed border coincided, both were removed): cut off there it would sit in the wrong cell
+    and leave the digit open. A 1 is narrow too, but tall.
+    """
+    parts = sorted(parts, key=lambda p: p.x)
+    k = 0
+    while len(parts) > 1 and k < len(parts):
+        p = parts[k]
+        if p.mask.shape[1] >= SLIVER * cw or p.mask.shape[0] >= 0.6 * href:
+            k += 1
+            continue
+        near = [n for n in (k - 1, k + 1) if 0 <= n < len(parts)]
+        best = max(near, key=lambda n: _contact(parts[k], parts[n]))
+        box, mask = join([p, parts[best]])
+        parts[min(k, best)] = Segment(box[0], box[1], mask)
+        del parts[max(k, best)]
+        k = 0
+    return parts
+
+
 def _plan_comb(
     segs: list[Segment], href: float, cells: int, field: tuple[int, int]
 ) -> tuple[list[Segment], list[Piece]]:
@@ -447,11 +484,10 @@ def _plan_comb(
     parts: list[Segment] = []
     for n, s in enumerate(segs):
         sw = s.mask.shape[1]
+        new = [s]
         if sw > 0.95 * cw:  # wider than a cell: neighbours touching across a border
             borders = [round(x0 + k * cw) - s.x for k in range(1, cells)]
-            new = split(s, href, near=[b for b in borders if 0 < b < sw])
-        else:
-            new = [s]
+            new = _absorb_slivers(split(s, href, near=[b for b in borders if 0 < b < sw]), cw, href)
         for part in new:
             part.blob = n
             parts.append(part)

@@ -381,6 +381,23 @@ def test_one_classifier_batch_per_page() -> None:
         assemble_page(seg, np.zeros((len(seg.crops) + 1, 11), np.float32))
 
 
+@pytest.mark.parametrize("stub", [30, 76])
+def test_a_comb_digit_over_a_border_is_cut_only_when_two(stub: int) -> None:
+    """A 0 whose side lay on a cell border keeps a short stub across it (what is left where its
+    stroke and the border coincided): it stays whole, in its own cell. A tall stroke joined
+    across the border is a 1 touching the 0: cut there, one digit per cell."""
+    cw, h = 90, 80
+    ink = np.zeros((h + 20, 3 * cw), np.uint8)
+    cv2.ellipse(ink, (2 * cw + 40, 10 + h // 2), (36, h // 2 - 4), 0, 0, 360, 255, 6)
+    top = 10 + (h - stub) // 2
+    ink[top : top + stub, 2 * cw - 14 : 2 * cw - 8] = 255  # a stroke left of the border...
+    ink[10 + h // 2 - 3 : 10 + h // 2 + 3, 2 * cw - 14 : 2 * cw + 8] = 255  # ...joined to the 0
+    parts, pieces, _ = plan(ink, digit_height=h, cells=3, field=(0, 3 * cw))
+    assert len(components(ink, h)[0]) == 1
+    assert {p.cell for p in pieces} == ({2} if stub < 0.6 * h else {1, 2})
+    assert len(parts) == (1 if stub < 0.6 * h else 2)
+
+
 def test_comb_stray_mark_in_a_cell_is_dropped() -> None:
     page, reg = comb_page("101", cells=5, spill=False)
     # A short stroke beside the ring in cell 2, apart from it (too big for a speck).
