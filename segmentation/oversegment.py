@@ -273,6 +273,12 @@ def adopt_spills(
     return taken
 
 
+def _beside(s: Segment, box: Box) -> int:
+    """The gap between ``s`` and the nearer end of ``box`` (where it straddles that end: how
+    far it reaches across)."""
+    return min(abs(s.x + s.mask.shape[1] - box[0]), abs(s.x - box[0] - box[2]))
+
+
 def _nearer_elsewhere(s: Segment, keep: Box, others: list[Box]) -> bool:
     """Ink nearer another field's box of the same row than ``keep``: that field's to read."""
     h, w = s.mask.shape
@@ -401,8 +407,7 @@ def plan(
             reach = 2 * SPILL_GAP * href
             spilled = any(
                 _spills(s, keep, href, width)
-                and min(abs(s.x + s.mask.shape[1] - keep[0]), abs(s.x - keep[0] - keep[2]))
-                <= reach
+                and _beside(s, keep) <= reach
                 and not _nearer_elsewhere(s, keep, avoid)
                 for s in outside
             )
