@@ -50,6 +50,7 @@ class TrainConfig:
     shift: float = 0.10
     page_style: float = 0.4  # share of each epoch cut out the reader's way (model.augment)
     elastic: float = 0.0  # share of each epoch elastically distorted (model.augment.elastic)
+    neighbour: float = 0.0  # share of page-style crops touched by a neighbour's edge
     limit: int | None = None  # train on the first N digits only (smoke tests)
     checkpoint: str | None = None  # save the best weights here after each epoch (.weights.h5)
     ema: float = 0.999  # weight averaging: decay per step (0 = off); the average is selected
@@ -101,6 +102,7 @@ def epoch_batches(
         shift=cfg.shift,
         page_style=cfg.page_style,
         elastic=cfg.elastic,
+        neighbour=cfg.neighbour,
     )
     return augment(x[order], rng, aug)[..., None], y[order]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.augment import AugmentConfig, affine, augment, elastic, page_style
+from model.augment import AugmentConfig, affine, augment, elastic, page_style, touching
 
 
 def _centre_of_mass(img: np.ndarray) -> tuple[float, float]:
@@ -90,3 +90,29 @@ def test_augment_applies_elastic_after_page_style(
     c2 = augment(x[:32], np.random.default_rng(9), AugmentConfig(page_style=0.3, elastic=1.0))
     np.testing.assert_array_equal(c1, c2)
     assert not np.allclose(a, c1)
+
+
+def test_a_touching_neighbour_adds_a_strip_of_its_ink_beside_the_digit(
+    mnist_sample: tuple[np.ndarray, np.ndarray],
+) -> None:
+    x, _ = mnist_sample
+    rng = np.random.default_rng(3)
+    for digit, other in zip(x[:20], x[20:40], strict=True):
+        big = digit.astype(np.float32) / 255
+        out = touching(big, other, 1.0, rng)
+        assert out.shape[0] == 28 and out.shape[1] > 28  # widened for the strip
+        pad = (out.shape[1] - 28) // 2
+        np.testing.assert_array_equal(
+            np.maximum(out[:, pad : pad + 28], big), out[:, pad : pad + 28]
+        )
+        added = (out > 0.3).sum() - (big > 0.3).sum()
+        assert 0 < added < (other > 76).sum()  # a strip of the neighbour, not all of it
+
+
+def test_neighbours_only_touch_when_asked(mnist_sample: tuple[np.ndarray, np.ndarray]) -> None:
+    x, _ = mnist_sample
+    off = augment(x[:32], np.random.default_rng(9), AugmentConfig(page_style=1.0))
+    same = augment(x[:32], np.random.default_rng(9), AugmentConfig(page_style=1.0, neighbour=0.0))
+    on = augment(x[:32], np.random.default_rng(9), AugmentConfig(page_style=1.0, neighbour=1.0))
+    np.testing.assert_array_equal(off, same)  # off draws nothing: seeded runs stay as they were
+    assert not np.allclose(off, on)

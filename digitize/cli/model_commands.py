@@ -45,6 +45,12 @@ def train(
         max=1.0,
         help="Share of each epoch given a random elastic distortion (Simard et al. 2003).",
     ),
+    neighbour: float = typer.Option(
+        0.0,
+        min=0.0,
+        max=1.0,
+        help="Share of reader-style digits drawn with a touching neighbour's edge beside them.",
+    ),
     label_smoothing: float = typer.Option(
         0.0, min=0.0, max=0.5, help="Share of each target spread over the other classes."
     ),
@@ -95,6 +101,7 @@ def train(
         dropout=dropout,
         page_style=page_style,
         elastic=elastic,
+        neighbour=neighbour,
         label_smoothing=label_smoothing,
         ema=ema,
     )
