@@ -43,6 +43,8 @@ class AugmentConfig:
     elastic: float = 0.0
     #: Share of page-style digits with the edge of a neighbour touching them (what is left of a
     #: touching digit after the reader's cut): 10-30 % of another digit's width beside it.
+    #: Tried at 0.25: validation digits 99.56 % against 99.66 %, reader-style 99.14 % against
+    #: 99.30 %, validation pages' fields 95.5 % / 94.9 % against 96.3 % / 96.5 %: off by default.
     neighbour: float = 0.0
     elastic_alpha: float = 34.0
     elastic_sigma: float = 4.0
