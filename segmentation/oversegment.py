@@ -27,6 +27,7 @@ Mask = npt.NDArray[np.bool_]
 MAX_SPAN = 8  #: a digit is made of at most this many consecutive segments (and is not too wide)
 MAX_WIDTH = 1.5  #: ... nor wider than this many digit heights
 _K3 = np.ones((3, 3), np.uint8)
+SPILL_GAP = 0.6  #: writing past a box is read on while each next digit is this close (heights)
 SLIVER = 0.25  #: a short piece of a comb split narrower than this share of a cell rejoins its digit
 HREF_FLOOR = 0.6  #: the measured digit height is at least this share of the expected one
 SPECK = 0.18  #: components smaller than this fraction of the digit height (both ways) are dust
@@ -293,10 +294,6 @@ def _nearer_elsewhere(s: Segment, keep: Box, others: list[Box]) -> bool:
     )
 
 
-#: Writing past the box is read on while each next digit is at most this many heights away.
-SPILL_GAP = 0.6
-
-
 def _centre_in(s: Segment, box: Box) -> bool:
     cx, cy = s.x + s.mask.shape[1] / 2, s.y + s.mask.shape[0] / 2
     return box[0] <= cx < box[0] + box[2] and box[1] <= cy < box[1] + box[3]
@@ -391,7 +388,7 @@ def plan(
     in this box count (the region may be padded around a field box). ``field``: the field's
     ``(x, width)`` in the region, where the comb cells are. ``avoid`` (other fields' boxes in
     region pixels): when given, writing that ran on past the box is read with the field
-    (``adopt_spills``), except ink lying in those boxes.
+    (``adopt_spills``), except ink nearer one of those boxes.
     """
     segs, href = components(ink, digit_height)
     spilled = False
@@ -447,15 +444,13 @@ def plan(
 
 def _contact(a: Segment, b: Segment) -> int:
     """How many pixels of ``b`` lie next to ``a`` (within one pixel)."""
-    (x0, y0, w, h), _ = join([a, b])
 
-    def place(s: Segment) -> npt.NDArray[np.uint8]:
-        canvas = np.zeros((h + 2, w + 2), np.uint8)
-        sh, sw = s.mask.shape
-        canvas[s.y - y0 + 1 : s.y - y0 + 1 + sh, s.x - x0 + 1 : s.x - x0 + 1 + sw] = s.mask
-        return canvas
+    def blank(s: Segment) -> Segment:
+        return Segment(s.x, s.y, np.zeros_like(s.mask))
 
-    return int((cv2.dilate(place(a), _K3) & place(b)).sum())
+    _, ma = join([a, blank(b)])  # both on their common box
+    _, mb = join([blank(a), b])
+    return int(((cv2.dilate(ma.astype(np.uint8), _K3) > 0) & mb).sum())
 
 
 def _absorb_slivers(parts: list[Segment], cw: float, href: float) -> list[Segment]:
