@@ -92,8 +92,7 @@ def page_style(
     ``neighbour``: another digit whose edge is drawn touching this one (``touching``).
     """
     scale = rng.uniform(*cfg.height) / 20.0  # MNIST digits are 20 px tall
-    big = cv2.resize(digit, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    big = big.astype(np.float32) * np.float32(1 / 255)
+    big = _enlarged(digit, scale)
     if neighbour is not None:
         big = touching(big, neighbour, scale, rng)
     if rng.random() < 0.7:
@@ -111,10 +110,15 @@ def page_style(
     return to_mnist(crop_ink(mask))
 
 
+def _enlarged(digit: U8, scale: float) -> F32:
+    """A uint8 digit resized by ``scale`` (bicubic) as ink in [0, 1]-ish floats."""
+    big = cv2.resize(digit, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    return big.astype(np.float32) * np.float32(1 / 255)
+
+
 def touching(big: F32, other: U8, scale: float, rng: np.random.Generator) -> F32:
     """``big`` with a strip of ``other`` (same scale) touching its left or right side."""
-    o = cv2.resize(other, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    o = o.astype(np.float32) * np.float32(1 / 255)
+    o = _enlarged(other, scale)
     cols = np.flatnonzero(o.max(axis=0) > 0.3)
     ink = np.flatnonzero(big.max(axis=0) > 0.3)
     if len(cols) < 4 or len(ink) < 2:

@@ -227,19 +227,14 @@ def _spills(s: Segment, box: Box, href: float, width: int) -> bool:
 
 
 def adopt_spills(
-    inside: list[Segment],
-    outside: list[Segment],
-    keep: Box,
-    href: float,
-    width: int,
-    avoid: list[Box],
+    inside: list[Segment], ran_on: list[Segment], href: float, width: int
 ) -> list[Segment]:
     """``inside`` plus the digits that continue the string past either end of the box.
 
-    People who run out of room write on past the box's edge. A left-out component is taken when
-    it is level with the box, a digit's height, whole (not cut by the region's side), no
-    further from the string's end than a wide gap between digits (taken one after another,
-    outward), and no nearer another field's box in the same row.
+    People who run out of room write on past the box's edge. Of the ink that ran on (left out,
+    level with the box, no nearer another field's box in the same row), a component is taken
+    when it is a digit's height, whole (not cut by the region's side) and no further from the
+    string's end than a wide gap between digits (taken one after another, outward).
     """
     if not inside:
         return inside
@@ -248,12 +243,8 @@ def adopt_spills(
     taken = list(inside)
     waiting = [
         s
-        for s in outside
-        if _spills(s, keep, href, width)
-        and s.mask.shape[0] >= 0.5 * href
-        and s.x > 0
-        and s.x + s.mask.shape[1] < width
-        and not _nearer_elsewhere(s, keep, avoid)
+        for s in ran_on
+        if s.mask.shape[0] >= 0.5 * href and s.x > 0 and s.x + s.mask.shape[1] < width
     ]
     reach = SPILL_GAP * href
     grew = True
@@ -401,15 +392,14 @@ def plan(
         if avoid is None or cells:
             spilled = any(_spills(s, keep, href, width) for s in outside)
         else:  # a wide region: only ink near the box's ends, of no other field, ran on
-            reach = 2 * SPILL_GAP * href
-            spilled = any(
-                _spills(s, keep, href, width)
-                and _beside(s, keep) <= reach
-                and not _nearer_elsewhere(s, keep, avoid)
+            ran_on = [
+                s
                 for s in outside
-            )
+                if _spills(s, keep, href, width) and not _nearer_elsewhere(s, keep, avoid)
+            ]
+            spilled = any(_beside(s, keep) <= 2 * SPILL_GAP * href for s in ran_on)
             if spilled:
-                inside = adopt_spills(inside, outside, keep, href, width, avoid)
+                inside = adopt_spills(inside, ran_on, href, width)
         segs = inside
     if cells:
         return Plan(*_plan_comb(segs, href, cells, field or (0, ink.shape[1])), spilled)
