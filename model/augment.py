@@ -1,7 +1,7 @@
 """Training augmentation: Deotte's random affine, and "page style" crops made the reader's way.
 
 The reader never hands the classifier an MNIST-like grey digit: it binarises a scan, evens out the
-stroke width (``segmentation.oversegment.crop_ink``) and normalises the mask (``to_mnist``). The
+stroke width (``segmentation.strokes.crop_ink``) and normalises the mask (``to_mnist``). The
 shipped model trained on grey MNIST alone read such crops of validation digits 6 points worse
 (92.8 % vs 98.9 %). So a share of every epoch's digits (and fragments) is drawn large, blurred,
 noised and thresholded, then cut out by those same two functions: the model learns from the very
@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from segmentation.normalize import to_mnist
-from segmentation.oversegment import crop_ink
+from segmentation.strokes import crop_ink
 
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]

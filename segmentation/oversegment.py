@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.cuts import cut_positions, seam, stroke_width
+from segmentation.cuts import cut_positions, seam
 from segmentation.types import Box
 
 Mask = npt.NDArray[np.bool_]
@@ -288,66 +288,6 @@ def _nearer_elsewhere(s: Segment, keep: Box, others: list[Box]) -> bool:
 def _centre_in(s: Segment, box: Box) -> bool:
     cx, cy = s.x + s.mask.shape[1] / 2, s.y + s.mask.shape[0] / 2
     return box[0] <= cx < box[0] + box[2] and box[1] <= cy < box[1] + box[3]
-
-
-def crop_ink(mask: Mask) -> npt.NDArray[np.uint8]:
-    """A piece's ink ready for ``to_mnist``, strokes brought to MNIST's pen width.
-
-    MNIST strokes are about a ninth of the digit's size (rarely under a tenth); a felt marker in
-    a small photo can be a quarter and a fine pen on a 300-dpi form a fifteenth, neither of which
-    the classifier saw. Stroke width is estimated as 2·area/perimeter. Thin gaps across the
-    strokes are bridged first (``bridge_breaks``).
-    """
-    m = mask.astype(np.uint8)
-    size = max(m.shape)
-    area = int(m.sum())
-    if area == 0 or size < 12:
-        return m * 255
-    m = bridge_breaks(m, size)
-    sw = stroke_width(mask)
-    if sw < THIN * size:  # a fine pen: thicken
-        r = max(1, round((0.105 * size - sw) / 2))
-        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-        return cv2.dilate(np.pad(m, r), k) * 255
-    if sw <= 0.16 * size:
-        return m * 255
-    r = max(1, round((sw - 0.11 * size) / 2))
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    thin = cv2.erode(np.pad(m, r), k)[r:-r, r:-r]
-    return (thin if thin.sum() >= 0.3 * area else m) * 255
-
-
-THIN = 0.095
-BREAK = 0.12  #: vertical gaps up to this fraction of the piece's size are bridged
-
-
-def bridge_breaks(m: npt.NDArray[np.uint8], size: int) -> npt.NDArray[np.uint8]:
-    """Close thin gaps across a digit's strokes (a lifted pen, a dry stroke, a line's removal).
-
-    Pieces are rejoined before classification, but a gap through a 4 or a 6 still reads as
-    another digit. A pixel is filled where ink of two different components lies above and
-    below it within ``BREAK`` of the size: strokes broken across are joined, while digits side
-    by side (no ink over one another) and a digit's own openings (one component) are not.
-    """
-    n, labels = cv2.connectedComponents(m, connectivity=8)
-    if n <= 2:
-        return m
-    k = max(3, round(BREAK * size))
-    kernel = np.ones((k, 1), np.uint8)
-    seen_above = np.zeros(m.shape, bool)  # ink of an earlier component within k above
-    seen_below = np.zeros(m.shape, bool)  # ... and below
-    bridged = np.zeros(m.shape, bool)
-    for i in range(1, n):
-        comp = (labels == i).astype(np.uint8)
-        below = cv2.dilate(comp, kernel, anchor=(0, 0)) > 0  # this component within k below
-        above = cv2.dilate(comp, kernel, anchor=(0, k - 1)) > 0  # ... and within k above
-        bridged |= (above & seen_below) | (below & seen_above)
-        seen_above |= above
-        seen_below |= below
-    bridged &= m == 0
-    if not bridged.any():
-        return m
-    return (m | bridged).astype(np.uint8)
 
 
 def cut_nodes(parts: list[Segment]) -> list[int]:

@@ -27,7 +27,8 @@ import numpy.typing as npt
 from segmentation.assemble import best_comb_path, best_path, top3
 from segmentation.freeform import find_strings, page_ink, vertical_text
 from segmentation.normalize import SIZE, to_mnist
-from segmentation.oversegment import Piece, Segment, crop_ink, cut_nodes, plan
+from segmentation.oversegment import Piece, Segment, cut_nodes, plan
+from segmentation.strokes import crop_ink
 from segmentation.types import Box, DigitResult, FieldResult, Page
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pytest
 
 from segmentation.assemble import best_path
-from segmentation.oversegment import bridge_breaks, components, crop_ink, plan
+from segmentation.oversegment import components, plan
 from segmentation.reader import assemble_page, homography_box, segment_page
 from segmentation.templates import FieldSpec, Template
 from segmentation.types import NOT_A_DIGIT, Page
@@ -186,34 +186,6 @@ def test_a_lone_digit_broken_in_halves_is_one_piece() -> None:
     segs, href = components(img, digit_height=90)
     assert len(segs) == 1 and segs[0].mask.shape[0] >= 72
     assert href >= 0.6 * 90
-
-
-@pytest.mark.parametrize("slant", [0, 6, -6])
-@pytest.mark.parametrize("h", [40, 80])
-def test_a_gap_cut_across_the_strokes_is_bridged(h: int, slant: int) -> None:
-    """A ring cut through by a thin (slanted) gap comes out as one closed ring again."""
-    img = np.zeros((h + 10, h + 10), np.uint8)
-    cv2.ellipse(img, ((h + 10) // 2, (h + 10) // 2), (h // 3, h // 2 - 2), 0, 0, 360, 1, 3)
-    y = (h + 10) // 2
-    cv2.line(img, (0, y - slant), (h + 10, y + slant), 0, max(2, h // 25))
-    assert cv2.connectedComponents(img)[0] - 1 == 2
-    out = bridge_breaks(img, h)
-    assert cv2.connectedComponents(out)[0] - 1 == 1
-    assert out.sum() - img.sum() < 0.1 * img.sum()  # the gap, not the ring's inside
-    assert (out >= img).all()
-    crop = crop_ink(img.astype(bool))  # the reader's crops go through the same repair
-    assert cv2.connectedComponents((crop > 0).astype(np.uint8))[0] - 1 == 1
-
-
-def test_bridging_leaves_digits_side_by_side_and_wide_gaps_apart() -> None:
-    pair = np.zeros((60, 60), np.uint8)
-    pair[5:55, 10:15] = 1
-    pair[5:55, 35:40] = 1  # two bars side by side: no ink over one another
-    np.testing.assert_array_equal(bridge_breaks(pair, 60), pair)
-    apart = np.zeros((60, 20), np.uint8)
-    apart[2:20, 8:12] = 1
-    apart[40:58, 8:12] = 1  # a gap of a third of the height is not a break
-    np.testing.assert_array_equal(bridge_breaks(apart, 60), apart)
 
 
 def test_candidates_cover_spans_and_cap_width() -> None:
