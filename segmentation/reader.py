@@ -29,7 +29,7 @@ from segmentation.freeform import find_strings, page_ink, vertical_text
 from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
 from segmentation.strokes import crop_ink
-from segmentation.types import Box, DigitResult, FieldResult, Page
+from segmentation.types import NOT_A_DIGIT, Box, DigitResult, FieldResult, Page
 
 if TYPE_CHECKING:
     from segmentation.registration import Registration
@@ -311,6 +311,7 @@ def assemble_field(
                 confidence=step.prob,
                 box=box,
                 alternatives=top3(sub[step.candidate]),
+                probs=np.asarray(sub[step.candidate][:NOT_A_DIGIT], np.float32),
                 crop=_crop(image, box)
                 if fp.upright is None
                 else _crop(fp.upright, fp.upright_boxes[step.candidate]),

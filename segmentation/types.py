@@ -56,6 +56,8 @@ class DigitResult:
     alternatives: list[tuple[int, float]] = field(default_factory=list)  # top-3 (digit, prob)
     needs_review: bool = False
     crop: npt.NDArray[np.uint8] | None = None  # the digit as scanned (for review), greyscale
+    #: the classifier's probability of each digit 0-9 (for reading under a field's rules)
+    probs: npt.NDArray[np.float32] | None = None
 
 
 @dataclass

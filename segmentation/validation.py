@@ -43,7 +43,8 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _rule_reasons(value: str, spec: FieldSpec) -> list[str]:
+def rule_reasons(value: str, spec: FieldSpec) -> list[str]:
+    """The rules of ``spec`` that ``value`` breaks (empty: it keeps them all)."""
     reasons: list[str] = []
     if spec.pattern and re.fullmatch(spec.pattern, value) is None:
         reasons.append(PATTERN)
@@ -93,7 +94,7 @@ def validate_fields(
             if f.confidence < field_threshold:
                 reasons.append(LOW_FIELD)
             if spec is not None:
-                reasons.extend(_rule_reasons(f.value, spec))
+                reasons.extend(rule_reasons(f.value, spec))
         f.reasons = reasons
         f.needs_review = bool(reasons)
     return fields

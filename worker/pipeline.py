@@ -56,6 +56,7 @@ def read_page(
     settings: Settings,
 ) -> PageResult:
     """Read one page: the best template (or template-free), then one batched classifier call."""
+    from segmentation.constrain import constrain_fields
     from segmentation.reader import assemble_page, segment_page
     from segmentation.registration import identify
     from segmentation.validation import validate_fields
@@ -80,7 +81,7 @@ def read_page(
     lap("assemble")
     specs = reg.template.fields if reg is not None else None
     fields = validate_fields(
-        fields,
+        constrain_fields(fields, specs),
         specs,
         field_threshold=settings.review_threshold,
         digit_threshold=settings.digit_review_threshold,
