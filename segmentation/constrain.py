@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 BEAM = 128
 #: How many readings of each digit are weighed.
 OPTIONS = 5
+#: Readings less likely than this are left out (their mass counts as keeping the rules).
+NEGLIGIBLE = 1e-5
 #: Below this total probability of the rule-keeping strings, the field is left as read.
 MIN_RULE_MASS = 0.02
 
@@ -48,7 +50,7 @@ def _options(d: DigitResult) -> list[tuple[int, float]]:
     if d.probs is None:
         return d.alternatives or [(int(d.value or 0), d.confidence)]
     order = np.argsort(-d.probs)[:OPTIONS]
-    return [(int(k), float(d.probs[k])) for k in order]
+    return [(int(k), float(d.probs[k])) for k in order if k == order[0] or d.probs[k] >= NEGLIGIBLE]
 
 
 def _strings(options: list[list[tuple[int, float]]]) -> list[tuple[float, str]]:
