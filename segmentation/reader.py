@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 FREE_MAX_SIDE = 1800
 #: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
 FLIP_MARGIN = 1.0
+#: Template-free strings reading under this confidence, with characters under this share of the
+#: page's sure strings' height, are printed captions and left out (``_without_captions``).
+CAPTION_CONFIDENCE = 0.5
+CAPTION_SIZE = 0.5
 #: Review reason: handwriting ran past the field's box (read with the field where it is whole
 #: and continues the string; a person checks either way).
 INK_OUTSIDE_BOX = "ink_outside_box"
@@ -332,14 +336,39 @@ def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> lis
         )
     out = [assemble_field(fp, probs, seg.page.image) for fp in seg.fields]
     if seg.registration is None:
+        plans = seg.fields
         if seg.flipped:
             turned = [assemble_field(fp, probs, seg.page.image) for fp in seg.flipped]
             if _flip_gain(seg.fields, out, turned[::-1]) > FLIP_MARGIN:
-                out = turned
-        out = [f for f in out if f.value]
+                out, plans = turned, seg.flipped
+        out = [f for f in _without_captions(plans, out) if f.value]
         for k, f in enumerate(out, start=1):
             f.name = f"free_{k}"
     return out
+
+
+def _without_captions(plans: list[FieldPlan], fields: list[FieldResult]) -> list[FieldResult]:
+    """Template-free strings minus printed captions ("Reading 1:", a form's title).
+
+    Printed text is found as strings of its own; its letters read as unsure digits, and each
+    such string would wait in the review queue. A string is a caption when it reads unsure
+    (under ``CAPTION_CONFIDENCE``) and its characters are under ``CAPTION_SIZE`` of the median
+    height of the page's strings of two or more digits that read sure: handwriting is written
+    larger than print. Unsure strings as large as those are kept for review.
+    """
+    sure = [
+        fp.digit_height
+        for fp, f in zip(plans, fields, strict=True)
+        if len(f.value) >= 2 and f.confidence >= 0.9  # a lone sure "1" may be a speck
+    ]
+    if not sure:
+        return fields
+    small = CAPTION_SIZE * float(np.median(sure))
+    return [
+        f
+        for fp, f in zip(plans, fields, strict=True)
+        if f.confidence >= CAPTION_CONFIDENCE or fp.digit_height >= small
+    ]
 
 
 def _flip_gain(

@@ -17,9 +17,15 @@ import pytest
 
 from segmentation.assemble import best_path
 from segmentation.oversegment import components, plan
-from segmentation.reader import assemble_page, homography_box, segment_page
+from segmentation.reader import (
+    FieldPlan,
+    _without_captions,
+    assemble_page,
+    homography_box,
+    segment_page,
+)
 from segmentation.templates import FieldSpec, Template
-from segmentation.types import NOT_A_DIGIT, Page
+from segmentation.types import NOT_A_DIGIT, FieldResult, Page
 
 U8 = npt.NDArray[np.uint8]
 
@@ -514,3 +520,50 @@ def test_flip_of_a_single_digit_photo_ignores_the_specks() -> None:
         [_Reading(c) for c in turned],  # type: ignore[misc]
     )
     assert gain == pytest.approx(np.log(0.6 / 0.99))  # the digit alone decides
+
+
+def _free_plan(height: float) -> FieldPlan:
+    return FieldPlan(
+        "s", (0, 0, 10, 10), None, 1, [(0, 1)], [0], [(0, 0, 10, 10)], digit_height=height
+    )
+
+
+@pytest.mark.parametrize(
+    ("height", "conf", "kept"),
+    [(15.0, 0.01, False), (15.0, 0.9, True), (45.0, 0.01, True), (60.0, 0.2, True)],
+    ids=["unsure-caption", "sure-small", "unsure-large", "unsure-handwriting"],
+)
+def test_unsure_small_print_beside_sure_handwriting_is_left_out(
+    height: float, conf: float, kept: bool
+) -> None:
+    heights, confs, values = [55.0, 60.0, height], [0.99, 0.97, conf], ["123", "4567", "7111"]
+    fields = [
+        FieldResult(f"s{i}", v, c, (0, 0, 10, 10))
+        for i, (v, c) in enumerate(zip(values, confs, strict=True))
+    ]
+    out = _without_captions([_free_plan(h) for h in heights], fields)
+    assert (fields[2] in out) is kept
+    assert fields[:2] == out[:2]
+
+
+def test_with_no_sure_handwriting_nothing_is_left_out() -> None:
+    fields = [
+        FieldResult("a", "71", 0.3, (0, 0, 10, 10)),
+        FieldResult("b", "1", 0.99, (0, 0, 9, 9)),
+    ]
+    assert _without_captions([_free_plan(15.0), _free_plan(60.0)], fields) == fields
+
+
+def test_a_free_page_gives_its_numbers_not_its_printed_captions(recognizer: object) -> None:
+    """'Meter readings' and 'Reading 1:' read as unsure digits; only the handwriting comes back."""
+    from model.data import load_sample
+    from segmentation import synthetic
+
+    images, labels = load_sample()
+    sp = synthetic.make_free_page(synthetic.DigitSource(images, labels), seed=5, strength=0.5)
+    seg = segment_page(Page(1, sp.image), None)
+    fields = assemble_page(seg, recognizer.predict_proba(seg.crops))  # type: ignore[attr-defined]
+    truth = list(sp.field_boxes.values())
+    found = [f for f in fields if any(_iou(f.box, b) > 0.3 for b in truth)]
+    assert len(found) == len(truth)
+    assert len(fields) - len(found) <= 2  # at most a speck or two, never the five captions
