@@ -40,9 +40,11 @@ FREE_MAX_SIDE = 1800
 #: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
 FLIP_MARGIN = 1.0
 #: Template-free strings reading under this confidence, with characters under this share of the
-#: page's sure strings' height, are printed captions and left out (``_without_captions``).
+#: page's sure strings' height, are printed captions and left out (``_handwriting_only``).
 CAPTION_CONFIDENCE = 0.5
 CAPTION_SIZE = 0.5
+#: ... and one or two "digits" under this share of that height are dust, however they read.
+DUST_SIZE = 0.3
 #: Review reason: handwriting ran past the field's box (read with the field where it is whole
 #: and continues the string; a person checks either way).
 INK_OUTSIDE_BOX = "ink_outside_box"
@@ -341,20 +343,22 @@ def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> lis
             turned = [assemble_field(fp, probs, seg.page.image) for fp in seg.flipped]
             if _flip_gain(seg.fields, out, turned[::-1]) > FLIP_MARGIN:
                 out, plans = turned, seg.flipped
-        out = [f for f in _without_captions(plans, out) if f.value]
+        out = [f for f in _handwriting_only(plans, out) if f.value]
         for k, f in enumerate(out, start=1):
             f.name = f"free_{k}"
     return out
 
 
-def _without_captions(plans: list[FieldPlan], fields: list[FieldResult]) -> list[FieldResult]:
-    """Template-free strings minus printed captions ("Reading 1:", a form's title).
+def _handwriting_only(plans: list[FieldPlan], fields: list[FieldResult]) -> list[FieldResult]:
+    """Template-free strings minus printed captions ("Reading 1:", a form's title) and dust.
 
     Printed text is found as strings of its own; its letters read as unsure digits, and each
     such string would wait in the review queue. A string is a caption when it reads unsure
     (under ``CAPTION_CONFIDENCE``) and its characters are under ``CAPTION_SIZE`` of the median
     height of the page's strings of two or more digits that read sure: handwriting is written
-    larger than print. Unsure strings as large as those are kept for review.
+    larger than print. Unsure strings as large as those are kept for review. Specks and the
+    edge of a scanner's lid read as a sure "1" at times: one or two characters under
+    ``DUST_SIZE`` of that height are left out too.
     """
     sure = [
         fp.digit_height
@@ -363,11 +367,12 @@ def _without_captions(plans: list[FieldPlan], fields: list[FieldResult]) -> list
     ]
     if not sure:
         return fields
-    small = CAPTION_SIZE * float(np.median(sure))
+    ref = float(np.median(sure))
     return [
         f
         for fp, f in zip(plans, fields, strict=True)
-        if f.confidence >= CAPTION_CONFIDENCE or fp.digit_height >= small
+        if (f.confidence >= CAPTION_CONFIDENCE or fp.digit_height >= CAPTION_SIZE * ref)
+        and (len(f.value) > 2 or fp.digit_height >= DUST_SIZE * ref)
     ]
 
 

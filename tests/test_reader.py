@@ -19,7 +19,7 @@ from segmentation.assemble import best_path
 from segmentation.oversegment import components, plan
 from segmentation.reader import (
     FieldPlan,
-    _without_captions,
+    _handwriting_only,
     assemble_page,
     homography_box,
     segment_page,
@@ -530,7 +530,7 @@ def _free_plan(height: float) -> FieldPlan:
 
 @pytest.mark.parametrize(
     ("height", "conf", "kept"),
-    [(15.0, 0.01, False), (15.0, 0.9, True), (45.0, 0.01, True), (60.0, 0.2, True)],
+    [(15.0, 0.01, False), (20.0, 0.9, True), (45.0, 0.01, True), (60.0, 0.2, True)],
     ids=["unsure-caption", "sure-small", "unsure-large", "unsure-handwriting"],
 )
 def test_unsure_small_print_beside_sure_handwriting_is_left_out(
@@ -541,9 +541,20 @@ def test_unsure_small_print_beside_sure_handwriting_is_left_out(
         FieldResult(f"s{i}", v, c, (0, 0, 10, 10))
         for i, (v, c) in enumerate(zip(values, confs, strict=True))
     ]
-    out = _without_captions([_free_plan(h) for h in heights], fields)
+    out = _handwriting_only([_free_plan(h) for h in heights], fields)
     assert (fields[2] in out) is kept
     assert fields[:2] == out[:2]
+
+
+@pytest.mark.parametrize(("value", "kept"), [("1", False), ("11", False), ("111", True)])
+def test_a_sure_speck_beside_handwriting_is_dust(value: str, kept: bool) -> None:
+    fields = [
+        FieldResult("a", "1234", 0.99, (0, 0, 9, 9)),
+        FieldResult("b", "567", 0.98, (0, 0, 9, 9)),
+        FieldResult("c", value, 0.999, (0, 0, 3, 3)),
+    ]
+    out = _handwriting_only([_free_plan(60.0), _free_plan(55.0), _free_plan(12.0)], fields)
+    assert (fields[2] in out) is kept and fields[:2] == out[:2]
 
 
 def test_with_no_sure_handwriting_nothing_is_left_out() -> None:
@@ -551,7 +562,7 @@ def test_with_no_sure_handwriting_nothing_is_left_out() -> None:
         FieldResult("a", "71", 0.3, (0, 0, 10, 10)),
         FieldResult("b", "1", 0.99, (0, 0, 9, 9)),
     ]
-    assert _without_captions([_free_plan(15.0), _free_plan(60.0)], fields) == fields
+    assert _handwriting_only([_free_plan(15.0), _free_plan(60.0)], fields) == fields
 
 
 def test_a_free_page_gives_its_numbers_not_its_printed_captions(recognizer: object) -> None:
