@@ -18,6 +18,7 @@ left as read and the validator flags the rule for a person.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -30,7 +31,7 @@ from segmentation.validation import rule_reasons
 if TYPE_CHECKING:
     from segmentation.templates import FieldSpec
 
-#: How many of the most probable strings are weighed (top-3 per digit, best first).
+#: How many of the most probable strings are weighed (best first).
 BEAM = 128
 #: How many readings of each digit are weighed.
 OPTIONS = 5
@@ -77,9 +78,7 @@ def constrain_field(f: FieldResult, spec: FieldSpec) -> FieldResult:
     total = sum(p for p, _ in strings)
     norm = mass + max(0.0, 1.0 - total)
     best_p, best = kept[0]
-    as_read = 1.0
-    for d in f.digits:
-        as_read *= d.confidence
+    as_read = math.prod(d.confidence for d in f.digits)
     # The field's confidence is the digits' product times that of its stray marks (noise steps).
     rest = f.confidence / as_read if as_read > 0 else 0.0
     # A digit's confidence: its own probability, scaled by how much more often the strings
