@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from starlette.routing import Mount
 from typer.testing import CliRunner
 
-from db.models import Field, ReviewEvent, utcnow
+from db.models import Digit, Field, ReviewEvent, utcnow
 from db.session import session_scope
 from digitize.cli import _register
 from digitize.cli import app as cli_app
@@ -227,6 +227,21 @@ def test_bad_value_is_refused_with_a_message(client: TestClient, review_db: str)
     )
     assert r.status_code == 200 and "is not a value this form can hold" in r.text
     assert "&lt;b&gt;" in r.text  # escaped, not markup
+
+
+def test_a_digit_shows_the_readings_it_was_not_read_as(client: TestClient, review_db: str) -> None:
+    """Where a field's rule chose the classifier's second reading, its first shows beside it."""
+    seeded = seed_review(review_db, n_fields=1)
+    fid, sf = next(iter(seeded.fields.items()))
+    with session_scope(review_settings(review_db).database_url) as db:
+        d = db.get(Digit, sf.digit_ids[0])
+        assert d is not None
+        other = (d.value + 3) % 10
+        d.alternatives = [[other, 0.55], [d.value, 0.40], [(d.value + 5) % 10, 0.03]]
+    sign_in(client)
+    html = client.get(f"/review/fields/{fid}").text
+    alts = re.findall(r'<span class="alts muted">([^<]*)</span>', html)[0]
+    assert f"{other}:55%" in alts and f"{d.value}:" not in alts
 
 
 def test_api_matches_results_command(
