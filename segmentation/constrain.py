@@ -10,9 +10,11 @@ P(string | rules hold), every string outside the beam counted as a survivor. A c
 catches every single substitution thus also turns an unsure digit into a sure one when only one
 of its alternatives keeps the sum.
 
-When the strings that keep the rules are all improbable (their mass under ``MIN_RULE_MASS``) the
-writing itself most likely breaks the rule — a slip of the pen, a wrong form — so the field is
-left as read and the validator flags the rule for a person.
+A reading that keeps the rules only with little probability behind it comes out with a low
+confidence (the mass outside the beam weighs against it), so a person checks it — and is shown
+the likeliest valid reading rather than one that cannot be right. When the strings that keep the
+rules are all but impossible (their mass under ``MIN_RULE_MASS``) the writing itself breaks the
+rule — a slip of the pen, a wrong form — so the field is left as read and flagged for the rule.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ OPTIONS = 5
 #: Readings less likely than this are left out (their mass counts as keeping the rules).
 NEGLIGIBLE = 1e-5
 #: Below this total probability of the rule-keeping strings, the field is left as read.
-MIN_RULE_MASS = 0.02
+MIN_RULE_MASS = 1e-3
 
 
 def _constrains(spec: FieldSpec) -> bool:
@@ -81,16 +83,14 @@ def constrain_field(f: FieldResult, spec: FieldSpec) -> FieldResult:
     as_read = math.prod(d.confidence for d in f.digits)
     # The field's confidence is the digits' product times that of its stray marks (noise steps).
     rest = f.confidence / as_read if as_read > 0 else 0.0
-    # A digit's confidence: its own probability, scaled by how much more often the strings
-    # that read it keep the rules than strings do on the whole (1 where the rules don't bind).
-    share = mass / total
+    # A digit's confidence, P(it reads so | rules hold), on the same footing: the kept strings
+    # that read it, plus the strings outside the beam that read it (counted as keeping them).
     digits = []
     for i, d in enumerate(f.digits):
         p_i = dict(options[i]).get(int(best[i]), 0.0)
-        with_it = sum(p for p, s in strings if s[i] == best[i])
-        kept_with_it = sum(p for p, s in kept if s[i] == best[i])
-        ratio = kept_with_it / with_it / share if with_it > 0 else 1.0
-        digits.append(replace(d, value=int(best[i]), confidence=min(1.0, p_i * ratio)))
+        in_beam = sum(p for p, s in strings if s[i] == best[i])
+        with_it = sum(p for p, s in kept if s[i] == best[i]) + max(0.0, p_i - in_beam)
+        digits.append(replace(d, value=int(best[i]), confidence=min(1.0, with_it / norm)))
     return replace(f, value=best, confidence=min(1.0, rest * best_p / norm), digits=digits)
 
 

@@ -76,6 +76,16 @@ def test_a_slip_of_the_pen_is_left_for_a_person() -> None:
     assert not passes(g, s) and "checksum" in g.reasons
 
 
+def test_a_valid_reading_with_little_behind_it_is_offered_for_review() -> None:
+    """The check digit says 2 where the classifier was sure of 7: read 2, but a person checks."""
+    digits = [*sure("799"), digit({7: 0.985, 2: 0.004}), *sure("7398713")]
+    s = spec(checksum="luhn")
+    g = constrain_field(field(*digits), s)
+    assert g.value == "79927398713"
+    assert g.confidence < 0.5 and g.digits[3].confidence < 0.9
+    assert not passes(g, s) and g.reasons == ["low_confidence_digit", "low_confidence_field"]
+
+
 @pytest.mark.parametrize(
     "rules",
     [{"pattern": r"\d{4}"}, {"range": (0, 9999)}, {"min_digits": 4}, {}],
