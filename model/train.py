@@ -116,15 +116,17 @@ def train(
     """Train the network; returns the Keras model (best validation epoch), history, info."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
-    import tensorflow as tf
 
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(cfg.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # TensorFlow already started in this process: keep its threads
-        log.warning("TensorFlow already initialised; thread settings unchanged")
+    if keras.backend.backend() == "tensorflow":  # KERAS_BACKEND=jax trains on a GPU too
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(cfg.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # TensorFlow already started in this process: keep its threads
+            log.warning("TensorFlow already initialised; thread settings unchanged")
+        tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(cfg.seed)
-    tf.config.experimental.enable_op_determinism()
 
     t0 = time.perf_counter()
     data = data or load_mnist()
@@ -249,6 +251,9 @@ class WeightAverage:
         self.steps += 1
         if self.steps % self.every:
             return
+        sync = getattr(model, "jax_state_sync", None)  # JAX backend: weights live in fit's state
+        if sync is not None:
+            sync()
         current = model.get_weights()
         if self.weights is None:
             self.weights = [w.copy() for w in current]
