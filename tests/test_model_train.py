@@ -86,3 +86,32 @@ def test_weight_average_follows_weights_and_swaps_back() -> None:
     assert np.allclose(model.w[1], mean)  # every tensor averaged alike
     model.set_weights(raw)
     assert float(model.w[0][0, 0]) == 399.0
+
+
+class _JaxFitWeights(_Weights):
+    """Like Keras under JAX during ``fit``: the model's variables are stale until synced."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__(value)
+        self.fit_state = [a.copy() for a in self.w]  # where fit's steps write
+        self.syncs = 0
+
+    def step(self, value: float) -> None:
+        self.fit_state = [np.full_like(a, value) for a in self.fit_state]
+
+    def jax_state_sync(self) -> None:
+        self.syncs += 1
+        self.w = [a.copy() for a in self.fit_state]
+
+
+def test_weight_average_reads_jax_fit_state_not_stale_variables() -> None:
+    from model.train import WeightAverage
+
+    model = _JaxFitWeights(0.0)
+    avg = WeightAverage(0.9, every=1)
+    for step in range(1, 200):
+        model.step(float(step))
+        avg.update(model)
+    assert model.syncs == 199  # synced before each read
+    avg.swap_in(model)
+    assert 180 < float(model.w[0][0, 0]) < 199  # the average of recent steps, not of the stale 0
