@@ -55,6 +55,7 @@ class TrainConfig:
     checkpoint: str | None = None  # save the best weights here after each epoch (.weights.h5)
     ema: float = 0.999  # weight averaging: decay per step (0 = off); the average is selected
     label_smoothing: float = 0.0  # share of each target spread over the other classes
+    weight_decay: float = 0.0  # AdamW's decoupled decay per unit of learning rate (0: Adam)
 
 
 @dataclass
@@ -145,8 +146,13 @@ def train(
     )
     model = build_model(cfg.widths, dropout=cfg.dropout)
     smooth = cfg.label_smoothing > 0  # only the one-hot loss smooths: targets become rows
+    if cfg.weight_decay > 0:  # kernels only: BatchNorm's scales and the biases stay free
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay)
+        optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+    else:
+        optimizer = keras.optimizers.Adam(schedule)
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+        optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(
             from_logits=True, label_smoothing=cfg.label_smoothing
         )

@@ -56,6 +56,30 @@ def test_label_smoothing_and_elastic_train(mnist_sample: tuple[np.ndarray, np.nd
     assert model.output_shape == (None, 11)
 
 
+def _kernel_norm(model: object) -> float:
+    return float(
+        sum(np.sum(np.square(w.numpy())) for w in model.weights if w.name == "kernel")  # type: ignore[attr-defined]
+    )
+
+
+@pytest.mark.slow
+def test_weight_decay_shrinks_kernels(mnist_sample: tuple[np.ndarray, np.ndarray]) -> None:
+    """AdamW's decay pulls the kernels in; the same seeded run without it keeps them larger."""
+    from model.train import TrainConfig, train
+
+    x, y = mnist_sample
+    data = Mnist(x[:400], y[:400], x[400:], y[400:], x, y)
+    norms = {}
+    for decay in (0.0, 5.0):
+        cfg = TrainConfig(
+            epochs=2, batch_size=32, val_fragments=20, limit=400, ema=0.0, weight_decay=decay
+        )
+        model, hist, _ = train(cfg, data=data)
+        assert all(np.isfinite(hist.loss))
+        norms[decay] = _kernel_norm(model)
+    assert norms[5.0] < 0.9 * norms[0.0]
+
+
 class _Weights:
     """Stands in for a Keras model's weight list (get/set), which is all WeightAverage touches."""
 

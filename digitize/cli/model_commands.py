@@ -54,6 +54,12 @@ def train(
     label_smoothing: float = typer.Option(
         0.0, min=0.0, max=0.5, help="Share of each target spread over the other classes."
     ),
+    weight_decay: float = typer.Option(
+        0.0, min=0.0, max=1.0, help="AdamW's decoupled weight decay (0: plain Adam)."
+    ),
+    widths: str = typer.Option(
+        "16,32", help="Channels of the two convolution blocks (speed against accuracy)."
+    ),
     threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
     ema: float = typer.Option(
         0.999,
@@ -103,6 +109,8 @@ def train(
         elastic=elastic,
         neighbour=neighbour,
         label_smoothing=label_smoothing,
+        weight_decay=weight_decay,
+        widths=_widths(widths),
         ema=ema,
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -145,6 +153,16 @@ def train(
     for k in keys:
         console.print(f"{k:>30}: {result[k]}")
     console.print(f"model: {result['model_config']}  report: {(report or out / 'report')}")
+
+
+def _widths(text: str) -> tuple[int, int]:
+    try:
+        first, second = (int(part) for part in text.split(","))
+    except ValueError:
+        raise typer.BadParameter("two channel counts, e.g. 16,32", param_hint="--widths") from None
+    if min(first, second) < 1:
+        raise typer.BadParameter("channel counts must be positive", param_hint="--widths")
+    return first, second
 
 
 def _finetune(extra: Path, out: Path, seed: int) -> None:
