@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,10 +11,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _digitize(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def _digitize(
+    *args: str, timeout: int = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-c", "from digitize.cli import main; main()", *args]
     return subprocess.run(
-        cmd, capture_output=True, text=True, cwd=REPO, timeout=timeout, check=False
+        cmd,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **env} if env else None,
     )
 
 
@@ -53,3 +62,15 @@ def test_bench_quick_json() -> None:
     assert res["classifier"]["page_call_ms"] == res["page_call_ms"]
     assert res["first_prediction_imports_tensorflow"] is False
     assert res["max_abs_prob_diff_vs_keras"] <= 1e-4
+
+
+def test_bench_measures_the_configured_model(weights_copy: Path) -> None:
+    """``DIGITIZE_MODEL_PATH`` picks the model for the bench as for predict and evaluate."""
+    config = weights_copy / "digits.json"
+    args = ("bench", "--quick", "--section", "classifier", "--format", "json")
+    out = _digitize(*args, env={"DIGITIZE_MODEL_PATH": str(config)})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["model"] == str(weights_copy / "digits.tflite")
+    (weights_copy / "digits.tflite").write_bytes(b"not a model")
+    out = _digitize(*args, env={"DIGITIZE_MODEL_PATH": str(config)})
+    assert out.returncode == 4 and "does not match" in out.stderr and "Traceback" not in out.stderr

@@ -21,9 +21,11 @@ class OutputFormat(StrEnum):
 
 
 def _classifier(quick: bool) -> dict[str, Any]:
+    """The model the product would use: ``DIGITIZE_MODEL_PATH`` if set, else the shipped one."""
+    from digitize.settings import get_settings
     from model.bench import run
 
-    return run(quick=quick)
+    return run(quick=quick, model_path=get_settings().model_path)
 
 
 #: (section name, runner(quick) -> dict). Add page-pipeline sections here.
