@@ -6,6 +6,12 @@ shipped model trained on grey MNIST alone read such crops of validation digits 6
 (92.8 % vs 98.9 %). So a share of every epoch's digits (and fragments) is drawn large, blurred,
 noised and thresholded, then cut out by those same two functions: the model learns from the very
 crops it will be asked about.
+
+Tried and dropped (2026-11-26): grey crops, the scan's shading kept on the ink inside the
+thresholded mask (reader and training alike). Retrained, they read no better (reader-style
+validation 99.32 % against 99.30 %) and the validation pages got worse (fields 96.66 % against
+96.77 %, passing without review 86.4 % against 89.0 %): after ``to_mnist`` shrinks a piece to
+20 px, a binarised stroke's edge is anti-aliased about as well as the scan's own.
 """
 
 from __future__ import annotations

@@ -42,6 +42,10 @@ class TrainConfig:
     train_fragments: int = 6000
     val_fragments: int = 1500
     test_fragments: int = 2000
+    #: Channels of the two blocks. LiteRT is fast only when they are multiples of 16: (20, 40)
+    #: ran 2.4× slower than (16, 32) (a page call 1.5 against 0.6 ms), (16, 64) 1.8× slower.
+    #: Tried (2026-11-26): (20, 40) validation digits 99.56 %, (16, 64) 99.60 % (583 s), against
+    #: the shipped 99.66 %: no better, so the narrow net stays.
     widths: tuple[int, int] = (16, 32)
     dropout: float = 0.25  # Deotte's 0.4 underfits at half width
     threads: int = 2
@@ -55,7 +59,9 @@ class TrainConfig:
     checkpoint: str | None = None  # save the best weights here after each epoch (.weights.h5)
     ema: float = 0.999  # weight averaging: decay per step (0 = off); the average is selected
     label_smoothing: float = 0.0  # share of each target spread over the other classes
-    weight_decay: float = 0.0  # AdamW's decoupled decay per unit of learning rate (0: Adam)
+    #: AdamW's decoupled decay per unit of learning rate (0: plain Adam). Tried at 0.05:
+    #: validation digits 99.52 % against 99.66 %, reader-style 99.24 % against 99.30 %.
+    weight_decay: float = 0.0
 
 
 @dataclass
