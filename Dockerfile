@@ -3,7 +3,7 @@
 # turns every dependency into a wheel and installs them into a virtualenv; the runtime copies only
 # that virtualenv onto a slim base and runs as an unprivileged user. TensorFlow is the CPU build
 # (the Linux `tensorflow` wheel from PyPI runs on CPU; GPU support needs the extra `and-cuda`
-# packages, which are not installed). Inference itself uses LiteRT; TensorFlow is for `digitize
+# packages, which are not installed). Inference itself uses OpenVINO (on the .tflite); TensorFlow is for `digitize
 # train` and the Keras baseline of `digitize bench`. The model in model/weights/ is package data,
 # so it is inside the installed package, checked (sha256) at build time.
 

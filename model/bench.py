@@ -1,7 +1,7 @@
-"""Classifier benchmark: LiteRT as shipped vs Keras ``model.predict`` on the same model, same run.
+"""Classifier benchmark: the shipped runtime (OpenVINO) vs Keras ``model.predict``, same model.
 
 Returns a plain dict so ``digitize bench`` can merge it with other sections (page pipeline, ...).
-LiteRT is measured before TensorFlow is imported, so its figures are what the pipeline sees.
+The runtime is measured before TensorFlow is imported, so its figures are what the pipeline sees.
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ def run(quick: bool = False, model_path: Path | None = None) -> dict[str, Any]:
         rec.predict_proba(page)
         call_ms.append((time.perf_counter() - t) * 1000)
     rec.predict_proba(x[:512])
-    lite_rate = _median_rate(lambda: rec.predict_proba(x), n_bulk, repeats)
-    lite_probs = rec.predict_proba(x[:1000])
+    rate = _median_rate(lambda: rec.predict_proba(x), n_bulk, repeats)
+    probs = rec.predict_proba(x[:1000])
     start = _start_to_first_prediction(model_path, 1 if quick else 3)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -112,21 +112,22 @@ def run(quick: bool = False, model_path: Path | None = None) -> dict[str, Any]:
 
     keras_probs = softmax(np.asarray(km.predict(xk[:1000], verbose=0)), cfg.temperature)
     return {
-        "digits_per_s": round(lite_rate, 1),
+        "digits_per_s": round(rate, 1),
         "keras_predict_digits_per_s": round(keras_rate, 1),
-        "ratio_vs_keras": round(lite_rate / keras_rate, 2),
+        "ratio_vs_keras": round(rate / keras_rate, 2),
         "keras_predict_batch256_digits_per_s": round(keras_256, 1),
-        "ratio_vs_keras_batch256": round(lite_rate / keras_256, 2),
+        "ratio_vs_keras_batch256": round(rate / keras_256, 2),
         "page_call_ms": round(statistics.median(call_ms), 4),
         "page_call_ms_p90": round(float(np.percentile(call_ms, 90)), 4),
         "keras_page_call_ms": round(statistics.median(kcall), 3),
         **start,
-        "max_abs_prob_diff_vs_keras": float(np.abs(lite_probs - keras_probs).max()),
+        "max_abs_prob_diff_vs_keras": float(np.abs(probs - keras_probs).max()),
         "bulk_digits": n_bulk,
         "repeats": repeats,
         "page_crops": PAGE_CROPS,
         "keras_batch_size": "default (32); also 256",
-        "litert_threads": rec.threads,
+        "runtime": "openvino",
+        "runtime_threads": rec.threads,
         "load_average": list(os.getloadavg()),
         "model": str(cfg.tflite),
     }

@@ -1,4 +1,4 @@
-"""Scores the shipped model (through LiteRT, as the pipeline runs it) on the 10k MNIST test set."""
+"""Scores the shipped model (through OpenVINO, as the pipeline runs it) on the 10k MNIST test."""
 
 from __future__ import annotations
 

@@ -76,11 +76,11 @@ def write_model(
         }
         cfg = tmp_dir / f"{name}.json"
         cfg.write_text(json.dumps(config, indent=2) + "\n")
-        lite = Recognizer(cfg, num_threads=1).predict_logits(check_images)
+        ov = Recognizer(cfg, num_threads=1).predict_logits(check_images)
         keras_logits = np.asarray(model.predict(check_images[..., None], verbose=0), np.float32)
-        diff = float(np.abs(softmax(lite, temperature) - softmax(keras_logits, temperature)).max())
+        diff = float(np.abs(softmax(ov, temperature) - softmax(keras_logits, temperature)).max())
         if diff > AGREEMENT_TOL:
-            raise RuntimeError(f"LiteRT and Keras disagree by {diff:.2e} > {AGREEMENT_TOL}")
+            raise RuntimeError(f"OpenVINO and Keras disagree by {diff:.2e} > {AGREEMENT_TOL}")
         config["tflite_vs_keras_max_abs_diff"] = diff
         cfg.write_text(json.dumps(config, indent=2) + "\n")
         for f in (tfl, ker, cfg):

@@ -27,7 +27,7 @@ def sample_crops(mnist_sample: tuple[np.ndarray, np.ndarray]) -> npt.NDArray[np.
 
 @pytest.fixture(scope="session")
 def recognizer():  # type: ignore[no-untyped-def]
-    """The shipped model under LiteRT (loaded once per test session)."""
+    """The shipped model under OpenVINO (loaded once per test session)."""
     from model.inference import get_recognizer
 
     return get_recognizer()

@@ -28,7 +28,7 @@ def test_quick_bench_gives_every_figure_with_its_baseline() -> None:
     stages = pipe["ms_per_page"]
     assert set(stages) >= {"load", "register", "segment", "classify", "assemble", "total"}
     assert 0 < stages["classify"] < stages["total"]
-    assert pipe["classify_speedup_vs_keras"] > 1  # LiteRT beats Keras predict on every machine
+    assert pipe["classify_speedup_vs_keras"] > 1  # OpenVINO beats Keras predict on every machine
 
     db = res["database"]
     assert db["sqlite"]["documents_per_s"] > 0 and db["postgresql"]["documents_per_s"] > 0

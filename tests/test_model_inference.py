@@ -127,7 +127,7 @@ def test_inference_path_never_imports_tensorflow() -> None:
     assert out.stdout.split() == ["(2,", "11)", "False", "False"]
 
 
-def test_litert_matches_keras(sample_crops: np.ndarray) -> None:
+def test_runtime_matches_keras(sample_crops: np.ndarray) -> None:
     import keras
 
     from model.calibration import softmax

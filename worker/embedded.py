@@ -47,7 +47,7 @@ def _exit_now() -> None:
     """End a pool process without tearing the interpreter down module by module.
 
     Its work is committed and its results sent by then; the teardown (numpy, OpenCV, SQLAlchemy,
-    LiteRT) took ~0.3 s per process at the end of every ``digitize process`` run.
+    the runtime) took ~0.3 s per process at the end of every ``digitize process`` run.
     """
     logging.shutdown()
     sys.stdout.flush()

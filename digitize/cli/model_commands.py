@@ -192,7 +192,7 @@ def evaluate(
         False, "--sample", help="Use the committed 500-digit test sample instead of the full 10k."
     ),
 ) -> None:
-    """Score the model as the pipeline runs it (LiteRT) on the 10,000 MNIST test images."""
+    """Score the model as the pipeline runs it (OpenVINO) on the 10,000 MNIST test images."""
     from model.data import load_mnist, load_sample
     from model.evaluate import evaluate as run_evaluate
 
