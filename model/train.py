@@ -6,7 +6,9 @@ the epoch count is the budget knob. The 10k test images are only scored at the e
 
 Tried on 2026-11-26 and not kept (validation digits against the shipped 99.66 %): deep mutual
 learning of two peers, the first kept (99.46 %, 838 s); test-time augmentation of the shipped
-model over small turns, scalings and shifts (no view set beat the plain crop).
+model over small turns, scalings and shifts (no view set beat the plain crop); a larger share of
+reader-style crops (``--page-style 0.6``: validation digits 99.48 %, reader-style 99.10 %, crops
+cut by the reader from validation pages 98.97 %, against 99.66 / 99.32 / 99.14 % shipped).
 """
 
 from __future__ import annotations
