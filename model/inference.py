@@ -2,9 +2,10 @@
 
 Importing TensorFlow costs seconds and hundreds of MB; OpenVINO reads the converted ``.tflite``
 directly and runs it through oneDNN in a fraction of both. It replaced LiteRT (XNNPACK), which
-was as fast on an AMD EPYC but 1.5× slower on the 2-core Intel Xeon of 2026-11-26 (18.7k against
-28k digits a second, two threads; page call 1.6 against 1.1 ms), where it fell under the 3×
-Keras bar. Precision is pinned to f32: on CPUs with AMX or AVX512-BF16 OpenVINO would otherwise
+passed the 3× Keras bar on the 2-core AMD EPYC of earlier sessions (~47k digits a second) but not
+on the 2-core Intel Xeon of 2026-11-26: there LiteRT ran 16k digits a second (2.7-2.9× Keras)
+and OpenVINO 17.5-26k (3.0-4.9×) in the same runs. OpenVINO is yet to be timed on the AMD
+machine. Precision is pinned to f32: on CPUs with AMX or AVX512-BF16 OpenVINO would otherwise
 compute in bfloat16 and drift from the Keras model the figures were measured on.
 
 The model file is declared data: ``weights/digits.json`` names the ``.tflite`` with its sha256,
