@@ -3,10 +3,12 @@
 Importing TensorFlow costs seconds and hundreds of MB; OpenVINO reads the converted ``.tflite``
 directly and runs it through oneDNN in a fraction of both. It replaced LiteRT (XNNPACK), which
 passed the 3× Keras bar on the 2-core AMD EPYC of earlier sessions (~47k digits a second) but not
-on the 2-core Intel Xeon of 2026-11-26: there LiteRT ran 16k digits a second (2.7-2.9× Keras)
-and OpenVINO 17.5-26k (3.0-4.9×) in the same runs. OpenVINO is yet to be timed on the AMD
-machine. Precision is pinned to f32: on CPUs with AMX or AVX512-BF16 OpenVINO would otherwise
-compute in bfloat16 and drift from the Keras model the figures were measured on.
+on the 2-core Intel Xeon of 2026-11-26: there, six alternating runs each, LiteRT ran a median
+16.3k digits a second (2.73× Keras) and OpenVINO 21.9k (3.26×), both with two threads; with one
+thread they are equally fast. OpenVINO is yet to be timed on the AMD machine.
+
+Precision is pinned to f32: on CPUs with AMX or AVX512-BF16 OpenVINO would otherwise compute in
+bfloat16 and drift from the Keras model the figures were measured on.
 
 The model file is declared data: ``weights/digits.json`` names the ``.tflite`` with its sha256,
 input size, normalisation, classes and the calibration temperature, and loading refuses a file
