@@ -99,9 +99,15 @@ def test_corrupt_model_file_is_refused(weights_copy: Path) -> None:
 def test_config_that_does_not_match_is_refused(weights_copy: Path) -> None:
     cfg_path = weights_copy / "digits.json"
     cfg = json.loads(cfg_path.read_text())
-    cfg["classes"] = cfg["classes"][:10]
+    classes = cfg["classes"]
+    cfg["classes"] = classes[:10]
     cfg_path.write_text(json.dumps(cfg))
     with pytest.raises(ModelError, match="classes"):
+        Recognizer(cfg_path)
+    cfg["classes"] = classes
+    cfg["input"]["size"] = [32, 32]  # the network itself takes 28×28
+    cfg_path.write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match="config says"):
         Recognizer(cfg_path)
     del cfg["tflite_sha256"]
     cfg_path.write_text(json.dumps(cfg))
