@@ -144,10 +144,11 @@ class Recognizer:
             core = ov.Core()
             net = core.read_model(str(tfl))
             given = net.inputs[0].get_partial_shape()
+            rank = given.rank.get_length()
             spatial = [d.get_length() if d.is_static else None for d in list(given)[1:3]]
-            if given.rank.get_length() not in (3, 4) or spatial != [h, w]:
+            if rank not in (3, 4) or spatial != [h, w]:
                 raise ModelError(f"{tfl} takes {given}, config says (N, {h}, {w})")
-            self._shape = (h, w, 1) if given.rank.get_length() == 4 else (h, w)
+            self._shape = (h, w, 1) if rank == 4 else (h, w)
             net.reshape([-1, *self._shape])  # any batch size, one compiled model
             out = net.outputs[0].get_partial_shape()
             if out[-1].is_dynamic or out[-1].get_length() != NUM_CLASSES:
