@@ -52,8 +52,9 @@ class TrainConfig:
     train_fragments: int = 6000
     val_fragments: int = 1500
     test_fragments: int = 2000
-    #: Channels of the two blocks. LiteRT is fast only when they are multiples of 16: (20, 40)
-    #: ran 2.4× slower than (16, 32) (a page call 1.5 against 0.6 ms), (16, 64) 1.8× slower.
+    #: Channels of the two blocks. Under LiteRT (the runtime until 2026-11-26) only multiples of
+    #: 16 were fast: (20, 40) ran 2.4× slower than (16, 32) (a page call 1.5 against 0.6 ms),
+    #: (16, 64) 1.8× slower.
     #: Tried (2026-11-26): (20, 40) validation digits 99.56 %, (16, 64) 99.60 % (583 s), against
     #: the shipped 99.66 %: no better, so the narrow net stays.
     widths: tuple[int, int] = (16, 32)
