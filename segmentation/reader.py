@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.assemble import best_comb_path, best_path, top3
+from segmentation.assemble import best_comb_path, read_field, top3
 from segmentation.freeform import find_strings, page_ink, vertical_text
 from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
@@ -299,13 +299,16 @@ def assemble_field(
 ) -> FieldResult:
     """The best reading of one field from its candidates' class probabilities."""
     sub = probs[fp.crop_index] if fp.crop_index else np.zeros((0, probs.shape[1]))
+    # Every chosen piece is what we say (a digit, or a stray mark): with calibrated class
+    # probabilities the product is a calibrated field confidence (measured: ECE ~3 %, bench),
+    # times, outside comb cells, how sure the reading is of the number of digits.
     if fp.cells is not None:
         path = best_comb_path(fp.cells, fp.spans, sub, fp.noise)
+        conf = float(np.prod([s.prob for s in path]))
     else:
-        path = best_path(fp.n_segments, fp.spans, sub, fp.priors, fp.cuts, fp.noise)
-    # Every chosen piece is what we say (a digit, or a stray mark): with calibrated class
-    # probabilities the product is a calibrated field confidence (measured: ECE ~3 %, bench).
-    conf = float(np.prod([s.prob for s in path]))
+        reading = read_field(fp.n_segments, fp.spans, sub, fp.priors, fp.cuts, fp.noise)
+        path = reading.steps
+        conf = float(np.prod([s.prob for s in path])) * reading.length_confidence
     digits: list[DigitResult] = []
     for step in path:
         if step.digit is None:

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from segmentation.assemble import best_path
+from segmentation.assemble import best_path, read_field
 from segmentation.oversegment import components, plan
 from segmentation.reader import (
     FieldPlan,
@@ -295,6 +295,36 @@ def test_path_choice_drops_noise() -> None:
     probs[4, NOT_A_DIGIT] = 0.9
     path = best_path(3, spans, probs)
     assert [s.digit for s in path if s.digit is not None] == [4, 2]
+
+
+def test_length_confidence_doubts_a_sure_merge_that_splits_as_well() -> None:
+    # One blob cut in two: whole it is a sure 9, cut it is a sure 9 and a sure 1 (the cut
+    # costs LOG_CUT_PRIOR). The merge wins, but the field must not be sure of its length.
+    spans = [(0, 1), (1, 2), (0, 2)]
+    probs = np.full((3, 11), 1e-4, np.float32)
+    probs[0, 9], probs[1, 1], probs[2, 9] = 0.999, 0.999, 0.999
+    merged = read_field(2, spans, probs, cuts=[1])
+    assert [s.digit for s in merged.steps] == [9]
+    assert set(merged.length_scores) == {0, 1, 2}  # 0: both halves stray marks
+    assert merged.length_confidence < 0.9
+    # The cut half is no digit: the one reading left is sure of its length.
+    probs[1, 1], probs[1, NOT_A_DIGIT] = 0.01, 0.98
+    clear = read_field(2, spans, probs, cuts=[1])
+    assert [s.digit for s in clear.steps] == [9]
+    assert clear.length_confidence > 0.999
+
+
+def test_read_field_scores_every_length_it_could_read() -> None:
+    spans = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
+    probs = np.full((5, 11), 0.001, np.float32)
+    probs[0, 4], probs[1, NOT_A_DIGIT], probs[2, 2] = 0.98, 0.98, 0.98
+    probs[3, NOT_A_DIGIT] = probs[4, NOT_A_DIGIT] = 0.9
+    reading = read_field(3, spans, probs)
+    assert [s.digit for s in reading.steps] == [4, None, 2]
+    assert reading.steps == best_path(3, spans, probs)
+    best = max(reading.length_scores.values())
+    assert reading.length_scores[2] == pytest.approx(best)
+    assert set(reading.length_scores) == {0, 1, 2, 3}  # 3: the mark read as a digit
 
 
 @dataclass
