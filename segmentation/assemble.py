@@ -4,7 +4,9 @@ Nodes are the boundaries between consecutive segments; every candidate piece spa
 ``[i, j)`` is an edge ``i -> j``, taken either as a digit (score: log-probability of its best
 digit) or, for a single segment, as noise (score: log-probability of "not a digit" plus a small
 penalty so real ink is not thrown away lightly). The best path maximises the summed
-log-probabilities, i.e. the probability that every chosen piece is what we say it is.
+log-probabilities, i.e. the probability that every chosen piece is what we say it is. The best
+score is kept for every number of digits read too: how close another length comes says how sure
+the reading is of its length (``Reading.length_confidence``).
 """
 
 from __future__ import annotations
@@ -37,26 +39,6 @@ class Step:
     digit: int | None
     prob: float
     score: float = 0.0  #: the log score this edge added to the path (priors included)
-
-
-def best_path(
-    n_segments: int,
-    spans: list[tuple[int, int]],
-    probs: npt.NDArray[np.floating],
-    priors: list[float] | None = None,
-    cuts: list[int] | None = None,
-    noise: list[float] | None = None,
-) -> list[Step]:
-    """The best path from node 0 to ``n_segments`` through candidate ``spans`` scored by ``probs``.
-
-    ``spans[k] = (start, end)`` of candidate ``k`` whose class probabilities are ``probs[k]``;
-    ``priors[k]`` is added to its score as a digit (log shape prior, see ``oversegment``);
-    ending a piece at one of the ``cuts`` nodes (a cut through connected ink) costs
-    ``LOG_CUT_PRIOR``; ``noise[k]`` is the log-prior of candidate ``k`` being a stray mark
-    (default ``LOG_NOISE_PRIOR``).
-    Node gaps not covered by any candidate are bridged as noise with the prior only.
-    """
-    return read_field(n_segments, spans, probs, priors, cuts, noise).steps
 
 
 @dataclass(frozen=True)
@@ -94,7 +76,16 @@ def read_field(
     cuts: list[int] | None = None,
     noise: list[float] | None = None,
 ) -> Reading:
-    """``best_path`` with the best score per digit count: a DP over (node, digits so far)."""
+    """The best path from node 0 to ``n_segments`` through candidate ``spans`` scored by ``probs``,
+    and the best score for every number of digits read (a DP over node and digits so far).
+
+    ``spans[k] = (start, end)`` of candidate ``k`` whose class probabilities are ``probs[k]``;
+    ``priors[k]`` is added to its score as a digit (log shape prior, see ``oversegment``);
+    ending a piece at one of the ``cuts`` nodes (a cut through connected ink) costs
+    ``LOG_CUT_PRIOR``; ``noise[k]`` is the log-prior of candidate ``k`` being a stray mark
+    (default ``LOG_NOISE_PRIOR``).
+    Node gaps not covered by any candidate are bridged as noise with the prior only.
+    """
     if n_segments == 0:
         return Reading([], {0: 0.0})
     # best[j][n]: (score, previous node, step) of the best path to node j reading n digits.
@@ -164,12 +155,12 @@ def best_comb_path(
     path: list[Step] = []
     for a, b in cells:
         ks = [k for k, (s, e) in enumerate(spans) if a <= s and e <= b]
-        local = best_path(
+        local = read_field(
             b - a,
             [(spans[k][0] - a, spans[k][1] - a) for k in ks],
             probs[ks],
             noise=[noise[k] for k in ks] if noise else None,
-        )
+        ).steps
         steps = [Step(ks[st.candidate], st.digit, st.prob) for st in local]
         if sum(st.digit is not None for st in steps) > 1:
             whole = next(k for k in ks if spans[k] == (a, b))

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from segmentation.assemble import best_path, read_field
+from segmentation.assemble import read_field
 from segmentation.oversegment import components, plan
 from segmentation.reader import (
     FieldPlan,
@@ -273,7 +273,7 @@ def test_path_choice_prefers_the_whole_digit_over_its_parts() -> None:
     probs[0, 7], probs[0, NOT_A_DIGIT] = 0.4, 0.5
     probs[1, 6] = 0.6
     probs[2, 5] = 0.9
-    path = best_path(2, spans, probs)
+    path = read_field(2, spans, probs).steps
     assert [(s.candidate, s.digit) for s in path] == [(2, 5)]
 
 
@@ -282,7 +282,7 @@ def test_path_choice_splits_when_parts_are_confident() -> None:
     probs = np.full((3, 11), 0.001, np.float32)
     probs[0, 1], probs[1, 0] = 0.99, 0.99
     probs[2, NOT_A_DIGIT], probs[2, 8] = 0.7, 0.29
-    assert [s.digit for s in best_path(2, spans, probs)] == [1, 0]
+    assert [s.digit for s in read_field(2, spans, probs).steps] == [1, 0]
 
 
 def test_path_choice_drops_noise() -> None:
@@ -293,7 +293,7 @@ def test_path_choice_drops_noise() -> None:
     probs[2, 2] = 0.98
     probs[3, NOT_A_DIGIT] = 0.9
     probs[4, NOT_A_DIGIT] = 0.9
-    path = best_path(3, spans, probs)
+    path = read_field(3, spans, probs).steps
     assert [s.digit for s in path if s.digit is not None] == [4, 2]
 
 
@@ -321,7 +321,6 @@ def test_read_field_scores_every_length_it_could_read() -> None:
     probs[3, NOT_A_DIGIT] = probs[4, NOT_A_DIGIT] = 0.9
     reading = read_field(3, spans, probs)
     assert [s.digit for s in reading.steps] == [4, None, 2]
-    assert reading.steps == best_path(3, spans, probs)
     best = max(reading.length_scores.values())
     assert reading.length_scores[2] == pytest.approx(best)
     assert set(reading.length_scores) == {0, 1, 2, 3}  # 3: the mark read as a digit
