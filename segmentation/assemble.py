@@ -65,6 +65,9 @@ class Reading:
 #: A merge of two touching digits read as one sure 9 scores within ~0.3 of reading the two
 #: (9 of 11 wrong-length fields on 200 validation pages), a right reading's margin is rarely
 #: that small (2 % of fields). Fitted on validation pages (``bench_reader --digits validation``).
+#: Over 800 validation pages (7,204 fields) it moves the review threshold's trade-off along much
+#: the same curve rather than past it: at 0.95, 87.6 % pass with 0.59 % of them wrong, against
+#: 89.2 % / 0.70 % without it; sharpness 12 gave 88.5 % / 0.61 %, 5 gave 85.7 % / 0.60 %.
 LENGTH_SHARPNESS = 8.0
 
 
