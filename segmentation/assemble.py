@@ -27,6 +27,10 @@ LOG_NOISE_PRIOR = math.log(0.5)
 #: 96.72 -> 96.82 %, but with cuts that cheap more readings tie on length and passing without
 #: review fell 87.59 -> 86.62 % (wrong among passed 37 -> 38); kept constant. 0.6 and 0.9 in
 #: place of 0.8 were no better (400 pages: the same on one seed, 3 fields fewer on the other).
+#: Also tried: charging a piece that reads as the same digit without a part that is a sure digit
+#: itself (a 9 with a touching 1: both the 9 alone and the whole read 9) x0.5. It doubled the
+#: wrong-length fields on 400 validation pages (20 -> 40): a 4 or 7 cut at its stem still reads
+#: 4 or 7 without it, and the stem reads 1, so real digits were split ("436" -> "1436").
 LOG_CUT_PRIOR = math.log(0.8)
 _EPS = 1e-9
 
