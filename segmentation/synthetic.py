@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -31,10 +32,17 @@ class DigitSource:
     labels: npt.NDArray[np.integer]
 
     def pick(self, digit: int, rng: np.random.Generator) -> npt.NDArray[np.float32]:
+        return self.image(self.pick_index(digit, rng))
+
+    def pick_index(self, digit: int, rng: np.random.Generator) -> int:
+        """Which image of ``digit`` to write (its index, so benchmarks can trace errors back)."""
         idx = np.flatnonzero(self.labels == digit)
         if idx.size == 0:
             raise ValueError(f"the digit source has no {digit}")
-        a = np.asarray(self.images[int(rng.choice(idx))], dtype=np.float32)
+        return int(rng.choice(idx))
+
+    def image(self, index: int) -> npt.NDArray[np.float32]:
+        a = np.asarray(self.images[index], dtype=np.float32)
         return a / 255.0 if a.max() > 1.0 else a
 
 
@@ -90,6 +98,8 @@ class SyntheticPage:
     notes: dict[str, list[str]] = field(default_factory=dict)  # per field: touching/crossing/broken
     #: 255 where the pen darkened blank paper, in template (paper) pixels; None for free pages.
     handwriting: Image | None = None
+    #: per field: the index in the digit source of each digit written, left to right
+    sources: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _luhn_complete(body: str) -> str:
@@ -146,14 +156,25 @@ def _break(alpha: npt.NDArray[np.float32], rng: np.random.Generator) -> None:
     cv2.line(alpha, (0, y), (w, y + int(rng.integers(-h // 6, h // 6 + 1))), 0.0, max(2, h // 25))
 
 
+class Filled(NamedTuple):
+    """A filled form before scanning: values, digit boxes (paper pixels), notes, source indices."""
+
+    paper: Image
+    values: dict[str, str]
+    boxes: dict[str, list[Box]]
+    notes: dict[str, list[str]]
+    sources: dict[str, list[int]]
+
+
 def fill(
     layout: forms.Layout, source: DigitSource, rng: np.random.Generator, *, difficulty: float = 1.0
-) -> tuple[Image, dict[str, str], dict[str, list[Box]], dict[str, list[str]]]:
+) -> Filled:
     """The blank form with handwriting in every field; values and digit boxes in paper pixels."""
     paper = forms.draw_reference(layout).astype(np.float32) / 255.0
     values: dict[str, str] = {}
     boxes: dict[str, list[Box]] = {}
     notes: dict[str, list[str]] = {}
+    sources: dict[str, list[int]] = {}
     for f in layout.fields:
         text = field_value(f, rng)
         values[f.name] = text
@@ -166,8 +187,10 @@ def fill(
         cursor = x + int(rng.uniform(0.04, 0.12) * w) if cells is None else x
         digit_boxes: list[Box] = []
         flags: list[str] = []
+        picked = sources.setdefault(f.name, [])
         for i, ch in enumerate(text):
-            alpha = _stroke(source.pick(int(ch), rng), int(height * rng.uniform(0.9, 1.1)), rng)
+            picked.append(source.pick_index(int(ch), rng))
+            alpha = _stroke(source.image(picked[-1]), int(height * rng.uniform(0.9, 1.1)), rng)
             if rng.random() < 0.08 * difficulty:
                 _break(alpha, rng)
                 flags.append(f"broken:{i}")
@@ -206,7 +229,7 @@ def fill(
                 )
         boxes[f.name] = digit_boxes
         notes[f.name] = flags
-    return (np.clip(paper * 255, 0, 255).astype(np.uint8), values, boxes, notes)
+    return Filled(np.clip(paper * 255, 0, 255).astype(np.uint8), values, boxes, notes, sources)
 
 
 def make_page(
@@ -221,7 +244,7 @@ def make_page(
     """One filled form, scanned; ``effects`` None draws them at random with ``strength``."""
     rng = np.random.default_rng(seed)
     layout = forms.ALL_LAYOUTS[layout_name]
-    paper, values, digit_boxes, notes = fill(layout, source, rng, difficulty=difficulty)
+    paper, values, digit_boxes, notes, sources = fill(layout, source, rng, difficulty=difficulty)
     blank = forms.draw_reference(layout)
     pen = ((blank.astype(np.int16) - paper.astype(np.int16)) > 40).astype(np.uint8) * 255
     fx = effects if effects is not None else random_effects(rng, strength=strength)
@@ -236,6 +259,7 @@ def make_page(
         effects=fx,
         notes=notes,
         handwriting=pen,
+        sources=sources,
     )
 
 
@@ -296,7 +320,7 @@ def _free_handwriting(
     page: Image, fields: list[forms.FieldDef], source: DigitSource, rng: np.random.Generator
 ) -> tuple[Image, dict[str, str], dict[str, list[Box]]]:
     layout = forms.Layout("free", "", "", fields)
-    filled, values, boxes, _ = fill(layout, source, rng, difficulty=0.0)
+    filled, values, boxes, _, _ = fill(layout, source, rng, difficulty=0.0)
     blank = forms.draw_reference(layout)
     ink = blank.astype(np.int16) - filled.astype(np.int16)  # what the pen added
     out = np.clip(page.astype(np.int16) - np.clip(ink, 0, 255), 0, 255).astype(np.uint8)

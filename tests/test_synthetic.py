@@ -118,3 +118,16 @@ def test_digit_sources(tmp_path: Path) -> None:
     assert np.array_equal(again.images, src.images)
     with pytest.raises(ValueError, match="no 7"):
         synthetic.DigitSource(src.images[:1], np.array([0])).pick(7, np.random.default_rng())
+
+
+def test_sources_name_the_image_behind_every_digit(font_digits: synthetic.DigitSource) -> None:
+    sp = synthetic.make_page("claim", font_digits, seed=11)
+    assert set(sp.sources) == set(sp.values)
+    for name, value in sp.values.items():
+        idx = sp.sources[name]
+        assert len(idx) == len(value)
+        assert [int(font_digits.labels[i]) for i in idx] == [int(c) for c in value]
+    # picking by index draws the same stream as picking images: pages stay as they were
+    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
+    i = font_digits.pick_index(4, rng_a)
+    assert np.array_equal(font_digits.image(i), font_digits.pick(4, rng_b))
