@@ -18,7 +18,6 @@ import numpy.typing as npt
 
 from model.calibration import softmax
 from model.inference import Recognizer, sha256_file
-from model.network import ARCHITECTURE
 
 AGREEMENT_TOL = 1e-4
 F32 = npt.NDArray[np.float32]
@@ -57,7 +56,7 @@ def write_model(
         bare.save(ker)
         config = {
             "format": 1,
-            "architecture": ARCHITECTURE,
+            "architecture": model.name,
             "tflite": tfl.name,
             "tflite_sha256": sha256_file(tfl),
             "keras": ker.name,

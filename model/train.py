@@ -72,6 +72,8 @@ class TrainConfig:
     #: same network (ratio 2.3-2.5, under the 3x bar; the shipped net: 3.4-4.4 in the same
     #: run), a page call 2.0-2.1 ms. Not kept.
     widths: tuple[int, int] = (16, 32)
+    #: Convolutions from this one (0-5) on are depthwise-separable (6: none; ``model.network``).
+    separable_from: int = 6
     dropout: float = 0.25  # Deotte's 0.4 underfits at half width
     threads: int = 2
     rotate_deg: float = 10.0
@@ -175,7 +177,7 @@ def train(
         warmup_target=cfg.max_lr,
         warmup_steps=steps // 8,
     )
-    model = build_model(cfg.widths, dropout=cfg.dropout)
+    model = build_model(cfg.widths, dropout=cfg.dropout, separable_from=cfg.separable_from)
     smooth = cfg.label_smoothing > 0  # only the one-hot loss smooths: targets become rows
     if cfg.weight_decay > 0:  # kernels only: BatchNorm's scales and the biases stay free
         optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay)

@@ -60,6 +60,13 @@ def train(
     widths: str = typer.Option(
         "16,32", help="Channels of the two convolution blocks (speed against accuracy)."
     ),
+    separable_from: int = typer.Option(
+        6,
+        min=0,
+        max=6,
+        help="First of the six convolutions made depthwise-separable (6: none): wider for the "
+        "same cost.",
+    ),
     threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
     ema: float = typer.Option(
         0.999,
@@ -111,6 +118,7 @@ def train(
         label_smoothing=label_smoothing,
         weight_decay=weight_decay,
         widths=_widths(widths),
+        separable_from=separable_from,
         ema=ema,
     )
     out.mkdir(parents=True, exist_ok=True)
