@@ -59,9 +59,10 @@ class Recording:
         """The 28×28 crop behind a digit of the result (the row whose probabilities it carries)."""
         if digit.probs is None or not self.crops:
             return None
-        p = np.concatenate(self.probs)[:, :NOT_A_DIGIT]
-        row = int(np.abs(p - digit.probs).sum(axis=1).argmin())
-        return np.concatenate(self.crops)[row]
+        if len(self.crops) > 1:  # stack the batches once, not for every digit asked about
+            self.crops, self.probs = [np.concatenate(self.crops)], [np.concatenate(self.probs)]
+        row = int(np.abs(self.probs[0][:, :NOT_A_DIGIT] - digit.probs).sum(axis=1).argmin())
+        return self.crops[0][row]
 
 
 @dataclass
