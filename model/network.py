@@ -21,6 +21,7 @@ PLAIN_LAYERS = 6  #: six convolutions: ``separable_from=6`` keeps them all plain
 
 
 def architecture(separable_from: int = PLAIN_LAYERS) -> str:
+    """The design's name as the model file's config records it."""
     return ARCHITECTURE if separable_from >= PLAIN_LAYERS else SEPARABLE
 
 

@@ -12,6 +12,7 @@ import typer
 
 from digitize.cli import app
 from digitize.settings import get_settings
+from model.network import PLAIN_LAYERS
 
 
 class OutputFormat(StrEnum):
@@ -61,11 +62,11 @@ def train(
         "16,32", help="Channels of the two convolution blocks (speed against accuracy)."
     ),
     separable_from: int = typer.Option(
-        6,
+        PLAIN_LAYERS,
         min=0,
-        max=6,
-        help="First of the six convolutions made depthwise-separable (6: none): wider for the "
-        "same cost.",
+        max=PLAIN_LAYERS,
+        help=f"First of the {PLAIN_LAYERS} convolutions made depthwise-separable "
+        f"({PLAIN_LAYERS}: none): wider for the same cost.",
     ),
     threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
     ema: float = typer.Option(
