@@ -247,9 +247,9 @@ def main() -> None:
         "or settings without looking at the test split)",
     )
     args = ap.parse_args()
-    from model.inference import get_recognizer
+    from model.inference import Recognizer
 
-    classifier = get_recognizer(args.model)
+    classifier = Recognizer(args.model, num_threads=1)  # one core, as each worker process runs it
     classifier.predict_proba(np.zeros((1, 28, 28), np.float32))  # load before timing
     report: dict[str, Any] = {}
     if args.pages:

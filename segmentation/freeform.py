@@ -59,21 +59,26 @@ def remove_rules(ink: U8) -> U8:
         lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
         if not lines.any():
             continue
-        n, lab, st, _ = cv2.connectedComponentsWithStats(lines, 8)
+        # Label only the part of the page the lines span (labelling costs by the pixel).
+        ox, oy, ow, oh = cv2.boundingRect(lines)
+        n, lab, st, _ = cv2.connectedComponentsWithStats(lines[oy : oy + oh, ox : ox + ow], 8)
         target = horiz if horizontal else vert
         for i in range(1, n):
-            x, y, bw, bh, _ = st[i]
+            lx, ly, bw, bh, _ = st[i]
+            x, y = lx + ox, ly + oy
             long_ = bw if horizontal else bh
             if _thickness(ink, x, y, bw, bh, horizontal) <= max(4.0, long_ / 40):
                 sub = target[y : y + bh, x : x + bw]
-                sub[lab[y : y + bh, x : x + bw] == i] = 255
+                sub[lab[ly : ly + bh, lx : lx + bw] == i] = 255
     if vert.any():
         # Keep vertical lines that are very long or touch a horizontal rule.
         near = cv2.dilate(horiz, np.ones((7, 7), np.uint8))
-        n, lab, st, _ = cv2.connectedComponentsWithStats(vert, 8)
+        ox, oy, ow, oh = cv2.boundingRect(vert)
+        n, lab, st, _ = cv2.connectedComponentsWithStats(vert[oy : oy + oh, ox : ox + ow], 8)
         for i in range(1, n):
-            x, y, bw, bh, _ = st[i]
-            sel = lab[y : y + bh, x : x + bw] == i
+            lx, ly, bw, bh, _ = st[i]
+            x, y = lx + ox, ly + oy
+            sel = lab[ly : ly + bh, lx : lx + bw] == i
             if bh < 3 * short and not (near[y : y + bh, x : x + bw][sel]).any():
                 vert[y : y + bh, x : x + bw][sel] = 0
     remove = horiz | vert
@@ -86,11 +91,13 @@ def remove_rules(ink: U8) -> U8:
     return out
 
 
-def _stroke_widths(lab: npt.NDArray[np.int32], n: int, mask: U8) -> npt.NDArray[np.float64]:
-    """Per-component mean stroke width: 2 × area / boundary length."""
+def _stroke_widths(
+    lab: npt.NDArray[np.int32], stats: npt.NDArray[np.int32], mask: U8
+) -> npt.NDArray[np.float64]:
+    """Per-component mean stroke width: 2 × area / boundary length (areas from ``stats``)."""
     edge = cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) & mask
-    area = np.bincount(lab.ravel(), minlength=n).astype(np.float64)
-    per = np.bincount(lab.ravel(), weights=(edge > 0).ravel(), minlength=n)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    per = np.bincount(lab[edge > 0], minlength=len(stats)).astype(np.float64)
     return 2.0 * area / np.maximum(per, 1.0)
 
 
@@ -99,13 +106,23 @@ def page_ink(image: npt.NDArray[np.generic]) -> U8:
     return remove_rules(binarize(image))
 
 
-def vertical_text(ink: U8) -> bool:
+#: ``cv2.connectedComponentsWithStats(ink, 8)``: count, labels, stats, centroids.
+Components = tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]
+
+
+def components(ink: U8) -> Components:
+    """The page's connected marks, labelled once for both ``vertical_text`` and ``find_strings``."""
+    n, lab, st, cen = cv2.connectedComponentsWithStats(ink, 8)
+    return int(n), lab, st, cen
+
+
+def vertical_text(ink: U8, comps: Components | None = None) -> bool:
     """True when the text lines run top to bottom (a page scanned a quarter turn off).
 
     Each mark's nearest neighbour lies along its text line; lines of printed words and digit
     strings agree on that direction, whatever the writing is.
     """
-    n, _, st, cen = cv2.connectedComponentsWithStats(ink, 8)
+    n, _, st, cen = comps if comps is not None else components(ink)
     if n <= 3:
         return False
     h, w = ink.shape
@@ -134,15 +151,20 @@ def vertical_text(ink: U8) -> bool:
 
 
 def find_strings(
-    image: npt.NDArray[np.generic], *, ink: U8 | None = None, min_height: int = 8
+    image: npt.NDArray[np.generic],
+    *,
+    ink: U8 | None = None,
+    comps: Components | None = None,
+    min_height: int = 8,
 ) -> list[TextString]:
-    """Digit-string candidates of a whole page in reading order (``ink``: ``page_ink(image)``)."""
+    """Digit-string candidates of a whole page in reading order (``ink``: ``page_ink(image)``,
+    ``comps``: its ``components``)."""
     if ink is None:
         ink = page_ink(image)
-    n, lab, st, _ = cv2.connectedComponentsWithStats(ink, 8)
+    n, lab, st, _ = comps if comps is not None else components(ink)
     if n <= 1:
         return []
-    sw = _stroke_widths(lab, n, ink)
+    sw = _stroke_widths(lab, st, ink)
     idx = [
         i
         for i in range(1, n)

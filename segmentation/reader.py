@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from segmentation.assemble import best_comb_path, read_field, top3
-from segmentation.freeform import find_strings, page_ink, vertical_text
+from segmentation.freeform import Components, components, find_strings, page_ink, vertical_text
 from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
 from segmentation.strokes import crop_ink
@@ -218,12 +218,14 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
         size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     ink = page_ink(image)
-    turned = vertical_text(ink)
+    comps: Components | None = components(ink)
+    turned = vertical_text(ink, comps)
     sh = image.shape[0]
     if turned:  # read the page a quarter turn clockwise; boxes are turned back below
         image = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
         ink = cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
-    for k, s in enumerate(find_strings(image, ink=ink), start=1):
+        comps = None  # labelled anew, turned
+    for k, s in enumerate(find_strings(image, ink=ink, comps=comps), start=1):
         sx, sy = s.box[0], s.box[1]
         segs, pieces, _ = plan(s.ink, digit_height=s.digit_height)
 
