@@ -69,9 +69,12 @@ def ink_darkness(grey: U8, *, polarity: bool | None = None) -> npt.NDArray[np.fl
     bg = cv2.GaussianBlur(bg, (0, 0), k / 3)
     if f < 1:
         bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
-    bgf = np.maximum(bg.astype(np.float32), g.astype(np.float32))
-    bgf = np.maximum(bgf, 1.0)
-    return np.clip(1.0 - g.astype(np.float32) / bgf, 0.0, 1.0)
+    # The paper is never darker than the pixel itself (nor black), so g / paper lies in [0, 1];
+    # taken in place, a pass each, as the page is millions of pixels.
+    paper = np.maximum(np.maximum(bg, g), 1).astype(np.float32)
+    out = g.astype(np.float32)
+    np.divide(out, paper, out=out)
+    return np.subtract(1.0, out, out=out)
 
 
 def binarize(image: npt.NDArray[np.generic], *, polarity: bool | None = None) -> U8:
