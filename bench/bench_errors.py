@@ -24,7 +24,6 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import tempfile  # noqa: E402
 from collections import Counter  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
@@ -87,50 +86,43 @@ def collect(
     classifier: DigitClassifier, source: DigitSource, pages: int, seeds: list[int]
 ) -> tuple[list[Miss], dict[str, int]]:
     """Read ``pages`` forms per seed written with ``source``; the misread digits and counts."""
-    from bench.bench_reader import _png
-    from segmentation import synthetic
-    from segmentation.templates import load_templates
+    from bench.bench_reader import _png, generated_forms
     from worker.pipeline import read_document
 
     unit = np.stack([source.image(i) for i in range(len(source.labels))])
     clean = classifier.predict_proba(unit)[:, :NOT_A_DIGIT].argmax(axis=1)
     misses: list[Miss] = []
     counts: Counter[str] = Counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        templates = load_templates(synthetic.write_templates(Path(tmp)))
-        names = sorted(synthetic.forms.LAYOUTS)
-        for seed in seeds:
-            for k in range(pages):
-                sp = synthetic.make_page(names[k % len(names)], source, seed + k)
-                rec = Recording(classifier)
-                (res,) = read_document(_png(sp.image), f"page{k}.png", templates, rec, Settings())
-                got = {f.name: f for f in res.fields}
-                for name, truth in sp.values.items():
-                    f = got.get(name)
-                    value = f.value if f is not None else ""
-                    counts["fields"] += 1
-                    counts["fields_exact"] += value == truth
-                    if f is None or len(value) != len(truth):
-                        counts["wrong_length_fields"] += 1
-                        continue
-                    for i, (t, r) in enumerate(zip(truth, value, strict=True)):
-                        counts["digits"] += 1
-                        if t == r:
-                            continue
-                        idx = sp.sources[name][i]
-                        misses.append(
-                            Miss(
-                                name,
-                                truth,
-                                value,
-                                i,
-                                f.digits[i].confidence,
-                                _cause(sp.notes.get(name, []), i),
-                                int(clean[idx]),
-                                unit[idx],
-                                rec.crop_of(f.digits[i]),
-                            )
-                        )
+    for k, sp, templates in generated_forms(source, pages, seeds):
+        rec = Recording(classifier)
+        (res,) = read_document(_png(sp.image), f"page{k}.png", templates, rec, Settings())
+        got = {f.name: f for f in res.fields}
+        for name, truth in sp.values.items():
+            f = got.get(name)
+            value = f.value if f is not None else ""
+            counts["fields"] += 1
+            counts["fields_exact"] += value == truth
+            if f is None or len(value) != len(truth):
+                counts["wrong_length_fields"] += 1
+                continue
+            for i, (t, r) in enumerate(zip(truth, value, strict=True)):
+                counts["digits"] += 1
+                if t == r:
+                    continue
+                idx = sp.sources[name][i]
+                misses.append(
+                    Miss(
+                        name,
+                        truth,
+                        value,
+                        i,
+                        f.digits[i].confidence,
+                        _cause(sp.notes.get(name, []), i),
+                        int(clean[idx]),
+                        unit[idx],
+                        rec.crop_of(f.digits[i]),
+                    )
+                )
     return misses, dict(counts)
 
 

@@ -22,7 +22,6 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import tempfile  # noqa: E402
 from dataclasses import asdict, dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -87,23 +86,16 @@ def right_on_pages(
     classifiers: list[DigitClassifier], source: DigitSource, pages: int, seeds: list[int]
 ) -> list[B]:
     """Per field of forms generated with ``source``: read exactly right, for each classifier."""
-    from bench.bench_reader import _png
-    from segmentation import synthetic
-    from segmentation.templates import load_templates
+    from bench.bench_reader import _png, generated_forms
     from worker.pipeline import read_document
 
     right: list[list[bool]] = [[] for _ in classifiers]
-    with tempfile.TemporaryDirectory() as tmp:
-        templates = load_templates(synthetic.write_templates(Path(tmp)))
-        names = sorted(synthetic.forms.LAYOUTS)
-        for seed in seeds:
-            for k in range(pages):
-                sp = synthetic.make_page(names[k % len(names)], source, seed + k)
-                data = _png(sp.image)
-                for out, clf in zip(right, classifiers, strict=True):
-                    (res,) = read_document(data, f"page{k}.png", templates, clf, Settings())
-                    got = {f.name: f.value for f in res.fields}
-                    out.extend(got.get(n) == truth for n, truth in sp.values.items())
+    for k, sp, templates in generated_forms(source, pages, seeds):
+        data = _png(sp.image)
+        for out, clf in zip(right, classifiers, strict=True):
+            (res,) = read_document(data, f"page{k}.png", templates, clf, Settings())
+            got = {f.name: f.value for f in res.fields}
+            out.extend(got.get(n) == truth for n, truth in sp.values.items())
     return [np.array(r, bool) for r in right]
 
 

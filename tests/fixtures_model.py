@@ -33,6 +33,24 @@ def recognizer():  # type: ignore[no-untyped-def]
     return get_recognizer()
 
 
+class SwapsOneAndSeven:
+    """Fault injection: a recognizer with classes 1 and 7 exchanged."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+
+    def predict_proba(self, crops: np.ndarray) -> np.ndarray:
+        p = self.inner.predict_proba(crops).copy()  # type: ignore[attr-defined]
+        p[:, [1, 7]] = p[:, [7, 1]]
+        return p
+
+
+@pytest.fixture(scope="session")
+def swapped_recognizer(recognizer: object) -> SwapsOneAndSeven:
+    """The shipped recognizer reading every 1 as 7 and every 7 as 1."""
+    return SwapsOneAndSeven(recognizer)
+
+
 @pytest.fixture
 def weights_copy(tmp_path: Path) -> Path:
     """A private copy of the shipped weights directory, safe to corrupt."""
