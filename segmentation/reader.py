@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from segmentation.templates import FieldSpec
 
 #: Free mode works on pages no larger than this (longest side, pixels); boxes are scaled back.
+#: Tried (2026-11-27, 100 validation free pages, one core): 1500 read 384 of 400 strings found
+#: and exact against 388 at 1800, ~18 % faster (218 against 265 ms a page); 1300 no faster again.
 FREE_MAX_SIDE = 1800
 #: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
 FLIP_MARGIN = 1.0
