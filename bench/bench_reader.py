@@ -126,90 +126,85 @@ def bench_forms(
     classifier: DigitClassifier, pages: int, seed: int, split: str = "test"
 ) -> dict[str, Any]:
     from segmentation import synthetic
-    from segmentation.templates import load_templates
     from worker.pipeline import read_document
 
     images, labels = _digit_images(split)
     source = synthetic.DigitSource(images, labels)
     settings = Settings()
     out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        templates = load_templates(synthetic.write_templates(Path(tmp)))
-        names = sorted(synthetic.forms.LAYOUTS)
-        fields = exact = digits_total = digits_ok = passed = passed_wrong = 0
-        scored: list[tuple[float, bool]] = []
-        stage: dict[str, list[float]] = defaultdict(list)
-        totals: list[float] = []
-        cpu: list[float] = []
-        failures: list[str] = []
-        read: list[tuple[Any, Any, dict[str, str]]] = []  # (fields, specs, truth) per page
-        by_name = {t.name: t for t in templates}
-        for k in range(pages):
-            sp = synthetic.make_page(names[k % len(names)], source, seed + k)
-            data = _png(sp.image)
-            t, c = perf_counter(), process_time()
-            (res,) = read_document(data, f"page{k}.png", templates, classifier, settings)
-            totals.append((perf_counter() - t) * 1000)
-            cpu.append((process_time() - c) * 1000)
-            for s, ms in res.timings_ms.items():
-                stage[s].append(ms)
-            got = {f.name: f for f in res.fields}
-            if res.template in by_name:
-                read.append((res.fields, by_name[res.template].fields, sp.values))
-            for name, truth in sp.values.items():
-                f = got.get(name)
-                value = f.value if f is not None else ""
-                fields += 1
-                exact += value == truth
-                digits_total += len(truth)
-                digits_ok += _digits_right(truth, value)
-                if f is not None:
-                    scored.append((f.confidence, value == truth))
-                if f is not None and not f.needs_review:
-                    passed += 1
-                    passed_wrong += value != truth
-                if value != truth and len(failures) < 25:
-                    failures.append(f"page{k} {sp.template}.{name}: {truth} -> {value}")
-        out["template"] = {
-            "pages": pages,
-            "fields": fields,
-            "fields_exact": exact / fields,
-            "digits_right": digits_ok / digits_total,
-            "pass_without_review": passed / fields,
-            "wrong_among_passed": passed_wrong / max(1, passed),
-            "field_confidence_ece": _ece(scored),
-            "review_tradeoff": _tradeoff(read, settings),
-            "ms_per_page_mean": statistics.fmean(totals),
-            "ms_per_page_median": statistics.median(totals),
-            "cpu_ms_per_page_mean": statistics.fmean(cpu),
-            "ms_per_stage_mean": {s: round(statistics.fmean(v), 2) for s, v in stage.items()},
-            "failures": failures,
-        }
-        found_exact = total = 0
-        free_fail: list[str] = []
-        free_ms: list[float] = []
-        for k in range(max(1, pages // 2)):
-            sp = synthetic.make_free_page(source, seed + 1000 + k)
-            t = perf_counter()
-            (res,) = read_document(_png(sp.image), f"free{k}.png", [], classifier, settings)
-            free_ms.append((perf_counter() - t) * 1000)
-            for name, truth in sp.values.items():
-                box = sp.field_boxes.get(name)
-                if box is None:
-                    continue
-                total += 1
-                best = max(res.fields, key=lambda f, b=box: _iou(f.box, b), default=None)
-                ok = best is not None and _iou(best.box, box) > 0.3 and best.value == truth
-                found_exact += ok
-                if not ok and len(free_fail) < 15:
-                    got_v = best.value if best is not None else None
-                    free_fail.append(f"free{k}.{name}: {truth} -> {got_v}")
-        out["free"] = {
-            "fields": total,
-            "found_and_exact": found_exact / max(1, total),
-            "ms_per_page_mean": statistics.fmean(free_ms),
-            "failures": free_fail,
-        }
+    fields = exact = digits_total = digits_ok = passed = passed_wrong = 0
+    scored: list[tuple[float, bool]] = []
+    stage: dict[str, list[float]] = defaultdict(list)
+    totals: list[float] = []
+    cpu: list[float] = []
+    failures: list[str] = []
+    read: list[tuple[Any, Any, dict[str, str]]] = []  # (fields, specs, truth) per page
+    for k, sp, templates in generated_forms(source, pages, [seed]):
+        data = _png(sp.image)
+        t, c = perf_counter(), process_time()
+        (res,) = read_document(data, f"page{k}.png", templates, classifier, settings)
+        totals.append((perf_counter() - t) * 1000)
+        cpu.append((process_time() - c) * 1000)
+        for s, ms in res.timings_ms.items():
+            stage[s].append(ms)
+        got = {f.name: f for f in res.fields}
+        specs = next((tp.fields for tp in templates if tp.name == res.template), None)
+        if specs is not None:
+            read.append((res.fields, specs, sp.values))
+        for name, truth in sp.values.items():
+            f = got.get(name)
+            value = f.value if f is not None else ""
+            fields += 1
+            exact += value == truth
+            digits_total += len(truth)
+            digits_ok += _digits_right(truth, value)
+            if f is not None:
+                scored.append((f.confidence, value == truth))
+            if f is not None and not f.needs_review:
+                passed += 1
+                passed_wrong += value != truth
+            if value != truth and len(failures) < 25:
+                failures.append(f"page{k} {sp.template}.{name}: {truth} -> {value}")
+    out["template"] = {
+        "pages": pages,
+        "fields": fields,
+        "fields_exact": exact / fields,
+        "digits_right": digits_ok / digits_total,
+        "pass_without_review": passed / fields,
+        "wrong_among_passed": passed_wrong / max(1, passed),
+        "field_confidence_ece": _ece(scored),
+        "review_tradeoff": _tradeoff(read, settings),
+        "ms_per_page_mean": statistics.fmean(totals),
+        "ms_per_page_median": statistics.median(totals),
+        "cpu_ms_per_page_mean": statistics.fmean(cpu),
+        "ms_per_stage_mean": {s: round(statistics.fmean(v), 2) for s, v in stage.items()},
+        "failures": failures,
+    }
+    found_exact = total = 0
+    free_fail: list[str] = []
+    free_ms: list[float] = []
+    for k in range(max(1, pages // 2)):
+        sp = synthetic.make_free_page(source, seed + 1000 + k)
+        t = perf_counter()
+        (res,) = read_document(_png(sp.image), f"free{k}.png", [], classifier, settings)
+        free_ms.append((perf_counter() - t) * 1000)
+        for name, truth in sp.values.items():
+            box = sp.field_boxes.get(name)
+            if box is None:
+                continue
+            total += 1
+            best = max(res.fields, key=lambda f, b=box: _iou(f.box, b), default=None)
+            ok = best is not None and _iou(best.box, box) > 0.3 and best.value == truth
+            found_exact += ok
+            if not ok and len(free_fail) < 15:
+                got_v = best.value if best is not None else None
+                free_fail.append(f"free{k}.{name}: {truth} -> {got_v}")
+    out["free"] = {
+        "fields": total,
+        "found_and_exact": found_exact / max(1, total),
+        "ms_per_page_mean": statistics.fmean(free_ms),
+        "failures": free_fail,
+    }
     return out
 
 
