@@ -86,7 +86,8 @@ def collect(
     classifier: DigitClassifier, source: DigitSource, pages: int, seeds: list[int]
 ) -> tuple[list[Miss], dict[str, int]]:
     """Read ``pages`` forms per seed written with ``source``; the misread digits and counts."""
-    from bench.bench_reader import _png, generated_forms
+    from bench.bench_reader import _png
+    from segmentation.synthetic import generated_forms
     from worker.pipeline import read_document
 
     unit = np.stack([source.image(i) for i in range(len(source.labels))])

@@ -26,9 +26,7 @@ import argparse  # noqa: E402
 import difflib  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
-import tempfile  # noqa: E402
 from collections import defaultdict  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
 from time import perf_counter, process_time  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -70,20 +68,6 @@ def _png(image: np.ndarray) -> bytes:
     ok, buf = cv2.imencode(".png", image)
     assert ok
     return buf.tobytes()
-
-
-def generated_forms(source: Any, pages: int, seeds: list[int]) -> Iterator[tuple[int, Any, Any]]:
-    """``(k, page, templates)`` for ``pages`` forms per seed written with ``source`` (a
-    ``synthetic.DigitSource``), the layouts in turn; ``templates`` are the forms' own."""
-    from segmentation import synthetic
-    from segmentation.templates import load_templates
-
-    with tempfile.TemporaryDirectory() as tmp:
-        templates = load_templates(synthetic.write_templates(Path(tmp)))
-        names = sorted(synthetic.forms.LAYOUTS)
-        for seed in seeds:
-            for k in range(pages):
-                yield k, synthetic.make_page(names[k % len(names)], source, seed + k), templates
 
 
 def _tradeoff(read: list[tuple[Any, Any, dict[str, str]]], settings: Settings) -> list[Any]:
@@ -139,7 +123,7 @@ def bench_forms(
     cpu: list[float] = []
     failures: list[str] = []
     read: list[tuple[Any, Any, dict[str, str]]] = []  # (fields, specs, truth) per page
-    for k, sp, templates in generated_forms(source, pages, [seed]):
+    for k, sp, templates in synthetic.generated_forms(source, pages, [seed]):
         data = _png(sp.image)
         t, c = perf_counter(), process_time()
         (res,) = read_document(data, f"page{k}.png", templates, classifier, settings)

@@ -86,7 +86,8 @@ def right_on_pages(
     classifiers: list[DigitClassifier], source: DigitSource, pages: int, seeds: list[int]
 ) -> list[B]:
     """Per field of forms generated with ``source``: read exactly right, for each classifier."""
-    from bench.bench_reader import _png, generated_forms
+    from bench.bench_reader import _png
+    from segmentation.synthetic import generated_forms
     from worker.pipeline import read_document
 
     right: list[list[bool]] = [[] for _ in classifiers]

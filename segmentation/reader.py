@@ -325,6 +325,7 @@ def assemble_field(
                 box=box,
                 alternatives=top3(sub[step.candidate]),
                 probs=np.asarray(sub[step.candidate][:NOT_A_DIGIT], np.float32),
+                row=fp.crop_index[step.candidate],
                 crop=_crop(image, box)
                 if fp.upright is None
                 else _crop(fp.upright, fp.upright_boxes[step.candidate]),

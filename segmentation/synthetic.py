@@ -8,7 +8,8 @@ then goes through ``scanner.apply_effects``. Everything is a function of the see
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -19,6 +20,7 @@ import numpy.typing as npt
 
 from segmentation import forms
 from segmentation.scanner import ScanEffects, apply_effects, map_box, random_effects
+from segmentation.templates import Template, load_templates
 
 Box = tuple[int, int, int, int]
 Image = npt.NDArray[np.uint8]
@@ -330,3 +332,16 @@ def _free_handwriting(
 def write_templates(directory: Path, names: Iterable[str] | None = None) -> list[Path]:
     """Template JSON + reference PNG for each layout (the default three); the JSON paths."""
     return [forms.write_template(forms.ALL_LAYOUTS[n], directory) for n in (names or forms.LAYOUTS)]
+
+
+def generated_forms(
+    source: DigitSource, pages: int, seeds: Sequence[int]
+) -> Iterator[tuple[int, SyntheticPage, list[Template]]]:
+    """``(k, page, templates)`` for ``pages`` forms per seed (page ``k`` from seed ``seed + k``)
+    written with ``source``, the layouts in turn; ``templates`` are the forms' own."""
+    with tempfile.TemporaryDirectory() as tmp:
+        templates = load_templates(write_templates(Path(tmp)))
+        names = sorted(forms.LAYOUTS)
+        for seed in seeds:
+            for k in range(pages):
+                yield k, make_page(names[k % len(names)], source, seed + k), templates

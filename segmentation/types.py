@@ -58,6 +58,8 @@ class DigitResult:
     crop: npt.NDArray[np.uint8] | None = None  # the digit as scanned (for review), greyscale
     #: the classifier's probability of each digit 0-9 (for reading under a field's rules)
     probs: npt.NDArray[np.float32] | None = None
+    #: the row of the page's classifier batch (``PageSegmentation.crops``) it was read from
+    row: int | None = None
 
 
 @dataclass
