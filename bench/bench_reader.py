@@ -75,7 +75,8 @@ def _tradeoff(read: list[tuple[Any, Any, dict[str, str]]], settings: Settings) -
     from segmentation.validation import validate_fields
 
     rows = []
-    for t in (0.5, 0.8, 0.9, settings.review_threshold, 0.98, 0.99, 0.995):
+    others = {0.5, 0.8, 0.85, 0.9, 0.92, 0.94, 0.98, 0.99, 0.995}
+    for t in sorted(others | {settings.review_threshold}):
         passed = wrong = total = 0
         for fields, specs, truth in read:
             validate_fields(fields, specs, field_threshold=t, digit_threshold=min(t, 0.9))

@@ -51,7 +51,9 @@ def write_model(
         ker = tmp_dir / f"{name}.keras"
         import keras
 
-        bare = keras.models.clone_model(model)  # weights only: no optimizer state shipped
+        # Weights only: no optimizer state shipped. (``clone_model`` keeps a loaded-and-compiled
+        # model's optimizer, nearly tripling the file; a model rebuilt from its config has none.)
+        bare = type(model).from_config(model.get_config())
         bare.set_weights(model.get_weights())
         bare.save(ker)
         config = {

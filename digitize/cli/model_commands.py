@@ -243,6 +243,9 @@ def adapt(
     learning_rate: float = typer.Option(5e-4, min=0.0, help="Starting learning rate (cosine)."),
     workers: int = typer.Option(2, min=1, help="Processes reading the forms."),
     threads: int = typer.Option(2, min=1, help="CPU threads for TensorFlow."),
+    first_seed: int = typer.Option(
+        5_000_000, min=0, help="Seed of the first form (another round: other forms)."
+    ),
 ) -> None:
     """Fine-tune the current model on the page reader's own crops of MNIST training digits.
 
@@ -264,7 +267,12 @@ def adapt(
 
     console = Console(stderr=True)
     cfg = AdaptConfig(
-        pages=pages, epochs=epochs, learning_rate=learning_rate, workers=workers, threads=threads
+        pages=pages,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        workers=workers,
+        threads=threads,
+        first_seed=first_seed,
     )
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -279,9 +287,13 @@ def adapt(
         tuning = bar.add_task("fine-tuning", total=epochs, stats="", start=False)
 
         def on_harvest(done: int, total: int) -> None:
+            if not console.is_terminal and (done == total or done % 500 == 0):
+                console.print(f"read {done}/{total} forms", highlight=False)  # a log file's line
             bar.update(reading, completed=done)
 
         def on_epoch(epoch: int, total: int, accuracy: float) -> None:
+            if not console.is_terminal:
+                console.print(f"epoch {epoch}/{total} validation digits {accuracy:.4f}")
             bar.start_task(tuning)
             bar.update(tuning, completed=epoch, stats=f"validation digits {accuracy:.4f}")
 
