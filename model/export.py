@@ -49,7 +49,6 @@ def write_model(
         tfl = tmp_dir / f"{name}.tflite"
         tfl.write_bytes(to_tflite(model))
         ker = tmp_dir / f"{name}.keras"
-        import keras
 
         # Weights only: no optimizer state shipped. (``clone_model`` keeps a loaded-and-compiled
         # model's optimizer, nearly tripling the file; a model rebuilt from its config has none.)
