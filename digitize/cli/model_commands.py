@@ -7,6 +7,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -93,14 +94,7 @@ def train(
         _finetune(extra, out, seed)
         return
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import Progress
 
     from model.report import train_and_export
     from model.train import TrainConfig
@@ -124,15 +118,7 @@ def train(
     )
     out.mkdir(parents=True, exist_ok=True)
     cfg.checkpoint = str(out / "checkpoint.weights.h5")
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console) as bar:
+    with Progress(*_progress_columns(), console=console) as bar:
         task = bar.add_task("loading MNIST", total=None, stats="")
 
         def progress(
@@ -162,6 +148,26 @@ def train(
     for k in keys:
         console.print(f"{k:>30}: {result[k]}")
     console.print(f"model: {result['model_config']}  report: {(report or out / 'report')}")
+
+
+def _progress_columns() -> tuple[Any, ...]:
+    """A bar with a count, a line of figures (the task's ``stats``), time spent and left."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
 
 
 def _widths(text: str) -> tuple[int, int]:
@@ -254,14 +260,7 @@ def adapt(
     scored at the end.
     """
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import Progress
 
     from model.adapt import AdaptConfig, adapt_and_export
 
@@ -274,15 +273,7 @@ def adapt(
         threads=threads,
         first_seed=first_seed,
     )
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console) as bar:
+    with Progress(*_progress_columns(), console=console) as bar:
         reading = bar.add_task("reading forms", total=pages, stats="")
         tuning = bar.add_task("fine-tuning", total=epochs, stats="", start=False)
 
