@@ -41,27 +41,22 @@ CAUSES = ("none", "broken", "crosses", "touches")
 
 
 class Recording:
-    """The classifier, keeping every batch of crops it was given with the probabilities out."""
+    """The classifier, keeping the batch of crops it was last given (the pipeline classifies a
+    page in one batch, so the page's digits index it by ``DigitResult.row``)."""
 
     def __init__(self, inner: DigitClassifier) -> None:
         self.inner = inner
-        self.crops: list[F32] = []
-        self.probs: list[F32] = []
+        self.crops: F32 | None = None
 
     def predict_proba(self, crops: F32) -> F32:
-        p = self.inner.predict_proba(crops)
-        self.crops.append(crops.copy())
-        self.probs.append(np.asarray(p, np.float32).copy())
-        return p
+        self.crops = crops.copy()
+        return self.inner.predict_proba(crops)
 
     def crop_of(self, digit: DigitResult) -> F32 | None:
-        """The 28×28 crop behind a digit of the result (the row whose probabilities it carries)."""
-        if digit.probs is None or not self.crops:
+        """The 28×28 crop behind a digit of the result: the row it was read from."""
+        if digit.row is None or self.crops is None:
             return None
-        if len(self.crops) > 1:  # stack the batches once, not for every digit asked about
-            self.crops, self.probs = [np.concatenate(self.crops)], [np.concatenate(self.probs)]
-        row = int(np.abs(self.probs[0][:, :NOT_A_DIGIT] - digit.probs).sum(axis=1).argmin())
-        return self.crops[0][row]
+        return self.crops[digit.row]
 
 
 @dataclass

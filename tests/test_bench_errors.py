@@ -45,6 +45,6 @@ def test_recording_finds_the_crop_behind_a_digit(recognizer: object) -> None:
     crops[1, 6:22, 12:16] = 1.0  # a "1"
     crops[2, 6:10, 8:20] = 1.0  # a bar
     p = rec.predict_proba(crops)
-    d = DigitResult(value=1, confidence=float(p[1, 1]), box=(0, 0, 1, 1), probs=p[1, :10])
+    d = DigitResult(value=1, confidence=float(p[1, 1]), box=(0, 0, 1, 1), probs=p[1, :10], row=1)
     got = rec.crop_of(d)
     assert got is not None and np.array_equal(got, crops[1])
