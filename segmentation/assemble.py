@@ -73,6 +73,26 @@ class Reading:
 #: the same curve rather than past it: at 0.95, 87.6 % pass with 0.59 % of them wrong, against
 #: 89.2 % / 0.70 % without it; sharpness 12 gave 88.5 % / 0.61 %, 5 gave 85.7 % / 0.60 %.
 LENGTH_SHARPNESS = 8.0
+#: A field's length rule (``min_digits``/``max_digits``) picks the best reading of an allowed
+#: length, unless those lengths hold under this share of the length probability: then the
+#: writing itself breaks the rule, and the field is left as read (and flagged for it), as
+#: ``constrain.MIN_RULE_MASS`` does for the other rules.
+MIN_LENGTH_MASS = 1e-3
+
+
+def _allowed_lengths(scores: dict[int, float], lengths: tuple[int, int] | None) -> dict[int, float]:
+    """The per-length scores a reading chooses among: those the rule allows, if likely enough."""
+    if lengths is None:
+        return scores
+    lo, hi = lengths
+    allowed = {n: v for n, v in scores.items() if lo <= n <= hi}
+    if not allowed:
+        return scores
+    top = max(scores.values())
+    weight = {n: math.exp(LENGTH_SHARPNESS * (v - top)) for n, v in scores.items()}
+    if sum(weight[n] for n in allowed) / sum(weight.values()) < MIN_LENGTH_MASS:
+        return scores
+    return allowed
 
 
 def read_field(
@@ -82,6 +102,7 @@ def read_field(
     priors: list[float] | None = None,
     cuts: list[int] | None = None,
     noise: list[float] | None = None,
+    lengths: tuple[int, int] | None = None,
 ) -> Reading:
     """The best path from node 0 to ``n_segments`` through candidate ``spans`` scored by ``probs``,
     and the best score for every number of digits read (a DP over node and digits so far).
@@ -90,7 +111,9 @@ def read_field(
     ``priors[k]`` is added to its score as a digit (log shape prior, see ``oversegment``);
     ending a piece at one of the ``cuts`` nodes (a cut through connected ink) costs
     ``LOG_CUT_PRIOR``; ``noise[k]`` is the log-prior of candidate ``k`` being a stray mark
-    (default ``LOG_NOISE_PRIOR``).
+    (default ``LOG_NOISE_PRIOR``). ``lengths`` ``(lo, hi)``: the field's rule on how many digits
+    it holds; the reading keeps to it (see ``MIN_LENGTH_MASS``), and its length confidence is
+    then among the allowed lengths only.
     Node gaps not covered by any candidate are bridged as noise with the prior only.
     """
     if n_segments == 0:
@@ -135,7 +158,8 @@ def read_field(
     end = best[n_segments]
     if not end:
         return Reading([], {})
-    n = max(end, key=lambda m: (end[m][0], m))  # ties go to the reading with more digits
+    scores = _allowed_lengths({m: v[0] for m, v in end.items()}, lengths)
+    n = max(scores, key=lambda m: (scores[m], m))  # ties go to the reading with more digits
     path: list[Step] = []
     j = n_segments
     while j > 0:
@@ -145,7 +169,7 @@ def read_field(
             n -= taken.digit is not None
         j = i
     path.reverse()
-    return Reading(path, {m: v[0] for m, v in end.items()})
+    return Reading(path, scores)
 
 
 def best_comb_path(
@@ -153,29 +177,49 @@ def best_comb_path(
     spans: list[tuple[int, int]],
     probs: npt.NDArray[np.floating],
     noise: list[float] | None = None,
+    min_digits: int | None = None,
 ) -> list[Step]:
     """The best path with at most one digit per comb cell (``cells``: segment ranges).
 
     Within a cell the ordinary path may drop stray marks as noise; should it read two digits in
-    one cell, the whole cell is read as one digit instead (the one-digit-per-cell prior).
+    one cell, the whole cell is read as one digit instead (the one-digit-per-cell prior). A field
+    that must hold ``min_digits`` digits reads a digit in the inked cells it called noise, those
+    that come closest first (as ``read_field`` keeps to a length rule).
     """
-    path: list[Step] = []
-    for a, b in cells:
+    per_cell: list[list[Step]] = []
+    forced: list[tuple[float, int, list[Step]]] = []  # (score given up, cell, its one-digit path)
+    for c, (a, b) in enumerate(cells):
         ks = [k for k, (s, e) in enumerate(spans) if a <= s and e <= b]
-        local = read_field(
+        reading = read_field(
             b - a,
             [(spans[k][0] - a, spans[k][1] - a) for k in ks],
             probs[ks],
             noise=[noise[k] for k in ks] if noise else None,
-        ).steps
-        steps = [Step(ks[st.candidate], st.digit, st.prob) for st in local]
+        )
+        steps = [Step(ks[st.candidate], st.digit, st.prob) for st in reading.steps]
         if sum(st.digit is not None for st in steps) > 1:
             whole = next(k for k in ks if spans[k] == (a, b))
             p = probs[whole]
             d = int(np.argmax(p[:NOT_A_DIGIT]))
             steps = [Step(whole, d, float(p[d]))]
-        path.extend(steps)
-    return path
+        if not any(st.digit is not None for st in steps) and 1 in reading.length_scores:
+            one = read_field(
+                b - a,
+                [(spans[k][0] - a, spans[k][1] - a) for k in ks],
+                probs[ks],
+                noise=[noise[k] for k in ks] if noise else None,
+                lengths=(1, 1),
+            )
+            lost = reading.length_scores.get(0, 0.0) - reading.length_scores[1]
+            forced.append(
+                (lost, c, [Step(ks[st.candidate], st.digit, st.prob) for st in one.steps])
+            )
+        per_cell.append(steps)
+    missing = (min_digits or 0) - sum(st.digit is not None for cell in per_cell for st in cell)
+    for lost, c, steps in sorted(forced)[: max(0, missing)]:
+        if math.exp(-LENGTH_SHARPNESS * lost) >= MIN_LENGTH_MASS:
+            per_cell[c] = steps
+    return [st for cell in per_cell for st in cell]
 
 
 def top3(p: npt.NDArray[np.floating]) -> list[tuple[int, float]]:

@@ -304,10 +304,17 @@ def assemble_field(
     """The best reading of one field from its candidates' class probabilities."""
     sub = probs[fp.crop_index] if fp.crop_index else np.zeros((0, probs.shape[1]))
     length_confidence = 1.0  # comb fields: their cells settle how many digits there are
+    spec = fp.spec
     if fp.cells is not None:
-        path = best_comb_path(fp.cells, fp.spans, sub, fp.noise)
+        need = spec.min_digits if spec is not None else None
+        path = best_comb_path(fp.cells, fp.spans, sub, fp.noise, min_digits=need)
     else:
-        reading = read_field(fp.n_segments, fp.spans, sub, fp.priors, fp.cuts, fp.noise)
+        lengths = None
+        if spec is not None and (spec.min_digits is not None or spec.max_digits is not None):
+            lengths = (spec.min_digits or 0, spec.max_digits or fp.n_segments)
+        reading = read_field(
+            fp.n_segments, fp.spans, sub, fp.priors, fp.cuts, fp.noise, lengths=lengths
+        )
         path, length_confidence = reading.steps, reading.length_confidence
     # Every chosen piece is what we say (a digit, or a stray mark), and there are as many digits
     # as we say: with calibrated class probabilities the product is a calibrated field

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from segmentation.assemble import read_field
+from segmentation.assemble import best_comb_path, read_field
 from segmentation.oversegment import components, plan
 from segmentation.reader import (
     FieldPlan,
@@ -324,6 +324,46 @@ def test_read_field_scores_every_length_it_could_read() -> None:
     best = max(reading.length_scores.values())
     assert reading.length_scores[2] == pytest.approx(best)
     assert set(reading.length_scores) == {0, 1, 2, 3}  # 3: the mark read as a digit
+
+
+def test_read_field_keeps_to_the_fields_length_rule() -> None:
+    # The sure 9 + 1 split of one blob against the whole read as 9: unconstrained the merge
+    # wins (see above); a field that must hold two digits reads the split, and is then sure of
+    # its length, the one reading of an allowed length.
+    spans = [(0, 1), (1, 2), (0, 2)]
+    probs = np.full((3, 11), 1e-4, np.float32)
+    probs[0, 9], probs[1, 1], probs[2, 9] = 0.999, 0.999, 0.999
+    assert [s.digit for s in read_field(2, spans, probs, cuts=[1]).steps] == [9]
+    two = read_field(2, spans, probs, cuts=[1], lengths=(2, 2))
+    assert [s.digit for s in two.steps] == [9, 1]
+    assert set(two.length_scores) == {2}
+    assert two.length_confidence == pytest.approx(1.0)
+
+
+def test_read_field_leaves_a_reading_that_plainly_breaks_the_length_rule() -> None:
+    # Three sure, separate digits in a field for at most two: the writing breaks the rule
+    # (the validator flags it), rather than a sure digit being read as a mark.
+    spans = [(0, 1), (1, 2), (2, 3)]
+    probs = np.full((3, 11), 1e-5, np.float32)
+    probs[0, 3], probs[1, 1], probs[2, 6] = 0.9999, 0.9999, 0.9999
+    reading = read_field(3, spans, probs, lengths=(0, 2))
+    assert [s.digit for s in reading.steps] == [3, 1, 6]
+
+
+def test_comb_path_reads_a_digit_in_an_inked_cell_the_field_needs() -> None:
+    # Two cells; the second's ink reads a little more like a mark than a 7 (noise prior 0.5).
+    spans = [(0, 1), (1, 2)]
+    cells = [(0, 1), (1, 2)]
+    probs = np.full((2, 11), 1e-3, np.float32)
+    probs[0, 4] = 0.99
+    probs[1, NOT_A_DIGIT], probs[1, 7] = 0.62, 0.28
+    free = best_comb_path(cells, spans, probs)
+    assert [s.digit for s in free] == [4, None]
+    need = best_comb_path(cells, spans, probs, min_digits=2)
+    assert [(s.digit, round(s.prob, 2)) for s in need] == [(4, 0.99), (7, 0.28)]
+    # A cell whose ink is surely no digit stays a mark: the field is left short and flagged.
+    probs[1, NOT_A_DIGIT], probs[1, 7] = 0.99999, 1e-6
+    assert [s.digit for s in best_comb_path(cells, spans, probs, min_digits=2)] == [4, None]
 
 
 @dataclass
