@@ -315,7 +315,7 @@ def assemble_field(
         reading = read_field(
             fp.n_segments, fp.spans, sub, fp.priors, fp.cuts, fp.noise, lengths=lengths
         )
-        path, length_confidence = reading.steps, reading.length_confidence
+        path, length_confidence = reading.steps, reading.string_confidence
     # Every chosen piece is what we say (a digit, or a stray mark), and there are as many digits
     # as we say: with calibrated class probabilities the product is a calibrated field
     # confidence (measured: ECE 1.5 % on the bench's test pages).

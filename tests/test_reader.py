@@ -326,6 +326,23 @@ def test_read_field_scores_every_length_it_could_read() -> None:
     assert set(reading.length_scores) == {0, 1, 2, 3}  # 3: the mark read as a digit
 
 
+def test_string_confidence_doubts_a_reading_another_cut_nearly_matches() -> None:
+    # A 5 touching a 1: cut early, the 5's tail hangs on the 1 and reads 7; cut late, 5 and 1.
+    # Both are sure digit by digit and both read two digits, so only the string confidence sees
+    # that the field reads "57" or "51" about equally well.
+    spans = [(0, 1), (1, 3), (0, 2), (2, 3)]
+    probs = np.full((4, 11), 1e-4, np.float32)
+    probs[0, 5], probs[1, 7], probs[2, 5], probs[3, 1] = 0.999, 0.998, 0.999, 0.99
+    reading = read_field(3, spans, probs, cuts=[1, 2])
+    assert [s.digit for s in reading.steps] == [5, 7]
+    assert reading.length_confidence > 0.99
+    assert 0.4 < reading.string_confidence < 0.6
+    assert set(reading.strings) >= {(5, 7), (5, 1)}
+    # The late cut's 1 is a poor one: the early cut's reading is then sure.
+    probs[3, 1], probs[3, NOT_A_DIGIT] = 0.3, 0.6
+    assert read_field(3, spans, probs, cuts=[1, 2]).string_confidence > 0.99
+
+
 def test_read_field_keeps_to_the_fields_length_rule() -> None:
     # The sure 9 + 1 split of one blob against the whole read as 9: unconstrained the merge
     # wins (see above); a field that must hold two digits reads the split, and is then sure of
