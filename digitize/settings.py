@@ -27,7 +27,7 @@ class Settings(BaseSettings):
         "or a directory path for a content-addressed store shared by all workers.",
     )
     review_threshold: float = Field(
-        default=0.95,
+        default=0.92,
         ge=0.0,
         le=1.0,
         description="A field whose calibrated confidence is below this needs review.",
