@@ -12,7 +12,7 @@ the reading is of its length (``Reading.length_confidence``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +56,38 @@ class Reading:
     steps: list[Step]
     length_scores: dict[int, float]
     strings: dict[Key, float] = field(default_factory=dict)
+    #: the DP's table at the last node: string -> (score, previous node, step), per node
+    table: list[dict[Key, tuple[float, int, Step | None]]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+
+    def path(self, key: Key) -> list[Step]:
+        """The best path reading the string ``key`` (one of ``strings``)."""
+        path: list[Step] = []
+        j = len(self.table) - 1
+        while j > 0:
+            _, i, taken = self.table[j][key]
+            if taken is not None:
+                path.append(taken)
+                if taken.digit is not None:
+                    key = key[:-1]
+            j = i
+        path.reverse()
+        return path
+
+    def runners_up(self) -> list[Key]:
+        """The other strings, likeliest first, within ``MIN_LENGTH_MASS`` of the best one."""
+        key = tuple(s.digit for s in self.steps if s.digit is not None)
+        if key not in self.strings:
+            return []
+        floor = self.strings[key] + math.log(MIN_LENGTH_MASS) / LENGTH_SHARPNESS
+        others = [t for t, v in self.strings.items() if t != key and v >= floor]
+        return sorted(others, key=self.strings.__getitem__, reverse=True)
+
+    def confidence_of(self, key: Key) -> float:
+        """``string_confidence`` of another of the ``strings``."""
+        own = self.strings[key]
+        return 1.0 / sum(math.exp(LENGTH_SHARPNESS * (v - own)) for v in self.strings.values())
 
     @property
     def string_confidence(self) -> float:
@@ -64,10 +96,8 @@ class Reading:
         length is another string, so this is at most ``length_confidence``. A digit's own
         alternatives are in its probability already; here each piece reads as its best digit,
         so the strings differ by where the cuts go."""
-        own = self.strings.get(tuple(s.digit for s in self.steps if s.digit is not None))
-        if own is None:
-            return self.length_confidence
-        return 1.0 / sum(math.exp(LENGTH_SHARPNESS * (v - own)) for v in self.strings.values())
+        key = tuple(s.digit for s in self.steps if s.digit is not None)
+        return self.confidence_of(key) if key in self.strings else self.length_confidence
 
     @property
     def length_confidence(self) -> float:
@@ -191,17 +221,8 @@ def read_field(
     scores = _allowed_lengths(per_length, lengths)
     strings = {s: v[0] for s, v in end.items() if len(s) in scores}
     s = max(strings, key=lambda t: (strings[t], len(t)))  # ties go to the reading with more digits
-    path: list[Step] = []
-    j = n_segments
-    while j > 0:
-        _, i, taken = best[j][s]
-        if taken is not None:
-            path.append(taken)
-            if taken.digit is not None:
-                s = s[:-1]
-        j = i
-    path.reverse()
-    return Reading(path, scores, strings)
+    reading = Reading([], scores, strings, best)
+    return replace(reading, steps=reading.path(s))
 
 
 def _keep_best_strings(node: dict[Key, tuple[float, int, Step | None]]) -> None:

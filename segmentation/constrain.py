@@ -66,15 +66,31 @@ def _strings(options: list[list[tuple[int, float]]]) -> list[tuple[float, str]]:
 
 
 def constrain_field(f: FieldResult, spec: FieldSpec) -> FieldResult:
-    """``f`` read again under ``spec``'s rules (a new result; ``f`` itself is not changed)."""
-    if not f.value or not _constrains(spec) or len(f.digits) != len(f.value):
+    """``f`` read again under ``spec``'s rules (a new result; ``f`` itself is not changed).
+
+    When no reading of the best cuts keeps the rules, the readings of other cuts that came
+    close (``f.others``, likeliest first) are tried: the first that can keep them is taken, with
+    its own, lower, confidence (the doubt about the cuts is in it).
+    """
+    if not _constrains(spec):
         return f
+    for reading in (f, *f.others):
+        kept = _under_rules(reading, spec)
+        if kept is not None:
+            return kept
+    return f
+
+
+def _under_rules(f: FieldResult, spec: FieldSpec) -> FieldResult | None:
+    """``f`` read under the rules; None when hardly any reading of its digits keeps them."""
+    if not f.value or len(f.digits) != len(f.value):
+        return None
     options = [_options(d) for d in f.digits]
     strings = _strings(options)
     kept = [(p, s) for p, s in strings if not rule_reasons(s, spec)]
     mass = sum(p for p, _ in kept)
     if not kept or mass < MIN_RULE_MASS:
-        return f
+        return None
     # Strings outside the beam (other classes, "not a digit", the long tail) might keep the
     # rules too: counting them all as keeping them never makes a reading surer than it is.
     total = sum(p for p, _ in strings)
@@ -91,7 +107,9 @@ def constrain_field(f: FieldResult, spec: FieldSpec) -> FieldResult:
         in_beam = sum(p for p, s in strings if s[i] == best[i])
         with_it = sum(p for p, s in kept if s[i] == best[i]) + max(0.0, p_i - in_beam)
         digits.append(replace(d, value=int(best[i]), confidence=min(1.0, with_it / norm)))
-    return replace(f, value=best, confidence=min(1.0, rest * best_p / norm), digits=digits)
+    return replace(
+        f, value=best, confidence=min(1.0, rest * best_p / norm), digits=digits, others=[]
+    )
 
 
 def constrain_fields(

@@ -72,6 +72,9 @@ class FieldResult:
     needs_review: bool = False
     reasons: list[str] = field(default_factory=list)
     image: npt.NDArray[np.uint8] | None = None  # the field as scanned (for review), greyscale
+    #: Other cuts' readings, likeliest first, each with its own confidence: kept only for a
+    #: field whose best reading breaks its template's rules, to be read under them.
+    others: list[FieldResult] = field(default_factory=list)
 
 
 @dataclass

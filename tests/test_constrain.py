@@ -111,3 +111,21 @@ def test_fields_without_a_spec_are_returned_as_they_are() -> None:
     f = field(digit({5: 0.6, 0: 0.35}), *sure("69"))
     (g,) = constrain_fields([f], [FieldSpec(name="other", box=(0, 0, 1, 1), kind="box")])
     assert g is f
+
+
+def test_other_cuts_are_read_under_the_rules_when_the_best_cuts_cannot_keep_them() -> None:
+    """4242 is Luhn-valid. The best cuts lost its last 2 in a touching pair (424, every digit
+    sure: no substitution keeps the sum); another cut read it, a little less likely."""
+    best = field(*sure("424"), noise=0.9)
+    other = field(*sure("4242"), noise=0.1)
+    assert not luhn_ok(best.value) and luhn_ok(other.value)
+    s = spec(checksum="luhn")
+    assert constrain_field(best, s).value == "424"  # no other cuts: left as read
+    best.others = [field(*sure("4243"), noise=0.2), other]  # the likelier one breaks it too
+    g = constrain_field(best, s)
+    assert g.value == "4242"
+    assert g.confidence < 0.15  # the doubt about the cuts stays: a person checks it
+    assert not passes(g, s)
+    assert g.others == []
+    # A rule kept by the best cuts' own digits wins over other cuts.
+    assert constrain_field(field(*sure("4242"), noise=0.9), s).value == "4242"

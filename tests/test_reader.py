@@ -338,6 +338,9 @@ def test_string_confidence_doubts_a_reading_another_cut_nearly_matches() -> None
     assert reading.length_confidence > 0.99
     assert 0.4 < reading.string_confidence < 0.6
     assert set(reading.strings) >= {(5, 7), (5, 1)}
+    assert reading.runners_up()[0] == (5, 1)  # for reading under a field's rules
+    assert [(s.candidate, s.digit) for s in reading.path((5, 1))] == [(2, 5), (3, 1)]
+    assert reading.confidence_of((5, 1)) == pytest.approx(1 - reading.string_confidence)
     # The late cut's 1 is a poor one: the early cut's reading is then sure.
     probs[3, 1], probs[3, NOT_A_DIGIT] = 0.3, 0.6
     assert read_field(3, spans, probs, cuts=[1, 2]).string_confidence > 0.99
