@@ -227,14 +227,13 @@ def read_field(
 
 def _keep_best_strings(node: dict[Key, tuple[float, int, Step | None]]) -> None:
     """Drop all but the ``STRINGS_KEPT`` best strings of each length read up to a node."""
-    by_length: dict[int, list[Key]] = {}
-    for s in node:
-        by_length.setdefault(len(s), []).append(s)
-    for keys in by_length.values():
-        if len(keys) > STRINGS_KEPT:
-            keys.sort(key=lambda t: node[t][0], reverse=True)
-            for t in keys[STRINGS_KEPT:]:
-                del node[t]
+    if len(node) <= STRINGS_KEPT:
+        return
+    seen: dict[int, int] = {}
+    for t in sorted(node, key=lambda t: node[t][0], reverse=True):
+        n = seen[len(t)] = seen.get(len(t), 0) + 1
+        if n > STRINGS_KEPT:
+            del node[t]
 
 
 def best_comb_path(
