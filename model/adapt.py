@@ -25,6 +25,11 @@ Measured (2026-11-27, 2-core AMD EPYC; 400 validation pages, seeds 12345 and 0, 
   misread 0.42 % of their 87,076 crops): fields wrong 104 -> 98 (12 against 6 only one model got
   wrong, p = 0.24), but validation digits 17 -> 19 wrong, template-free strings 97.12 -> 96.88 %,
   field-confidence ECE 0.79 -> 1.05 %. No clear gain: not shipped.
+- Hard negatives (2026-11-27, from the trained network, the same 2,000 forms): the candidate
+  pieces spanning two written digits that the network read as a digit (a 9 with its touching 1
+  read as 9; 1,780-2,036 of them) added as "not a digit". Validation digits fell 99.66 ->
+  99.48-99.50 % (real digits called "not a digit"); validation pages read 4-6 fields more right
+  of 3,602, but passing at 0.92 fell 90.34 -> 89.17-89.59 % with the wrong share level. Not kept.
 """
 
 from __future__ import annotations
