@@ -133,6 +133,7 @@ MIN_LENGTH_MASS = 1e-3
 #: Strings kept per path node and length (1 would be plain Viterbi): enough for the runners-up
 #: that say how close another segmentation comes to reading another string.
 STRINGS_KEPT = 4
+RUNNER_UP_MARGIN = 2.0
 
 
 def _allowed_lengths(scores: dict[int, float], lengths: tuple[int, int] | None) -> dict[int, float]:
@@ -226,13 +227,18 @@ def read_field(
 
 
 def _keep_best_strings(node: dict[Key, tuple[float, int, Step | None]]) -> None:
-    """Drop all but the ``STRINGS_KEPT`` best strings of each length read up to a node."""
-    if len(node) <= STRINGS_KEPT:
+    """Keep each length's best string read up to a node (the best path of every length, as a
+    plain Viterbi search finds it) and up to ``STRINGS_KEPT`` - 1 runners-up of that length
+    that score within ``RUNNER_UP_MARGIN`` of the node's best (farther ones would weigh under
+    1e-7 in a confidence, and a long string of marks has dozens of lengths to carry)."""
+    if len(node) <= 1:
         return
+    order = sorted(node, key=lambda t: node[t][0], reverse=True)
+    floor = node[order[0]][0] - RUNNER_UP_MARGIN
     seen: dict[int, int] = {}
-    for t in sorted(node, key=lambda t: node[t][0], reverse=True):
+    for t in order:
         n = seen[len(t)] = seen.get(len(t), 0) + 1
-        if n > STRINGS_KEPT:
+        if n > STRINGS_KEPT or (n > 1 and node[t][0] < floor):
             del node[t]
 
 
