@@ -48,6 +48,11 @@ CAPTION_CONFIDENCE = 0.5
 CAPTION_SIZE = 0.5
 #: ... and one or two "digits" under this share of that height are dust, however they read.
 DUST_SIZE = 0.3
+#: A template-free "string" cut into more segments than this is no number but a band of marks:
+#: the specks a grey scanner lid leaves along the paper's edge, hatching, a dotted line. On 60
+#: generated pages of no known form the handwritten strings had at most 19 segments; lid edges
+#: made strings of 57-198, which took up to a second to classify and read.
+MAX_STRING_SEGMENTS = 60
 #: Review reason: handwriting ran past the field's box (read with the field where it is whole
 #: and continues the string; a person checks either way).
 INK_OUTSIDE_BOX = "ink_outside_box"
@@ -231,6 +236,8 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
     for k, s in enumerate(find_strings(image, ink=ink, comps=comps), start=1):
         sx, sy = s.box[0], s.box[1]
         segs, pieces, _ = plan(s.ink, digit_height=s.digit_height)
+        if len(segs) > MAX_STRING_SEGMENTS:
+            continue
 
         def to_page(b: Box, sx: int = sx, sy: int = sy) -> Box:
             bx, by, bw, bh = b[0] + sx, b[1] + sy, b[2], b[3]

@@ -113,6 +113,25 @@ def test_touching_digits_split(text: str) -> None:
     assert read_free(ink) == [text]
 
 
+def test_a_band_of_specks_is_no_string() -> None:
+    """Specks in a row (a grey scanner lid's edge binarises so) group like a string but are
+    cut into far more segments than a number has: no field, and no time spent reading it."""
+    ink = np.pad(draw("101"), ((0, 60), (0, 1300)))
+    for k in range(90):
+        cv2.rectangle(ink, (20 + 14 * k, 110), (27 + 14 * k, 122), 255, -1)
+    seg = segment_page(Page(1, np.ascontiguousarray(255 - ink)), None)
+    assert max(fp.box[1] for fp in seg.fields) < 100  # nothing planned down in the band
+    assert [f.value for f in assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))] == [
+        "101"
+    ]
+    # 40 specks: short enough to be a number, so read (the classifier says what it is)
+    few = np.pad(draw("101"), ((0, 60), (0, 1300)))
+    for k in range(40):
+        cv2.rectangle(few, (20 + 14 * k, 110), (27 + 14 * k, 122), 255, -1)
+    seg = segment_page(Page(1, np.ascontiguousarray(255 - few)), None)
+    assert max(fp.box[1] for fp in seg.fields) >= 100
+
+
 def lines(*texts: str) -> U8:
     rows = [draw(t) for t in texts]
     width = max(r.shape[1] for r in rows)
