@@ -75,9 +75,14 @@ class Reading:
         path.reverse()
         return path
 
+    @property
+    def key(self) -> Key:
+        """The string the best path reads."""
+        return tuple(s.digit for s in self.steps if s.digit is not None)
+
     def runners_up(self) -> list[Key]:
         """The other strings, likeliest first, within ``MIN_LENGTH_MASS`` of the best one."""
-        key = tuple(s.digit for s in self.steps if s.digit is not None)
+        key = self.key
         if key not in self.strings:
             return []
         floor = self.strings[key] + math.log(MIN_LENGTH_MASS) / LENGTH_SHARPNESS
@@ -96,13 +101,13 @@ class Reading:
         length is another string, so this is at most ``length_confidence``. A digit's own
         alternatives are in its probability already; here each piece reads as its best digit,
         so the strings differ by where the cuts go."""
-        key = tuple(s.digit for s in self.steps if s.digit is not None)
+        key = self.key
         return self.confidence_of(key) if key in self.strings else self.length_confidence
 
     @property
     def length_confidence(self) -> float:
         """How sure the reading is of its number of digits (see ``LENGTH_SHARPNESS``)."""
-        n = sum(s.digit is not None for s in self.steps)
+        n = len(self.key)
         own = self.length_scores.get(n)
         if own is None:
             return 1.0
@@ -272,18 +277,12 @@ def best_comb_path(
             p = probs[whole]
             d = int(np.argmax(p[:NOT_A_DIGIT]))
             steps = [Step(whole, d, float(p[d]))]
-        if not any(st.digit is not None for st in steps) and 1 in reading.length_scores:
-            one = read_field(
-                b - a,
-                [(spans[k][0] - a, spans[k][1] - a) for k in ks],
-                probs[ks],
-                noise=[noise[k] for k in ks] if noise else None,
-                lengths=(1, 1),
-            )
-            lost = reading.length_scores.get(0, 0.0) - reading.length_scores[1]
-            forced.append(
-                (lost, c, [Step(ks[st.candidate], st.digit, st.prob) for st in one.steps])
-            )
+        ones = [t for t in reading.strings if len(t) == 1]
+        if ones and not any(st.digit is not None for st in steps):
+            one = max(ones, key=reading.strings.__getitem__)
+            lost = reading.strings[reading.key] - reading.strings[one]
+            path = [Step(ks[st.candidate], st.digit, st.prob) for st in reading.path(one)]
+            forced.append((lost, c, path))
         per_cell.append(steps)
     missing = (min_digits or 0) - sum(st.digit is not None for cell in per_cell for st in cell)
     for lost, c, steps in sorted(forced)[: max(0, missing)]:
