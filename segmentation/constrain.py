@@ -43,8 +43,9 @@ NEGLIGIBLE = 1e-5
 MIN_RULE_MASS = 1e-3
 
 
-def _constrains(spec: FieldSpec) -> bool:
-    """Whether the spec has a rule on the digits themselves (length is fixed by segmentation)."""
+def constrains(spec: FieldSpec) -> bool:
+    """Whether the spec has a rule on the digits themselves (length rules are kept by the path
+    search, ``assemble.read_field``)."""
     return bool(spec.pattern or spec.checksum or spec.range is not None)
 
 
@@ -72,7 +73,7 @@ def constrain_field(f: FieldResult, spec: FieldSpec) -> FieldResult:
     close (``f.others``, likeliest first) are tried: the first that can keep them is taken, with
     its own, lower, confidence (the doubt about the cuts is in it).
     """
-    if not _constrains(spec):
+    if not constrains(spec):
         return f
     for reading in (f, *f.others):
         kept = _under_rules(reading, spec)

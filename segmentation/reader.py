@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from segmentation.assemble import Step, best_comb_path, read_field, top3
+from segmentation.constrain import constrains
 from segmentation.freeform import Components, components, find_strings, page_ink, vertical_text
 from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
@@ -324,9 +325,10 @@ def assemble_field(
         fp.n_segments, fp.spans, sub, fp.priors, fp.cuts, fp.noise, lengths=lengths
     )
     result = _result(fp, sub, image, reading.steps, reading.string_confidence)
-    if spec is not None and result.value and rule_reasons(result.value, spec):
+    if spec is not None and constrains(spec) and result.value and rule_reasons(result.value, spec):
         # The best cuts read a string the rules refuse: other cuts that come close enough go
-        # with it, for ``constrain`` to read under the rules too.
+        # with it, for ``constrain`` to read under the rules too (a field with a length rule
+        # only has been read under it already).
         result.others = [
             _result(fp, sub, image, reading.path(key), reading.confidence_of(key))
             for key in reading.runners_up()
