@@ -12,6 +12,13 @@ the registration's homography. Template-free mode finds the digit strings of the
 (``freeform``), turns the page a quarter turn when its text runs vertically, and reads every
 string both upright and upside down from the same crops, keeping the likelier reading.
 Segmentation is recognition-driven (``oversegment`` proposes, ``assemble`` decides).
+
+Tried and not kept (2026-11-27, 400 validation pages, 3,602 fields): doubting a digit whose
+reading wavers when its piece is cut a little differently (ink grown or shrunk a pixel, no
+stroke-width normalisation, turned ±8°; each chosen digit's probability replaced by the least,
+the geometric or the plain mean over those crops). Ranking fields by that confidence let
+87.8-90.0 % pass at 0.5 % wrong among them, against 90.9 % for the plain one: the confident
+errors are steady under such changes, and the doubt falls on digits read right.
 """
 
 from __future__ import annotations
