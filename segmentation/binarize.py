@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from segmentation.imageops import shrink
+
 U8 = npt.NDArray[np.uint8]
 
 
@@ -48,9 +50,7 @@ def _shrink(grey: U8, target: int) -> U8:
     f = target / max(h, w)
     if f >= 1:
         return grey
-    return cv2.resize(
-        grey, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA
-    )
+    return shrink(grey, (max(1, round(w * f)), max(1, round(h * f))))
 
 
 def ink_darkness(grey: U8, *, polarity: bool | None = None) -> npt.NDArray[np.float32]:

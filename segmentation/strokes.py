@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from segmentation.cuts import stroke_width
+from segmentation.imageops import pad
 
 Mask = npt.NDArray[np.bool_]
 
@@ -36,12 +37,12 @@ def crop_ink(mask: Mask) -> npt.NDArray[np.uint8]:
     if sw < THIN * size:  # a fine pen: thicken
         r = max(1, round((0.105 * size - sw) / 2))
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-        return cv2.dilate(np.pad(m, r), k) * 255
+        return cv2.dilate(pad(m, r), k) * 255
     if sw <= 0.16 * size:
         return m * 255
     r = max(1, round((sw - 0.11 * size) / 2))
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    thin = cv2.erode(np.pad(m, r), k)[r:-r, r:-r]
+    thin = cv2.erode(pad(m, r), k)[r:-r, r:-r]
     return (thin if thin.sum() >= 0.3 * area else m) * 255
 
 

@@ -190,23 +190,3 @@ def test_templates_travel_with_the_batch(
     assert out.status == DONE, out.error
     with session_scope() as s:
         assert s.scalar(select(Page.template).where(Page.document_id == doc_id)) == "order"
-
-
-@pytest.mark.parametrize("shape", [(2673, 1943), (1000, 700), (3508, 2480), (1201, 3000)])
-def test_preview_shrink_keeps_thin_lines(shape: tuple[int, int]) -> None:
-    """The fast two-step downscale keeps 1-pixel printed rules, as INTER_AREA does."""
-    from worker.pipeline import PREVIEW_SIDE, _shrink
-
-    h, w = shape
-    img = np.full(shape, 235, np.uint8)
-    step = max(8, w // 40)
-    img[:, ::step] = 20  # 1-pixel vertical rules: the first thing aliasing loses
-    scale = min(1.0, PREVIEW_SIDE / max(h, w))
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    got = _shrink(img, size)
-    assert got.shape == (size[1], size[0])
-    assert abs(float(got.mean()) - float(img.mean())) < 2  # ink is averaged, not dropped
-    row = got[got.shape[0] // 2].astype(int)
-    for x in range(0, w, step):  # each rule still darkens its column of the preview
-        c = min(round(x * scale), size[0] - 1)
-        assert row[max(0, c - 1) : c + 2].min() < 235 - 40 * scale, x

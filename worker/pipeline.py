@@ -34,6 +34,7 @@ from db.models import Page as PageRow
 from db.storage import get_storage
 from digitize.errors import DigitizeError, TemplateError, TransientError
 from digitize.settings import Settings, get_settings
+from segmentation.imageops import shrink
 from segmentation.types import DigitClassifier, FieldResult, Page, PageResult
 
 if TYPE_CHECKING:
@@ -245,20 +246,8 @@ def _preview(page: Page) -> tuple[bytes | None, float]:
     img = page.image
     if scale < 1.0:
         size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
-        img = _shrink(img, size)
+        img = shrink(img, size)
     return jpeg(img), scale
-
-
-def _shrink(image: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np.uint8]:
-    """Downscale without aliasing, fast: area-average by a whole factor (OpenCV's fast path),
-    then linear for the rest (under 2×). A fractional INTER_AREA costs 12× more (6 ms a page)."""
-    h, w = image.shape[:2]
-    k = max(1, min(w // size[0], h // size[1]))
-    if k > 1:
-        image = cv2.resize(
-            image[: h // k * k, : w // k * k], (w // k, h // k), interpolation=cv2.INTER_AREA
-        )
-    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 
 
 def _box(box: Sequence[Any]) -> list[int]:

@@ -1,0 +1,48 @@
+"""``segmentation.imageops``: the fast downscale and border the reader and previews use."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from segmentation.imageops import pad, shrink
+
+
+@pytest.mark.parametrize(
+    ("shape", "side"),
+    [
+        ((2673, 1943), 1400),  # a preview
+        ((1000, 700), 1400),
+        ((3508, 2480), 1400),
+        ((1201, 3000), 1400),
+        ((2339, 1654), 320),  # a binariser's paper estimate
+        ((2673, 1943), 1800),  # a page of no known form, under 2x
+    ],
+)
+def test_shrink_keeps_thin_lines(shape: tuple[int, int], side: int) -> None:
+    """The fast two-step downscale keeps 1-pixel printed rules, as INTER_AREA does."""
+    h, w = shape
+    img = np.full(shape, 235, np.uint8)
+    step = max(8, w // 40)
+    img[:, ::step] = 20  # 1-pixel vertical rules: the first thing aliasing loses
+    scale = min(1.0, side / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    got = shrink(img, size)
+    assert got.shape == (size[1], size[0])
+    assert abs(float(got.mean()) - float(img.mean())) < 2  # ink is averaged, not dropped
+    row = got[got.shape[0] // 2].astype(int)
+    for x in range(0, w, step):  # each rule still darkens its column
+        c = min(round(x * scale), size[0] - 1)
+        assert row[max(0, c - 1) : c + 2].min() < 235 - 40 * scale, x
+
+
+def test_shrink_to_its_own_size_is_the_image() -> None:
+    img = np.arange(35, dtype=np.uint8).reshape(5, 7)
+    assert np.array_equal(shrink(img, (7, 5)), img)
+
+
+@pytest.mark.parametrize("r", [1, 3])
+def test_pad_is_numpys(r: int) -> None:
+    mask = (np.random.default_rng(r).random((9, 13)) > 0.5).astype(np.uint8)
+    assert np.array_equal(pad(mask, r), np.pad(mask, r))
+    assert np.array_equal(pad(mask[2:7, 3:11], r), np.pad(mask[2:7, 3:11], r))  # a view too
