@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from segmentation.binarize import binarize
+from segmentation.imageops import components_with_stats
 from segmentation.types import Box
 
 U8 = npt.NDArray[np.uint8]
@@ -61,7 +62,7 @@ def remove_rules(ink: U8) -> U8:
             continue
         # Label only the part of the page the lines span (labelling costs by the pixel).
         ox, oy, ow, oh = cv2.boundingRect(lines)
-        n, lab, st, _ = cv2.connectedComponentsWithStats(lines[oy : oy + oh, ox : ox + ow], 8)
+        n, lab, st, _ = components_with_stats(lines[oy : oy + oh, ox : ox + ow])
         target = horiz if horizontal else vert
         for i in range(1, n):
             lx, ly, bw, bh, _ = st[i]
@@ -74,7 +75,7 @@ def remove_rules(ink: U8) -> U8:
         # Keep vertical lines that are very long or touch a horizontal rule.
         near = cv2.dilate(horiz, np.ones((7, 7), np.uint8))
         ox, oy, ow, oh = cv2.boundingRect(vert)
-        n, lab, st, _ = cv2.connectedComponentsWithStats(vert[oy : oy + oh, ox : ox + ow], 8)
+        n, lab, st, _ = components_with_stats(vert[oy : oy + oh, ox : ox + ow])
         for i in range(1, n):
             lx, ly, bw, bh, _ = st[i]
             x, y = lx + ox, ly + oy
@@ -112,8 +113,7 @@ Components = tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArra
 
 def components(ink: U8) -> Components:
     """The page's connected marks, labelled once for both ``vertical_text`` and ``find_strings``."""
-    n, lab, st, cen = cv2.connectedComponentsWithStats(ink, 8)
-    return int(n), lab, st, cen
+    return components_with_stats(ink)
 
 
 def vertical_text(ink: U8, comps: Components | None = None) -> bool:

@@ -23,6 +23,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from segmentation.imageops import components_with_stats
+
 Grey = npt.NDArray[np.uint8]
 
 
@@ -47,7 +49,7 @@ def printed_ink(template: Any) -> tuple[Grey, Grey]:
         w = ref.shape[1]
         dark = cv2.threshold(ref, 109, 255, cv2.THRESH_BINARY_INV)[1]  # ref < 110
         printed = cv2.bitwise_or(binarise(ref), dark)
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(printed, connectivity=8)
+        _, labels, stats, _ = components_with_stats(printed)
         min_area = max(4, round(20 * (w / 1654) ** 2))
         speck = stats[:, cv2.CC_STAT_AREA] < min_area
         speck[0] = False  # the background

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from segmentation.cuts import cut_positions, seam
+from segmentation.imageops import components_with_stats
 from segmentation.types import Box
 
 Mask = npt.NDArray[np.bool_]
@@ -136,7 +137,7 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
     stroke broken across) are merged into it; digits side by side are not, however much one
     overhangs the other.
     """
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), 8)
+    n, labels, stats, _ = components_with_stats((ink > 0).astype(np.uint8))
     if n <= 1:
         return [], digit_height
     st = stats[1:]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation.imageops import pad, shrink
+from segmentation.imageops import components_with_stats, pad, shrink
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,21 @@ def test_pad_is_numpys(r: int) -> None:
     mask = (np.random.default_rng(r).random((9, 13)) > 0.5).astype(np.uint8)
     assert np.array_equal(pad(mask, r), np.pad(mask, r))
     assert np.array_equal(pad(mask[2:7, 3:11], r), np.pad(mask[2:7, 3:11], r))  # a view too
+
+
+@pytest.mark.parametrize("shape", [(1800, 1368), (300, 200), (37, 23)])
+def test_components_are_opencvs_default_labelling(shape: tuple[int, int]) -> None:
+    import cv2
+
+    rng = np.random.default_rng(shape[0])
+    blobs = cv2.GaussianBlur(rng.random(shape).astype(np.float32), (0, 0), 2) > 0.55
+    mask = blobs.astype(np.uint8) * 255
+    n, labels, stats, centroids = components_with_stats(mask)
+    n0, labels0, stats0, centroids0 = cv2.connectedComponentsWithStats(mask, 8)
+    assert n == n0 > 2
+    assert np.array_equal(labels, labels0) and np.array_equal(stats, stats0)
+    assert np.allclose(centroids, centroids0)
+    view = mask[5:-3, 4:-2]  # a view into a larger page, as field regions are
+    assert np.array_equal(
+        components_with_stats(view)[1], cv2.connectedComponentsWithStats(view, 8)[1]
+    )
