@@ -29,7 +29,7 @@ import argparse  # noqa: E402
 import difflib  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
-from collections import defaultdict  # noqa: E402
+from collections import Counter, defaultdict  # noqa: E402
 from time import perf_counter, process_time  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -147,8 +147,7 @@ def bench_forms(
     source = synthetic.DigitSource(images, labels)
     settings = Settings()
     out: dict[str, Any] = {}
-    # Per page: fields, exact, digits, digits right, passed, wrong among passed.
-    per_page: list[list[int]] = []
+    per_page: list[Counter[str]] = []  # fields, exact, digits, digits_ok, passed, passed_wrong
     scored: list[tuple[float, bool]] = []
     stage: dict[str, list[float]] = defaultdict(list)
     totals: list[float] = []
@@ -167,22 +166,27 @@ def bench_forms(
         specs = next((tp.fields for tp in templates if tp.name == res.template), None)
         if specs is not None:
             read.append((res.fields, specs, sp.values))
-        page = [0] * 6
+        page: Counter[str] = Counter()
         for name, truth in sp.values.items():
             f = got.get(name)
             value = f.value if f is not None else ""
-            ok_digits = _digits_right(truth, value)
             passes = f is not None and not f.needs_review
-            for i, v in enumerate((1, value == truth, len(truth), ok_digits, passes)):
-                page[i] += v
-            page[5] += passes and value != truth
+            page["fields"] += 1
+            page["exact"] += value == truth
+            page["digits"] += len(truth)
+            page["digits_ok"] += _digits_right(truth, value)
+            page["passed"] += passes
+            page["passed_wrong"] += passes and value != truth
             if f is not None:
                 scored.append((f.confidence, value == truth))
             if value != truth and len(failures) < 25:
                 failures.append(f"page{k} {sp.template}.{name}: {truth} -> {value}")
         per_page.append(page)
-    col = np.array(per_page).T
-    fields, exact, digits_total, digits_ok, passed, passed_wrong = (int(c.sum()) for c in col)
+    col = {k: np.array([p[k] for p in per_page]) for k in per_page[0]} if per_page else {}
+    fields, exact, digits_total, digits_ok, passed, passed_wrong = (
+        int(col[k].sum())
+        for k in ("fields", "exact", "digits", "digits_ok", "passed", "passed_wrong")
+    )
     out["template"] = {
         "pages": len(per_page),
         "fields": fields,
@@ -191,10 +195,10 @@ def bench_forms(
         "pass_without_review": passed / fields,
         "wrong_among_passed": passed_wrong / max(1, passed),
         "ci95": {
-            "fields_exact": _interval(col[1], col[0]),
-            "digits_right": _interval(col[3], col[2]),
-            "pass_without_review": _interval(col[4], col[0]),
-            "wrong_among_passed": _interval(col[5], col[4]),
+            "fields_exact": _interval(col["exact"], col["fields"]),
+            "digits_right": _interval(col["digits_ok"], col["digits"]),
+            "pass_without_review": _interval(col["passed"], col["fields"]),
+            "wrong_among_passed": _interval(col["passed_wrong"], col["passed"]),
         },
         "field_confidence_ece": _ece(scored),
         "review_tradeoff": _tradeoff(read, settings),
