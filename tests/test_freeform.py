@@ -95,3 +95,31 @@ def test_reading_order() -> None:
     boxes = [s.box for s in find_strings(page)]
     assert len(boxes) == 3
     assert [inside(s, t) for s, t in zip(boxes, [a, b, c], strict=True)] == [True] * 3
+
+
+def _lid_grain(page: U8, rng: np.random.Generator) -> None:
+    """A scanner lid's grain along the page's bottom: a band crowded with specks, a few of them
+    as tall as small print."""
+    h, w = page.shape
+    for k in range(3000):  # ~110 marks in 3x3 blocks, as a real lid's grain (63-206)
+        x, y = int(rng.integers(0, w)), int(rng.integers(h - 150, h))
+        tall = k % 8 == 0
+        cv2.rectangle(page, (x, y), (x + 2 + tall * 2, y + (10 if tall else 2)), 0, -1)
+
+
+@pytest.mark.parametrize("crowd", [24, 10**9])
+def test_grain_makes_no_strings(monkeypatch: pytest.MonkeyPatch, crowd: int) -> None:
+    from segmentation import freeform
+
+    monkeypatch.setattr(freeform, "GRAIN_MARKS", crowd)
+    page = np.full((1400, 1000), 255, np.uint8)
+    cv2.putText(page, "Reading 1:", (60, 235), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 0, 2, cv2.LINE_AA)
+    hand = handwriting(page, 300, 180, 5)
+    _lid_grain(page, np.random.default_rng(0))
+    strings = find_strings(page)
+    assert sum(inside(s.box, hand) for s in strings) == 1  # the number, whole
+    in_grain = [s for s in strings if s.box[1] > 1400 - 160]
+    if crowd == 24:  # the default: printed words and the number, nothing from the grain
+        assert not in_grain and len(strings) <= 3
+    else:  # no grain test: the band makes strings of its own (what the test guards against)
+        assert len(in_grain) >= 5
