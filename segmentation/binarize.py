@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.imageops import shrink
+from segmentation.imageops import fit, shrink
 
 U8 = npt.NDArray[np.uint8]
 
@@ -35,7 +35,7 @@ def dark_ink(grey: U8) -> bool:
     Large-scale light variations are removed first; the ink is then the heavier tail of the
     residual (paper is the majority of pixels, so the ink side is the one with the long tail).
     """
-    small = _shrink(grey, 400)
+    small = fit(grey, 400)[0]
     # The light's slow variation, blurred at a quarter of the size (a 33-pixel sigma in full
     # costs 7 ms) and brought back.
     h, w = small.shape
@@ -50,14 +50,6 @@ def dark_ink(grey: U8) -> bool:
     return dark >= bright
 
 
-def _shrink(grey: U8, target: int) -> U8:
-    h, w = grey.shape
-    f = target / max(h, w)
-    if f >= 1:
-        return grey
-    return shrink(grey, (max(1, round(w * f)), max(1, round(h * f))))
-
-
 def ink_darkness(grey: U8, *, polarity: bool | None = None) -> npt.NDArray[np.float32]:
     """How much darker than its local paper each pixel is, in [0, 1] (0 = paper)."""
     g = _as_grey(grey)
@@ -66,7 +58,7 @@ def ink_darkness(grey: U8, *, polarity: bool | None = None) -> npt.NDArray[np.fl
     if not polarity:
         g = 255 - g
     h, w = g.shape
-    small = _shrink(g, 320)
+    small = fit(g, 320)[0]
     f = small.shape[0] / h
     # Closing removes dark strokes thinner than the kernel: what remains is the paper.
     k = max(5, round(max(small.shape) / 10)) | 1

@@ -30,6 +30,16 @@ def shrink(image: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[n
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 
 
+def fit(image: npt.NDArray[np.uint8], long_side: int) -> tuple[npt.NDArray[np.uint8], float]:
+    """``image`` shrunk (``shrink``) so its long side is at most ``long_side``, and the scale
+    applied (1.0: the image itself, never enlarged)."""
+    h, w = image.shape[:2]
+    scale = min(1.0, long_side / max(h, w, 1))
+    if scale < 1.0:
+        image = shrink(image, (max(1, round(w * scale)), max(1, round(h * scale))))
+    return image, scale
+
+
 def pad(mask: npt.NDArray[np.uint8], r: int) -> npt.NDArray[np.uint8]:
     """``mask`` with an ``r``-pixel border of zeros (``np.pad``'s result, 20× faster)."""
     return cv2.copyMakeBorder(mask, r, r, r, r, cv2.BORDER_CONSTANT, value=0)

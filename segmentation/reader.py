@@ -34,7 +34,7 @@ import numpy.typing as npt
 from segmentation.assemble import Step, best_comb_path, read_field, top3
 from segmentation.constrain import constrains
 from segmentation.freeform import Components, components, find_strings, page_ink, vertical_text
-from segmentation.imageops import shrink
+from segmentation.imageops import fit
 from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
 from segmentation.strokes import crop_ink
@@ -229,11 +229,7 @@ def _template_fields(
 
 
 def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.float32]]) -> None:
-    image = page.image
-    scale = min(1.0, FREE_MAX_SIDE / max(page.width, page.height, 1))
-    if scale < 1.0:
-        size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
-        image = shrink(image, size)
+    image, scale = fit(page.image, FREE_MAX_SIDE)
     ink = page_ink(image)
     comps: Components | None = components(ink)
     turned = vertical_text(ink, comps)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation.imageops import components_with_stats, pad, shrink
+from segmentation.imageops import components_with_stats, fit, pad, shrink
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,24 @@ def test_components_are_opencvs_default_labelling(shape: tuple[int, int]) -> Non
     assert np.array_equal(
         components_with_stats(view)[1], cv2.connectedComponentsWithStats(view, 8)[1]
     )
+
+
+@pytest.mark.parametrize(
+    ("shape", "side", "expected"),
+    [
+        ((2339, 1654), 1800, (1800, 1273)),  # portrait: the height is the long side
+        ((1654, 2339), 400, (283, 400)),  # landscape
+        ((900, 600), 1800, (900, 600)),  # small enough already: returned as it is
+    ],
+)
+def test_fit_bounds_the_long_side(
+    shape: tuple[int, int], side: int, expected: tuple[int, int]
+) -> None:
+    img = np.full(shape, 200, np.uint8)
+    out, scale = fit(img, side)
+    assert out.shape == expected
+    assert max(out.shape) <= side
+    if out.shape == shape:
+        assert out is img and scale == 1.0
+    else:
+        assert scale == pytest.approx(side / max(shape))

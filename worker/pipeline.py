@@ -34,7 +34,7 @@ from db.models import Page as PageRow
 from db.storage import get_storage
 from digitize.errors import DigitizeError, TemplateError, TransientError
 from digitize.settings import Settings, get_settings
-from segmentation.imageops import shrink
+from segmentation.imageops import fit
 from segmentation.types import DigitClassifier, FieldResult, Page, PageResult
 
 if TYPE_CHECKING:
@@ -242,11 +242,7 @@ def _encode(ext: str, image: npt.NDArray[np.uint8] | None, params: list[int]) ->
 
 
 def _preview(page: Page) -> tuple[bytes | None, float]:
-    scale = min(1.0, PREVIEW_SIDE / max(page.width, page.height))
-    img = page.image
-    if scale < 1.0:
-        size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
-        img = shrink(img, size)
+    img, scale = fit(page.image, PREVIEW_SIDE)
     return jpeg(img), scale
 
 
