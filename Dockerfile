@@ -1,11 +1,10 @@
 # syntax=docker/dockerfile:1
 # One image for every service (worker, watch, review, migrate, flower). Two stages: the builder
-# turns every dependency into a wheel and installs them into a virtualenv; the runtime copies only
-# that virtualenv onto a slim base and runs as an unprivileged user. TensorFlow is the CPU build
-# (the Linux `tensorflow` wheel from PyPI runs on CPU; GPU support needs the extra `and-cuda`
-# packages, which are not installed). Inference itself uses OpenVINO (on the .tflite); TensorFlow is for `digitize
-# train` and the Keras baseline of `digitize bench`. The model in model/weights/ is package data,
-# so it is inside the installed package, checked (sha256) at build time.
+# installs the runtime lock and the project into a virtualenv; the runtime copies only that
+# virtualenv onto a slim base and runs as an unprivileged user. Inference uses OpenVINO (on the
+# .tflite); TensorFlow and matplotlib (`digitize train`, `evaluate`, the Keras baseline of
+# `digitize bench`) are the `train` extra and stay out of the image. The model in model/weights/
+# is package data, so it is inside the installed package, checked (sha256) at build time.
 
 ARG PYTHON_VERSION=3.11
 
@@ -14,20 +13,20 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-RUN pip install --upgrade pip setuptools wheel
-# Dependencies first (their own layer: rebuilt only when pyproject.toml changes).
-COPY pyproject.toml README.md ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
- && pip wheel --wheel-dir /wheels -r requirements.txt
+# Dependencies first, from the runtime lock (every package pinned with its hash; no TensorFlow,
+# no matplotlib: those are the `train` extra). Their own layer: rebuilt only when the lock changes.
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN pip install --require-hashes --no-deps -r requirements/runtime.txt
 # Then the project itself (model weights and migrations ship as package data).
+COPY pyproject.toml README.md ./
 COPY digitize/ digitize/
 COPY model/ model/
 COPY segmentation/ segmentation/
 COPY db/ db/
 COPY worker/ worker/
 COPY review/ review/
-RUN pip wheel --no-deps --wheel-dir /wheels . \
- && pip install --no-index --find-links /wheels digitize \
+RUN pip install --no-deps . \
+ && pip check \
  && cd / && python -c "from model.inference import get_recognizer; get_recognizer()"
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
@@ -40,7 +39,6 @@ COPY --from=builder /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    TF_CPP_MIN_LOG_LEVEL=2 \
     DIGITIZE_LOG_FORMAT=json
 USER digitize
 WORKDIR /home/digitize

@@ -30,8 +30,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 #: Document life cycle. ``queued`` and ``processing`` are re-enqueued by ``recover`` when stale.
+#: ``duplicate`` lists a file whose bytes an earlier document holds (``duplicate_of``): never read.
 QUEUED, PROCESSING, DONE, FAILED = "queued", "processing", "done", "failed"
-DOCUMENT_STATUSES = (QUEUED, PROCESSING, DONE, FAILED)
+DUPLICATE = "duplicate"
+DOCUMENT_STATUSES = (QUEUED, PROCESSING, DONE, FAILED, DUPLICATE)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -128,9 +130,17 @@ class Blob(Base):
 
 class Document(Base):
     __tablename__ = "documents"
-    # One row per file per batch: a repeated submission cannot create a twin.
+    # One document read per file per batch: a repeated submission cannot create a twin to read
+    # (its repeats are listed as ``duplicate`` rows, which the partial index leaves out).
     __table_args__ = (
-        UniqueConstraint("batch_id", "sha256"),
+        Index(
+            "uq_documents_batch_id_sha256_read",
+            "batch_id",
+            "sha256",
+            unique=True,
+            sqlite_where=text("duplicate_of IS NULL"),
+            postgresql_where=text("duplicate_of IS NULL"),
+        ),
         Index("ix_documents_status_updated_at", "status", "updated_at"),
     )
 
@@ -150,6 +160,10 @@ class Document(Base):
     finished_at: Mapped[datetime | None] = mapped_column(index=True)
     worker: Mapped[str | None] = mapped_column(String(255))
     timings_ms: Mapped[dict[str, Any] | None]
+    #: For a ``duplicate``: the earlier document with the same bytes, which holds the reading.
+    duplicate_of: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL")
+    )
 
     batch: Mapped[Batch] = relationship(back_populates="documents")
     pages: Mapped[list[Page]] = relationship(

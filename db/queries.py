@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from db.models import (
     DOCUMENT_STATUSES,
     DONE,
+    DUPLICATE,
     FAILED,
     PROCESSING,
     QUEUED,
@@ -43,10 +44,15 @@ def create_batch(
 
 @dataclass
 class Added:
-    """What happened to one submitted file: a new document, or an earlier one it duplicates."""
+    """What happened to one submitted file: a new document, or an earlier one it duplicates.
+
+    For a repeat, ``document`` is the earlier document (which holds the reading) and ``listed``
+    the repeat's own row in this batch (status ``duplicate``), so the batch names every file.
+    """
 
     document: Document
     duplicate: bool
+    listed: Document | None = None
 
 
 def add_failed_document(
@@ -83,23 +89,40 @@ def add_document(
 ) -> Added:
     """Store the bytes and queue a document, unless the same bytes were submitted before.
 
-    A repeat (same SHA-256, any batch) is reported as the earlier document; ``force`` queues it
-    again in this batch. Within one batch the same bytes are never queued twice.
+    A repeat (same SHA-256, any batch) is listed in this batch as a ``duplicate`` of the earlier
+    document and not read again; ``force`` queues it again in this batch (once: within one batch
+    the same bytes are never queued twice).
     """
     digest = sha256_of(data)
-    same_batch = session.scalar(
-        select(Document).where(Document.batch_id == batch.id, Document.sha256 == digest)
+    read = Document.duplicate_of.is_(None)
+    earlier = session.scalar(
+        select(Document).where(Document.batch_id == batch.id, Document.sha256 == digest, read)
     )
-    if same_batch is not None:
-        return Added(same_batch, True)
-    if not force:
+    if earlier is None and not force:
         earlier = session.scalar(
-            select(Document).where(Document.sha256 == digest).order_by(Document.id.desc()).limit(1)
+            select(Document)
+            .where(Document.sha256 == digest, read)
+            .order_by(Document.id.desc())
+            .limit(1)
         )
-        if earlier is not None:
-            return Added(earlier, True)
-    storage.put(session, data)
     now = utcnow()
+    if earlier is not None:
+        listed = Document(
+            batch_id=batch.id,
+            source=source,
+            sha256=digest,
+            size=len(data),
+            storage=earlier.storage,
+            status=DUPLICATE,
+            duplicate_of=earlier.id,
+            created_at=now,
+            updated_at=now,
+            finished_at=now,
+        )
+        session.add(listed)
+        session.flush()
+        return Added(earlier, True, listed)
+    storage.put(session, data)
     doc = Document(
         batch_id=batch.id,
         source=source,
@@ -227,6 +250,11 @@ class BatchStatus:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def read(self) -> int:
+        """Documents read or to be read: every one but the listed duplicates."""
+        return self.total - self.counts[DUPLICATE]
 
     @property
     def finished(self) -> bool:

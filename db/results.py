@@ -1,9 +1,9 @@
 """The extracted numbers in the one documented shape, shared by ``digitize results`` and the API.
 
-``{"documents": [{"id", "source", "sha256", "status", "error", "pages": [{"number", "width",
-"height", "template", "fields": [{"name", "value", "confidence", "needs_review", "reasons", "box",
-"reviewed", "digits": [{"value", "confidence", "box", "needs_review", "alternatives",
-"reviewed"}]}]}]}]}``
+``{"documents": [{"id", "source", "sha256", "status", "error", "duplicate_of", "pages":
+[{"number", "width", "height", "template", "fields": [{"name", "value", "confidence",
+"needs_review", "reasons", "box", "reviewed", "digits": [{"value", "confidence", "box",
+"needs_review", "alternatives", "reviewed"}]}]}]}]}``
 
 A person's value replaces the machine's and ``reviewed`` is then true (an "unreadable" verdict
 gives ``value: null``); reviewed items no longer need review. Boxes are ``[x, y, w, h]`` in the
@@ -37,6 +37,7 @@ ROW_COLUMNS = (
     "needs_review",
     "reviewed",
     "reasons",
+    "duplicate_of",
 )
 
 
@@ -154,6 +155,7 @@ def query_results(session: Session, flt: ResultFilter | None = None) -> dict[str
                 "sha256": doc.sha256,
                 "status": doc.status,
                 "error": doc.error,
+                "duplicate_of": doc.duplicate_of,
                 "pages": [
                     {
                         "number": p.number,
@@ -179,6 +181,7 @@ def result_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             "source": doc["source"],
             "status": doc["status"],
             "error": doc["error"] or "",
+            "duplicate_of": "" if doc.get("duplicate_of") is None else doc["duplicate_of"],
         }
         n = 0
         for page in doc["pages"]:

@@ -43,6 +43,13 @@ class InputTooLargeError(BadInputError):
     http_status = 413
 
 
+class UsageError(DigitizeError):
+    """An argument or query parameter that cannot be understood (``--since notadate``)."""
+
+    exit_code = 2
+    http_status = 400
+
+
 class ConfigError(DigitizeError):
     """A setting, template or command-line combination that cannot work."""
 

@@ -7,6 +7,7 @@ first is written to the cache so later runs are instant and offline.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import os
@@ -90,6 +91,7 @@ def from_cache(directory: Path | None = None) -> Raw:
 
 def from_keras() -> Raw:
     """``keras.datasets.mnist.load_data()`` (downloads from Google storage; imports TensorFlow)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     (xt, yt), (xs, ys) = keras.datasets.mnist.load_data()
@@ -148,7 +150,8 @@ def load_raw(sources: Sequence[Source] | None = None, *, write_cache: bool = Tru
     failures: list[str] = []
     for i, (name, fn) in enumerate(srcs):
         try:
-            raw = fn()
+            with contextlib.redirect_stdout(sys.stderr):  # download chatter is not output
+                raw = fn()
         except Exception as exc:  # every failure is reported together below
             failures.append(f"  - {name}: {type(exc).__name__}: {exc}")
             continue

@@ -220,7 +220,8 @@ def ink_frame(ink: npt.NDArray[np.bool_], *, deskew: bool = True) -> Mat | None:
             minLineLength=max(15, min(half.shape) // 5),
             maxLineGap=2,
         )
-        if lines is not None:
+        # OpenCV 4 answers None when it finds no line, OpenCV 5 an empty (0, 4) array.
+        if lines is not None and len(lines):
             seg = lines.reshape(-1, 4).astype(np.float64)
             dx, dy = seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1]
             folded = (np.degrees(np.arctan2(dy, dx)) + 45.0) % 90.0 - 45.0

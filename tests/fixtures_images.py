@@ -127,9 +127,24 @@ def good_files() -> dict[str, tuple[bytes, int]]:
         "palette.gif.png": (encode(grey.convert("P"), "PNG"), 1),
         "rgba.png": (encode(rgb.convert("RGBA"), "PNG"), 1),
         "actually a jpeg.png": (encode(rgb, "JPEG"), 1),
-        "tiny 1x1.png": (encode(Image.new("L", (1, 1), 255), "PNG"), 1),
+        "blank page.png": (encode(Image.new("L", (400, 560), 255), "PNG"), 1),
+        "scanner noise.png": (encode(Image.fromarray(_noise_page()), "PNG"), 1),
         "sideways exif.jpg": (sideways_jpeg(), 1),
-        "éàü accents and spaces.png": (encode(grey, "PNG"), 1),
+        "éàü accents and spaces.png": (encode(Image.fromarray(page_image(seed=5)), "PNG"), 1),
+    }
+
+
+def _noise_page() -> np.ndarray:
+    """A page of scanner grain and nothing else."""
+    rng = np.random.default_rng(7)
+    return np.clip(rng.normal(235, 25, (560, 400)), 0, 255).astype(np.uint8)
+
+
+def too_small_pictures() -> dict[str, tuple[bytes, int]]:
+    """Decodable pictures too small to be a page: the loader takes them, the page reader not."""
+    return {
+        "tiny 1x1.png": (encode(Image.new("L", (1, 1), 255), "PNG"), 1),
+        "thumbnail.jpg": (encode(Image.fromarray(page_image()).resize((30, 42)), "JPEG"), 1),
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from digitize.cli.job_commands import parse_since
-from digitize.errors import ConfigError
+from digitize.errors import ConfigError, UsageError
 from tests.fixtures_db import cli, job_env, run_cli
 
 FORMS = {"claim 0.png": "claim", "survey 1.png": "survey", "order 2.png": "order"}
@@ -68,15 +68,18 @@ def test_process_results_and_status(
     status = cli(["status", "1"])
     assert status.exit_code == 0 and "1" in status.stdout
 
-    # The same files again: recognised, reported, not read twice.
+    # The same files again: recognised, reported, not read twice, listed as duplicates.
     again = cli(["process", str(scan_dir), "--template", tpl])
     assert again.exit_code == 0, again.exception
-    assert again.stderr.count("already known") == 5
-    docs_after = json.loads(cli(["results", "--format", "json"]).stdout)["documents"]
-    assert len(docs_after) == 5
+    assert again.stderr.count("duplicate: ") == 5
+    repeats = json.loads(cli(["results", "--format", "json", "--batch", "2"]).stdout)["documents"]
+    assert [d["status"] for d in repeats] == ["duplicate"] * 5
+    assert {d["duplicate_of"] for d in repeats} == {d["id"] for d in docs.values()}
+    assert all(d["pages"] == [] for d in repeats)
     forced = run_cli(["process", str(scan_dir / "order 2.png"), "--force"], env)
     assert forced.returncode == 0, forced.stderr
-    assert len(json.loads(cli(["results", "-f", "json"]).stdout)["documents"]) == 6
+    last = json.loads(cli(["results", "-f", "json", "--batch", "3"]).stdout)["documents"]
+    assert [(d["source"], d["status"]) for d in last] == [("order 2.png", "done")]
 
 
 def test_templates_and_database_files_are_never_read_as_scans(
@@ -98,21 +101,21 @@ def test_templates_and_database_files_are_never_read_as_scans(
 def test_bad_arguments_give_clear_errors(sqlite_url: str, tmp_path: Path) -> None:
     env = job_env(sqlite_url, "redis://127.0.0.1:1/0")
     missing = run_cli(["process", str(tmp_path / "nope")], env)
-    assert missing.returncode == 3 and "no such file" in missing.stderr
+    assert missing.returncode == 5 and "no such file" in missing.stderr
     bad_tpl = tmp_path / "t.json"
     bad_tpl.write_text("{not json")
     (tmp_path / "a.png").write_bytes(b"x")
     tpl = cli(["process", str(tmp_path / "a.png"), "--template", str(bad_tpl)])
     assert isinstance(tpl.exception, ConfigError), tpl.exception
     since = cli(["results", "--since", "yesterday-ish"])
-    assert isinstance(since.exception, ConfigError) and "--since" in str(since.exception)
+    assert isinstance(since.exception, UsageError) and "--since" in str(since.exception)
 
 
 def test_parse_since() -> None:
     assert parse_since("2024-05-01").isoformat() == "2024-05-01T00:00:00+00:00"
     assert parse_since("2024-05-01T10:00:00+02:00").utcoffset() is not None
     assert (parse_since("0s") - parse_since("2h")).total_seconds() == pytest.approx(7200, abs=5)
-    with pytest.raises(ConfigError):
+    with pytest.raises(UsageError):
         parse_since("soon")
 
 
@@ -130,8 +133,9 @@ def test_an_interrupted_run_is_finished_by_the_next(
         queries.add_document(s, batch, scan.name, scan.read_bytes(), get_storage())
     res = cli(["process", str(scan), "--jobs", "1"])
     assert res.exit_code == 0, res.exception
-    assert "already known" in res.stderr
+    assert "duplicate: survey.png" in res.stderr and "queued: read once for both" in res.stderr
     docs = json.loads(cli(["results", "-f", "json"]).stdout)["documents"]
     assert [(d["source"], d["status"], len(d["pages"])) for d in docs] == [
-        ("survey.png", "done", 1)
+        ("survey.png", "done", 1),
+        ("survey.png", "duplicate", 0),
     ]

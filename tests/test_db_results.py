@@ -74,7 +74,7 @@ def test_shape_filters_and_reviewed_values(db_url: str) -> None:
     docs = everything["documents"]
     assert [d["id"] for d in docs] == [d1, d2, bad.id]
     first = docs[0]
-    assert set(first) == {"id", "source", "sha256", "status", "error", "pages"}
+    assert set(first) == {"id", "source", "sha256", "status", "error", "duplicate_of", "pages"}
     assert first["source"] == "form one.png" and first["status"] == "done"
     page = first["pages"][0]
     assert {k: page[k] for k in ("number", "width", "height", "template")} == {

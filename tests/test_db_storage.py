@@ -83,7 +83,17 @@ def test_same_bytes_are_recognised_unless_forced(db_url: str) -> None:
     assert not forced.duplicate and forced.document.id != first.document.id
     assert not other.duplicate
     with session_scope() as s:
-        assert s.scalar(select(func.count()).select_from(Document)) == 3
+        assert s.scalar(select(func.count()).select_from(Document)) == 5
+        # The two repeats are listed, each pointing at the document that holds the reading.
+        listed = s.execute(
+            select(Document.batch_id, Document.source, Document.status, Document.duplicate_of)
+            .where(Document.duplicate_of.is_not(None))
+            .order_by(Document.id)
+        ).all()
+        assert [tuple(r) for r in listed] == [
+            (b1.id, "copy.png", "duplicate", first.document.id),
+            (b2.id, "b.png", "duplicate", first.document.id),
+        ]
         assert s.scalar(text("SELECT count(*) FROM blobs")) == 2  # bytes stored once
 
 

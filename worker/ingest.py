@@ -20,7 +20,7 @@ from db import queries
 from db.models import Batch
 from db.session import session_scope, sqlite_path
 from db.storage import Storage
-from digitize.errors import ConfigError
+from digitize.errors import NotFoundError
 from digitize.settings import Settings
 
 #: Names that are somebody's unfinished download/copy/edit, never a scan to read yet.
@@ -60,7 +60,7 @@ def expand(paths: Sequence[Path], exclude: Sequence[Path] = ()) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if not p.exists() and not p.is_symlink():
-            raise ConfigError(f"{p}: no such file or folder")
+            raise NotFoundError(f"{p}: no such file or folder")
         if p.is_dir():
             found = sorted(
                 f
@@ -83,11 +83,15 @@ def expand(paths: Sequence[Path], exclude: Sequence[Path] = ()) -> list[Path]:
 
 @dataclass
 class Ingested:
+    """One file taken: ``document_id`` holds its reading (for a repeat, the earlier document's);
+    a repeat's own ``duplicate`` row in this batch is ``listed_id``."""
+
     path: Path
     document_id: int
     status: str
     duplicate: bool
     error: str | None = None
+    listed_id: int | None = None
 
 
 def template_files(paths: Sequence[Path]) -> list[Path]:
@@ -159,7 +163,8 @@ def ingest_file(
         return Ingested(path, doc.id, doc.status, False, msg)
     added = queries.add_document(session, batch, source, data, storage, force=force)
     d = added.document
-    return Ingested(path, d.id, d.status, added.duplicate, d.error)
+    listed = added.listed.id if added.listed is not None else None
+    return Ingested(path, d.id, d.status, added.duplicate, d.error, listed)
 
 
 def ingest_files(

@@ -32,7 +32,7 @@ from db.models import Digit as DigitRow
 from db.models import Field as FieldRow
 from db.models import Page as PageRow
 from db.storage import get_storage
-from digitize.errors import DigitizeError, TemplateError, TransientError
+from digitize.errors import BadInputError, DigitizeError, TemplateError, TransientError
 from digitize.settings import Settings, get_settings
 from segmentation.imageops import fit
 from segmentation.types import DigitClassifier, FieldResult, Page, PageResult
@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 #: 0.98-1.0 on the generated benchmark, look-alike forms <= 0.65 (refused below 0.72 by
 #: ``identify``); fits between are usable but worth a person's look.
 POOR_REGISTRATION = 0.9
+#: A scanned page's short side in pixels at least: a strip of one line of digits at 150 dpi has
+#: more; a thumbnail or a 1×1 tracking pixel has less and fails instead of reading as empty.
+MIN_PAGE_SIDE = 64
 #: Longest side of the stored page preview (the review app outlines fields on it).
 PREVIEW_SIDE = 1000
 
@@ -119,6 +122,14 @@ def _read(
 
     t = perf_counter()
     pages = load_pages(data, source, dpi=settings.pdf_dpi, max_pixels=settings.max_pixels)
+    for page in pages:
+        if min(page.width, page.height) < MIN_PAGE_SIDE:
+            raise BadInputError(
+                f"page {page.number} is {page.width}×{page.height} pixels, too small to be a page "
+                f"(a page is at least {MIN_PAGE_SIDE} pixels on its short side; "
+                "`digitize predict` reads small pictures of digits)",
+                source=source,
+            )
     load_ms = (perf_counter() - t) * 1000 / max(1, len(pages))
     results = []
     for page in pages:

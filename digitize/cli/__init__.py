@@ -11,10 +11,12 @@ import importlib
 import logging
 import os
 import sys
+from contextlib import nullcontext
 
 import typer
 
-from digitize.errors import DigitizeError
+from digitize.cli.output import stdout_for_document_only, wants_document
+from digitize.errors import ConfigError, DigitizeError
 from digitize.logging import setup_cli_logging
 
 app = typer.Typer(
@@ -74,6 +76,9 @@ def global_options(
         logging.getLogger().setLevel(log_level.upper())
 
 
+#: What the ``train`` extra brings: a command that needs one says how to install it.
+TRAINING_MODULES = frozenset({"tensorflow", "keras", "matplotlib"})
+
 #: Modules that add commands to ``app`` when imported (each calls ``@app.command``).
 COMMAND_MODULES = (
     "digitize.cli.model_commands",
@@ -102,8 +107,20 @@ def main() -> None:
     # Whatever happens, the objects left at exit are not searched for cycles one last time:
     # that final collection took ~0.1 s of every command's run (atexit handlers still run).
     atexit.register(gc.freeze)
+    quiet_stdout = stdout_for_document_only() if wants_document(sys.argv[1:]) else nullcontext()
     try:
-        rv = app(standalone_mode=False)
+        with quiet_stdout:
+            rv = app(standalone_mode=False)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] not in TRAINING_MODULES:
+            raise
+        typer.secho(
+            f"error: this command needs {exc.name}, which comes with the training tools: "
+            "pip install 'digitize[train]'",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        sys.exit(ConfigError.exit_code)
     except DigitizeError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(exc.exit_code)

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from digitize.cli import app
+from digitize.cli.output import document_stream
 from worker.bench import SECTIONS as PIPELINE_SECTIONS
 
 
@@ -62,7 +63,7 @@ def bench(
     if out:
         out.write_text(text + "\n")
     if output_format is OutputFormat.json:
-        typer.echo(text)
+        typer.echo(text, file=document_stream())
         return
     from rich.console import Console
     from rich.table import Table

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -23,12 +24,13 @@ from rich.table import Table
 from sqlalchemy import select
 
 from db import queries
-from db.models import FAILED, PROCESSING, QUEUED, Document
+from db.models import DUPLICATE, FAILED, PROCESSING, QUEUED, Document
 from db.results import ROW_COLUMNS, ResultFilter, query_results, result_rows
 from db.session import session_scope
 from db.storage import get_storage
 from digitize.cli import app
-from digitize.errors import ConfigError, ProcessingFailedError, TransientError
+from digitize.cli.output import document_stream
+from digitize.errors import ConfigError, ProcessingFailedError, TransientError, UsageError
 from digitize.settings import get_settings
 from worker.ingest import (
     Ingested,
@@ -87,9 +89,11 @@ def _ingest(
 def _report_duplicates(items: list[Ingested]) -> None:
     dups = [i for i in items if i.duplicate]
     for i in dups:
+        unfinished = i.status in (QUEUED, PROCESSING)
+        what = f"{i.status}: read once for both" if unfinished else f"{i.status}, not read again"
         err.print(
-            f"[yellow]already known[/]: {i.path.name} is document {i.document_id} "
-            f"({i.status}); not read again (use --force)"
+            f"[yellow]duplicate[/]: {i.path.name} has the bytes of document {i.document_id} "
+            f"({what}); listed as document {i.listed_id} (--force reads it anew)"
         )
 
 
@@ -113,8 +117,9 @@ def _summary(batch_id: int) -> queries.BatchStatus:
             .order_by(Document.id)
         ).all()
     c = st.counts
+    dups = f", {c['duplicate']} duplicates" if c["duplicate"] else ""
     err.print(
-        f"batch {batch_id}: {c['done']} done, {c['failed']} failed, "
+        f"batch {batch_id}: {c['done']} done, {c['failed']} failed{dups}, "
         f"{c['queued'] + c['processing']} unfinished; {st.pages} pages, {st.fields} fields, "
         f"{st.needs_review} need review"
     )
@@ -172,7 +177,7 @@ def process(
         err.print("nothing new to read")
     st = _summary(batch_id)
     if st.counts["failed"] or not st.finished:
-        raise ProcessingFailedError(f"{st.counts['failed']} of {st.total} documents failed")
+        raise ProcessingFailedError(f"{st.counts['failed']} of {st.read} documents failed")
 
 
 @app.command()
@@ -217,7 +222,7 @@ def _wait(batch_id: int) -> None:
             time.sleep(0.5)
     st = _summary(batch_id)
     if st.counts["failed"]:
-        raise ProcessingFailedError(f"{st.counts['failed']} of {st.total} documents failed")
+        raise ProcessingFailedError(f"{st.counts['failed']} of {st.read} documents failed")
 
 
 @app.command()
@@ -285,7 +290,9 @@ def status(
     batch: int | None = typer.Argument(None, help="Batch id (default: recent batches)."),
 ) -> None:
     """Document counts per batch."""
-    t = Table("batch", "created", "queued", "processing", "done", "failed", "pages", "review")
+    t = Table(
+        "batch", "created", "queued", "processing", "done", "failed", "duplicate", "pages", "review"
+    )
     with session_scope() as session:
         ids = [batch] if batch is not None else [b.id for b in queries.recent_batches(session)]
         for bid in ids:
@@ -295,11 +302,19 @@ def status(
             t.add_row(
                 str(bid),
                 created,
-                *(str(c[k]) for k in ("queued", "processing", "done", "failed")),
+                *(str(c[k]) for k in ("queued", "processing", "done", "failed", "duplicate")),
                 str(st.pages),
                 str(st.needs_review),
             )
     out.print(t)
+
+
+def _document_note(row: dict[str, Any]) -> str:
+    if row["status"] == FAILED:
+        return str(row["error"])
+    if row["status"] == DUPLICATE:
+        return f"duplicate of document {row['duplicate_of']}"
+    return ""
 
 
 class Format(StrEnum):
@@ -320,7 +335,7 @@ def parse_since(text: str) -> datetime:
     try:
         t = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise ConfigError(f"--since {text!r}: expected an ISO time or an age like 2h") from exc
+        raise UsageError(f"--since {text!r}: expected an ISO time or an age like 2h") from exc
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
@@ -344,12 +359,14 @@ def results(
     with session_scope() as session:
         data = query_results(session, flt)
     if fmt is Format.json:
-        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        json.dump(data, document_stream(), indent=2, ensure_ascii=False)
+        document_stream().write("\n")
         return
     rows = result_rows(data)
     if fmt is Format.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(ROW_COLUMNS), lineterminator="\n")
+        writer = csv.DictWriter(
+            document_stream(), fieldnames=list(ROW_COLUMNS), lineterminator="\n"
+        )
         writer.writeheader()
         writer.writerows(rows)
         return
@@ -365,6 +382,6 @@ def results(
             str(r["value"]),
             f"{r['confidence']:.3f}" if r["confidence"] != "" else "",
             flag,
-            r["reasons"] or (r["error"] if r["status"] == "failed" else ""),
+            r["reasons"] or _document_note(r),
         )
     out.print(t)

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from digitize.cli import app
+from digitize.cli.output import document_stream
 from digitize.settings import get_settings
 from model.network import PLAIN_LAYERS
 
@@ -218,7 +219,7 @@ def evaluate(
         images, labels = data.x_test, data.y_test
     res = run_evaluate(images, labels, model_path=model or get_settings().model_path)
     if output_format is OutputFormat.json:
-        typer.echo(json.dumps(res, indent=2))
+        typer.echo(json.dumps(res, indent=2), file=document_stream())
         return
     from rich.console import Console
     from rich.table import Table

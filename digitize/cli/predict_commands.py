@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from digitize.cli import app
+from digitize.cli.output import document_stream
 from digitize.errors import BadInputError, ConfigError, DigitizeError
 from digitize.settings import get_settings
 
@@ -79,7 +80,7 @@ def predict(
                     colour = page.image
                 drawings.append(draw(colour, pred))
     if output_format is OutputFormat.json:
-        typer.echo(json.dumps([r.to_json() for r in results], indent=2))
+        typer.echo(json.dumps([r.to_json() for r in results], indent=2), file=document_stream())
     else:
         _print_table(results)
     for i, picture in enumerate(drawings):
