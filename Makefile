@@ -63,7 +63,7 @@ test-latest: services browser
 	$(LATEST)/bin/pip install --quiet --upgrade pip
 	$(LATEST)/bin/pip install --quiet --upgrade -e '.[train,dev]'
 	$(LATEST)/bin/pip list --format=freeze | grep -i -E '^(opencv|numpy|openvino|tensorflow|celery|sqlalchemy|pillow)'
-	$(LATEST)/bin/python -m pytest --durations=15
+	TEST_LATEST=1 $(LATEST)/bin/python -m pytest --durations=15
 
 clean:
 	rm -rf $(VENV) $(LATEST) var .pytest_cache .mypy_cache .ruff_cache

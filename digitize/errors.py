@@ -43,10 +43,9 @@ class InputTooLargeError(BadInputError):
     http_status = 413
 
 
-class UsageError(DigitizeError):
+class UsageError(BadInputError):
     """An argument or query parameter that cannot be understood (``--since notadate``)."""
 
-    exit_code = 2
     http_status = 400
 
 

@@ -57,8 +57,12 @@ class DocumentOut(BaseModel):
     id: int
     source: str = Field(description="The original file name.")
     sha256: str
-    status: str = Field(description="queued | processing | done | failed")
+    status: str = Field(description="queued | processing | done | failed | duplicate")
     error: str | None
+    duplicate_of: int | None = Field(
+        description="For a duplicate: the earlier document with the same bytes, which holds "
+        "the reading."
+    )
     pages: list[PageOut]
 
 

@@ -26,7 +26,7 @@ def test_good_files_load_every_page(name: str) -> None:
     for p in pages:
         assert p.image.dtype == np.uint8 and p.image.ndim == 2
         assert p.source == name
-        if p.image.size > 1:  # real pages have black ink on white paper
+        if name not in ("blank page.png", "scanner noise.png"):  # ink on white paper
             assert p.image.min() < 80 and p.image.max() > 200
 
 
