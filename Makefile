@@ -60,7 +60,7 @@ lock: install
 test-latest: services browser
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
-	$(LATEST)/bin/pip install --quiet --upgrade pip
+	$(LATEST)/bin/pip install --quiet --upgrade pip setuptools wheel
 	$(LATEST)/bin/pip install --quiet --upgrade -e '.[train,dev]'
 	$(LATEST)/bin/pip list --format=freeze | grep -i -E '^(opencv|numpy|openvino|tensorflow|celery|sqlalchemy|pillow)'
 	TEST_LATEST=1 $(LATEST)/bin/python -m pytest --durations=15
