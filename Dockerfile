@@ -25,6 +25,7 @@ COPY segmentation/ segmentation/
 COPY db/ db/
 COPY worker/ worker/
 COPY review/ review/
+COPY bench/ bench/
 RUN pip install --no-deps . \
  && pip check \
  && cd / && python -c "from model.inference import get_recognizer; get_recognizer()"

@@ -15,8 +15,8 @@ import os
 import time
 from pathlib import Path
 
-from worker.bench import database_section, load_average, pipeline_section
-from worker.bench_e2e import end_to_end_section
+from bench.end_to_end import end_to_end_section
+from bench.pipeline_sections import database_section, load_average, pipeline_section
 
 
 def main() -> None:

@@ -15,10 +15,8 @@ Choices are made on ``--digits validation``; the test split is for reporting onl
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
@@ -33,8 +31,8 @@ import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 
 from digitize.settings import Settings  # noqa: E402
-from segmentation.synthetic import DigitSource  # noqa: E402
-from segmentation.types import NOT_A_DIGIT, DigitClassifier, DigitResult  # noqa: E402
+from digitize.types import NOT_A_DIGIT, DigitClassifier, DigitResult  # noqa: E402
+from model.training.synthetic import DigitSource  # noqa: E402
 
 F32 = npt.NDArray[np.float32]
 CAUSES = ("none", "broken", "crosses", "touches")
@@ -82,7 +80,7 @@ def collect(
 ) -> tuple[list[Miss], dict[str, int]]:
     """Read ``pages`` forms per seed written with ``source``; the misread digits and counts."""
     from bench.bench_reader import _png
-    from segmentation.synthetic import generated_forms
+    from model.training.synthetic import generated_forms
     from worker.pipeline import read_document
 
     unit = np.stack([source.image(i) for i in range(len(source.labels))])

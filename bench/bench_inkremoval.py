@@ -16,10 +16,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from segmentation import forms, synthetic
+from digitize.types import Page
+from model.training import forms, synthetic
 from segmentation.registration import identify
 from segmentation.templates import load_templates
-from segmentation.types import Page
 
 
 def main() -> None:

@@ -32,11 +32,10 @@ from PIL import Image
 from sqlalchemy import create_engine, func, select, text
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
+from bench.end_to_end import private_redis, start_workers  # noqa: E402
 from db.models import Document, Field, Page  # noqa: E402
 from db.session import dispose_engines, init_db  # noqa: E402
-from worker.bench_e2e import private_redis, start_workers  # noqa: E402
 
 ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DIGITIZE = str(Path(sys.executable).parent / "digitize")
@@ -50,7 +49,7 @@ def _text_chunk(tag: str) -> bytes:
 
 def make_bases(distinct: int = 12) -> list[bytes]:
     """``distinct`` generated forms (three layouts, scanner effects), PNG-encoded once."""
-    from segmentation import synthetic
+    from model.training import synthetic
 
     source = synthetic.font_digit_source(seed=0)
     layouts = ["claim", "survey", "order"]
@@ -197,7 +196,7 @@ def main() -> None:
         env["DIGITIZE_MODEL_PATH"] = os.environ["DIGITIZE_MODEL_PATH"]
     templates = work / "templates"
     templates.mkdir()
-    from segmentation import synthetic
+    from model.training import synthetic
 
     synthetic.write_templates(templates)
     commit = subprocess.run(

@@ -5,8 +5,8 @@
     python bench/bench_reader.py --digits validation --model out/model/digits.json  # choosing
     python bench/bench_reader.py --pages 200 --seeds 12345,0 --photos 0   # 400 form pages
 
-Forms come from ``segmentation.synthetic`` with MNIST *test* digits (never trained on); photos
-from ``segmentation.photos``. Pages go through ``worker.pipeline.read_document`` exactly as the
+Forms come from ``model.training.synthetic`` with MNIST *test* digits (never trained on); photos
+from ``bench.photos``. Pages go through ``worker.pipeline.read_document`` exactly as the
 product reads them (decode, identify/register, segment, classify, assemble, validate), on one
 core. Bars (issue 3): template fields >= 97 % exact, digits >= 99.5 %; template-free fields
 >= 93 % found and exact; >= 90 % of fields pass without review and <= 0.5 % of those are wrong;
@@ -18,10 +18,8 @@ come from.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
     os.environ.setdefault(_v, "1")
 
@@ -37,7 +35,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from digitize.settings import Settings  # noqa: E402
-from segmentation.types import Box, DigitClassifier, Page  # noqa: E402
+from digitize.types import Box, DigitClassifier, Page  # noqa: E402
 
 cv2.setNumThreads(1)
 
@@ -75,7 +73,7 @@ def _png(image: np.ndarray) -> bytes:
 
 def _tradeoff(read: list[tuple[Any, Any, dict[str, str]]], settings: Settings) -> list[Any]:
     """Share passing without review, and wrong among those, at other review thresholds."""
-    from segmentation.validation import validate_fields
+    from segmentation.review_flags import validate_fields
 
     rows = []
     others = {0.5, 0.8, 0.85, 0.9, 0.92, 0.94, 0.98, 0.99, 0.995}
@@ -103,7 +101,7 @@ def _digit_images(split: str) -> tuple[np.ndarray, np.ndarray]:
     from bench.make_photos import digits
 
     if split == "validation":
-        from model.data import load_mnist
+        from model.training.data import load_mnist
 
         m = load_mnist()
         return m.x_val, m.y_val
@@ -140,7 +138,7 @@ def _interval(num: np.ndarray, den: np.ndarray) -> list[float]:
 def bench_forms(
     classifier: DigitClassifier, pages: int, seeds: list[int], split: str = "test"
 ) -> dict[str, Any]:
-    from segmentation import synthetic
+    from model.training import synthetic
     from worker.pipeline import read_document
 
     images, labels = _digit_images(split)
@@ -240,9 +238,10 @@ def bench_forms(
 def bench_photos(
     classifier: DigitClassifier, count: int, seed: int, split: str = "test"
 ) -> dict[str, Any]:
+    from bench.photos import encode_jpeg, make_set
+    from digitize.settings import Settings
     from segmentation.loading import load_pages
-    from segmentation.photos import encode_jpeg, make_set
-    from segmentation.predict import predict_page
+    from worker.pipeline import read_photo
 
     images, labels = _digit_images(split)
     rng = np.random.default_rng(seed)
@@ -250,7 +249,7 @@ def bench_photos(
     failures = []
     for k, photo in enumerate(make_set(images, labels, count, seed)):
         (page,) = load_pages(encode_jpeg(photo.image, rng), f"photo{k}.jpg")
-        value = predict_page(page, classifier).value
+        value = read_photo(page, classifier, Settings()).value
         ok = value == photo.label
         if len(photo.label) == 1:
             single += 1

@@ -15,17 +15,13 @@ import io
 import os
 import re
 import statistics
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import psycopg
 from PIL import Image, ImageDraw
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 BAR_MS = 200.0
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

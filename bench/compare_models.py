@@ -13,10 +13,8 @@ not been shown better; the MNIST test digits are never read here (they are for r
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
@@ -30,8 +28,8 @@ import numpy.typing as npt  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 
 from digitize.settings import Settings  # noqa: E402
-from segmentation.synthetic import DigitSource  # noqa: E402
-from segmentation.types import NOT_A_DIGIT, DigitClassifier  # noqa: E402
+from digitize.types import NOT_A_DIGIT, DigitClassifier  # noqa: E402
+from model.training.synthetic import DigitSource  # noqa: E402
 
 B = npt.NDArray[np.bool_]
 U8 = npt.NDArray[np.uint8]
@@ -66,9 +64,9 @@ def crop_sets(
     images: U8, labels: npt.NDArray[Any], seed: int = 99
 ) -> dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[Any]]]:
     """The held-out crops: the digits clean and reader-style, and non-digits made from them."""
-    from model.augment import page_style_batch
-    from model.data import to_unit
-    from model.fragments import make_fragments
+    from model.training.augment import page_style_batch
+    from model.training.data import to_unit
+    from model.training.fragments import make_fragments
 
     frags, _ = make_fragments(images, max(1, 3 * len(images) // 10), seed=seed)
     return {
@@ -87,7 +85,7 @@ def right_on_pages(
 ) -> list[B]:
     """Per field of forms generated with ``source``: read exactly right, for each classifier."""
     from bench.bench_reader import _png
-    from segmentation.synthetic import generated_forms
+    from model.training.synthetic import generated_forms
     from worker.pipeline import read_document
 
     right: list[list[bool]] = [[] for _ in classifiers]
@@ -127,8 +125,8 @@ def main() -> None:
     ap.add_argument("--seeds", default="12345,0", help="comma-separated page seeds")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    from model.data import load_mnist
     from model.inference import Recognizer
+    from model.training.data import load_mnist
 
     a, b = Recognizer(args.model_a, num_threads=1), Recognizer(args.model_b, num_threads=1)
     seeds = tuple(int(s) for s in args.seeds.split(","))

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from segmentation import synthetic
-from segmentation.scanner import ScanEffects
-from segmentation.synthetic import SyntheticPage
+from model.training import synthetic
+from model.training.scanner import ScanEffects
+from model.training.synthetic import SyntheticPage
 
 ROOT = Path(__file__).resolve().parent.parent
 

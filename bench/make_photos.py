@@ -5,7 +5,7 @@ The committed test set (tests/data/photos/) was made with the defaults::
     python bench/make_photos.py tests/data/photos --count 60 --seed 7
 
 Digits come from the committed MNIST *test* sample (tests/data/mnist_sample.npz) unless
-``--full-test`` asks for all 10,000 test digits (needs model.data's MNIST sources).
+``--full-test`` asks for all 10,000 test digits (needs model.training.data's MNIST sources).
 """
 
 from __future__ import annotations
@@ -17,17 +17,17 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.photos import encode_jpeg, make_set
+from bench.photos import encode_jpeg, make_set
 
 
 def digits(full_test: bool) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """MNIST test digits: the committed sample, or the whole test split."""
     if full_test:
-        from model.data import load_mnist
+        from model.training.data import load_mnist
 
         m = load_mnist()
         return m.x_test, m.y_test
-    from model.data import load_sample
+    from model.training.data import load_sample
 
     return load_sample()
 

@@ -25,6 +25,7 @@ from db.models import (
     Batch,
     Document,
     Field,
+    Page,
     utcnow,
 )
 from db.storage import Storage, sha256_of
@@ -284,3 +285,39 @@ def batch_status(session: Session, batch_id: int | None = None) -> BatchStatus:
 
 def recent_batches(session: Session, limit: int = 20) -> list[Batch]:
     return list(session.scalars(select(Batch).order_by(Batch.id.desc()).limit(limit)))
+
+
+def finished_documents(
+    session: Session, document_ids: Sequence[int]
+) -> list[tuple[int, str, str | None]]:
+    """``(id, status, error)`` of those of ``document_ids`` that are done or failed."""
+    rows = session.execute(
+        select(Document.id, Document.status, Document.error).where(
+            Document.id.in_(list(document_ids)), Document.status.in_((DONE, FAILED))
+        )
+    ).all()
+    return [(int(i), str(s), e) for i, s, e in rows]
+
+
+def failed_documents(session: Session, batch_id: int) -> list[tuple[str, str | None]]:
+    """``(source, error)`` of the batch's failed documents, in the order they were given."""
+    rows = session.execute(
+        select(Document.source, Document.error)
+        .where(Document.batch_id == batch_id, Document.status == FAILED)
+        .order_by(Document.id)
+    ).all()
+    return [(str(s), e) for s, e in rows]
+
+
+def page_timings(session: Session, document_id: int) -> list[dict[str, float]]:
+    """Each stored page's ``timings_ms`` (the driver measured them while reading), in order."""
+    rows = session.scalars(
+        select(Page.timings_ms).where(Page.document_id == document_id).order_by(Page.number)
+    ).all()
+    return [dict(r or {}) for r in rows]
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """Documents per status, over every batch (statuses with none are absent)."""
+    rows = session.execute(select(Document.status, func.count()).group_by(Document.status)).all()
+    return {str(s): int(n) for s, n in rows}

@@ -109,6 +109,12 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         session.close()
 
 
+def ping(url: str | None = None) -> None:
+    """One trivial query: raises when the database does not answer."""
+    with get_engine(url).connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 def init_db(url: str | None = None) -> Engine:
     """Create or upgrade the schema (Alembic ``upgrade head``); safe to call repeatedly."""
     return get_engine(url)

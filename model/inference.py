@@ -2,15 +2,8 @@
 
 Importing TensorFlow costs seconds and hundreds of MB; OpenVINO reads the converted ``.tflite``
 directly and runs it through oneDNN in a fraction of both. It replaced LiteRT (XNNPACK), which
-passed the 3× Keras bar on the 2-core AMD EPYC of earlier sessions (~47k digits a second) but not
-on the 2-core Intel Xeon of 2026-11-26: there, six alternating runs each, LiteRT ran a median
-16.3k digits a second (2.73× Keras) and OpenVINO 21.9k (3.26×), both with two threads; with one
-thread they are equally fast. On a 2-core AMD EPYC (2026-11-26, idle) the two are level too:
-OpenVINO 22.3-23.4k digits a second (three ``digitize bench`` runs), LiteRT's XNNPACK 22-24k;
-there Keras ``predict`` runs 7.4-7.7k, so the ratio is only 2.9-3.2. Two streams of one thread
-each (``PERFORMANCE_HINT: THROUGHPUT`` with an async queue) were no faster in bulk (21.8-23.1k)
-and slowed a page call from 1.5 to 2.7 ms: the network is compute-bound at ~90 G multiply-adds
-a second on this CPU, so only a cheaper network would raise the ratio.
+fell under the 3× Keras bar on some 2-core CPUs; the network is compute-bound, so only a cheaper
+network would raise that ratio (docs/experiments.md).
 
 Precision is pinned to f32: on CPUs with AMX or AVX512-BF16 OpenVINO would otherwise compute in
 bfloat16 and drift from the Keras model the figures were measured on.
@@ -35,8 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 from digitize.errors import ModelError
+from digitize.types import NUM_CLASSES
 from model.calibration import softmax
-from segmentation.types import NUM_CLASSES
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_CONFIG = WEIGHTS_DIR / "digits.json"

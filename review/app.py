@@ -14,22 +14,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digitize.errors import DigitizeError
-from digitize.metrics import OperatorEndpoints
 from digitize.settings import Settings, get_settings
-from review import security
 from review.deps import CsrfRejected, LoginRequired
+from review.rendering import render
+from worker.metrics import OperatorEndpoints
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "digitize_session"
 SESSION_MAX_AGE_S = 12 * 3600
-
-templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -68,25 +65,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, wrapped)
-
-
-def render(
-    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
-) -> Response:
-    """A template with what every page needs: the user, the CSRF token and pending messages."""
-    ctx: dict[str, Any] = {
-        "user": getattr(request.state, "user", None),
-        "csrf_token": security.csrf_token(request.session),
-        "flashes": request.session.pop("flash", []) if "flash" in request.session else [],
-        "nav": None,
-    }
-    ctx.update(context or {})
-    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
-
-
-def flash(request: Request, kind: str, text: str) -> None:
-    """A one-time message shown on the next rendered page."""
-    request.session["flash"] = [*request.session.get("flash", []), [kind, text]]
 
 
 def _wants_json(request: Request) -> bool:

@@ -6,18 +6,15 @@ to sign-in) and a CSRF token on every POST, enforced once by the router's guard.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select, update
-
-from db.models import User
+from db import review_groups, review_queue, users
 from digitize.errors import BadInputError, ConflictError
 from review import dashboard, group, queue, security
-from review.app import flash, render
 from review.deps import CurrentUser, DbSession, check_csrf, page_guard
+from review.rendering import flash, render
 
 public = APIRouter(include_in_schema=False)
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
@@ -46,10 +43,8 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    row = db.execute(
-        select(User.id, User.password_hash).where(User.username == username, User.is_active)
-    ).first()
-    if row is None or not security.verify_password(row.password_hash, password):
+    row = users.login_candidate(db, username)
+    if row is None or not security.verify_password(row[1], password):
         if row is None:
             security.verify_password(security.DUMMY_HASH, password)  # same time either way
         flash(request, "error", "Wrong user name or password.")
@@ -59,19 +54,18 @@ def login(
             {"next": _safe_next(next), "username": username},
             status_code=401,
         )
-    values: dict[str, object] = {"last_login_at": datetime.now(UTC)}
-    if security.needs_rehash(row.password_hash):
-        values["password_hash"] = security.hash_password(password)
-    db.execute(update(User).where(User.id == row.id).values(**values))
+    uid, stored_hash = row
+    rehashed = security.hash_password(password) if security.needs_rehash(stored_hash) else None
+    users.record_login(db, uid, password_hash=rehashed)
     request.session.clear()  # a fresh session (and CSRF token) per sign-in: no fixation
-    request.session["uid"] = row.id
+    request.session["uid"] = uid
     security.csrf_token(request.session)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", name="logout")
 def logout(request: Request, db: DbSession, user: CurrentUser) -> Response:
-    queue.release_all(db, user.id)  # colleagues need not wait for the leases to run out
+    review_queue.release_all(db, user.id)  # colleagues need not wait for the leases to run out
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -95,8 +89,8 @@ def queue_page(
     filters: Filters,
     offset: int = Query(0, ge=0),
 ) -> Response:
-    rows, total = queue.list_queue(db, filters, offset)
     size = queue.PAGE_SIZE
+    rows, total = review_queue.list_queue(db, filters, offset, size)
     return render(
         request,
         "queue.html",
@@ -108,7 +102,7 @@ def queue_page(
             "prev_offset": max(0, offset - size) if offset > 0 else None,
             "next_offset": offset + size if offset + size < total else None,
             "filters": filters,
-            "options": queue.filter_options(db),
+            "options": review_queue.filter_options(db),
         },
     )
 
@@ -116,7 +110,7 @@ def queue_page(
 @router.get("/review/next", name="review_next")
 def review_next(request: Request, db: DbSession, user: CurrentUser, filters: Filters) -> Response:
     skipped = list(request.session.get(SKIPPED, []))
-    fid = queue.claim_next(db, user.id, filters, skipped)
+    fid = review_queue.claim_next(db, user.id, filters, skipped)
     if fid is None:
         if skipped:
             request.session[SKIPPED] = []
@@ -125,7 +119,7 @@ def review_next(request: Request, db: DbSession, user: CurrentUser, filters: Fil
                 "info",
                 f"Only fields you skipped are left ({len(skipped)}); showing them again.",
             )
-            fid = queue.claim_next(db, user.id, filters, [])
+            fid = review_queue.claim_next(db, user.id, filters, [])
         if fid is None:
             flash(request, "info", "Nothing left to review here.")
             return RedirectResponse(f"/{filters.query}", status_code=303)
@@ -136,9 +130,9 @@ def review_next(request: Request, db: DbSession, user: CurrentUser, filters: Fil
 def review_field(
     request: Request, db: DbSession, user: CurrentUser, filters: Filters, field_id: int
 ) -> Response:
-    view = queue.load_field(db, field_id)
-    if not queue.claim(db, user.id, field_id):
-        held = queue.holder_of(db, field_id)
+    view = review_queue.load_field(db, field_id)
+    if not review_queue.claim(db, user.id, field_id):
+        held = review_queue.holder_of(db, field_id)
         who, until = held if held else ("another reviewer", None)
         when = until.strftime("%H:%M:%S UTC") if until else "a few minutes"
         raise ConflictError(f"{who} is reviewing this field right now (until {when}).")
@@ -148,7 +142,7 @@ def review_field(
     return render(
         request,
         "field.html",
-        {"f": view, "filters": filters, "remaining": queue.count_queue(db, filters)},
+        {"f": view, "filters": filters, "remaining": review_queue.count_queue(db, filters)},
     )
 
 
@@ -176,13 +170,13 @@ def review_submit(
 
 @router.get("/group", name="group_index")
 def group_index(request: Request, db: DbSession, user: CurrentUser) -> Response:
-    return render(request, "group_index.html", {"nav": "group", "counts": group.group_counts(db)})
+    return render(request, "group_index.html", {"nav": "group", "counts": review_groups.group_counts(db)})
 
 
 @router.get("/group/{digit}", name="group_page")
 def group_page(request: Request, db: DbSession, user: CurrentUser, digit: int) -> Response:
     _check_digit(digit)
-    tiles, total = group.claim_group(db, user.id, digit)
+    tiles, total = review_groups.claim_group(db, user.id, digit, group.GRID_SIZE)
     return render(
         request,
         "group.html",

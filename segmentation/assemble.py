@@ -17,20 +17,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.types import NOT_A_DIGIT
+from digitize.types import NOT_A_DIGIT
 
 #: Log-prior of calling a piece noise; keeps the path from discarding faint but real digits.
 LOG_NOISE_PRIOR = math.log(0.5)
 #: Log-prior of cutting through connected ink: one connected blob is more often one digit.
-#: Tried (2026-11-26): a cost by the strokes the cut crosses (free through one, x0.5 for each
-#: more): wrong-length fields on 800 validation pages fell 42 -> 32 and fields exact rose
-#: 96.72 -> 96.82 %, but with cuts that cheap more readings tie on length and passing without
-#: review fell 87.59 -> 86.62 % (wrong among passed 37 -> 38); kept constant. 0.6 and 0.9 in
-#: place of 0.8 were no better (400 pages: the same on one seed, 3 fields fewer on the other).
-#: Also tried: charging a piece that reads as the same digit without a part that is a sure digit
-#: itself (a 9 with a touching 1: both the 9 alone and the whole read 9) x0.5. It doubled the
-#: wrong-length fields on 400 validation pages (20 -> 40): a 4 or 7 cut at its stem still reads
-#: 4 or 7 without it, and the stem reads 1, so real digits were split ("436" -> "1436").
+#: Constant: costs by the strokes a cut crosses, and other values, were no better on validation
+#: pages (docs/experiments.md).
 LOG_CUT_PRIOR = math.log(0.8)
 _EPS = 1e-9
 
@@ -118,17 +111,9 @@ class Reading:
 
 #: How sharply the best reading's score margin over readings of another length turns into
 #: confidence: P(length) = 1 / sum over lengths of exp(sharpness * (score - best score)).
-#: A merge of two touching digits read as one sure 9 scores within ~0.3 of reading the two
-#: (9 of 11 wrong-length fields on 200 validation pages), a right reading's margin is rarely
-#: that small (2 % of fields). Fitted on validation pages (``bench_reader --digits validation``).
-#: Over 800 validation pages (7,204 fields) it moves the review threshold's trade-off along much
-#: the same curve rather than past it: at 0.95, 87.6 % pass with 0.59 % of them wrong, against
-#: 89.2 % / 0.70 % without it; sharpness 12 gave 88.5 % / 0.61 %, 5 gave 85.7 % / 0.60 %.
-#: The same sharpness weighs the runners-up of other strings (``Reading.string_confidence``): a
-#: 5 touching a 1 read "5" + "7" (the 5's tail on the 1) scored within 0.013 of "5" + "1" and
-#: was passed as sure. On 400 validation pages (seeds 12345 and 0, 3,602 fields) ranking by it
-#: let 90.92 % of fields pass at 0.5 % wrong among them, against 90.20 % by length alone;
-#: sharpness 5 gave 90.01 %, 12 gave 90.81 %.
+#: A merge of two touching digits read as one sure 9 scores close to reading the two; a right
+#: reading's margin is rarely that small. The same sharpness weighs the runners-up of other
+#: strings (``Reading.string_confidence``). Fitted on validation pages (docs/experiments.md).
 LENGTH_SHARPNESS = 8.0
 #: A field's length rule (``min_digits``/``max_digits``) picks the best reading of an allowed
 #: length, unless those lengths hold under this share of the length probability: then the

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from segmentation.types import DigitResult, FieldResult
-from segmentation.validation import rule_reasons
+from digitize.types import DigitResult, FieldResult
+from segmentation.review_flags import rule_reasons
 
 if TYPE_CHECKING:
     from segmentation.templates import FieldSpec

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from digitize.types import Box
 from segmentation.binarize import binarize
 from segmentation.imageops import components_with_stats
-from segmentation.types import Box
 
 U8 = npt.NDArray[np.uint8]
 

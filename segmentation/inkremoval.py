@@ -8,17 +8,8 @@ its tolerance band (a 0 resting on a box's lower edge) is grown back from the ke
 Left-over pieces of long straight printed lines (a registration error larger than the
 tolerance) are removed near the printed mask.
 
-Tried and not kept (2026-11-27, 400 validation pages, seeds 12345 and 0, 3,602 fields): a
-hysteresis threshold, faint ink (threshold offset 14 or 17 against 22) kept where it joins clear
-ink, to save a 7's faint bar. Offset 14: fields 97.22 -> 97.31 %, passing at 0.92 90.34 ->
-90.92 % with 0.46 -> 0.49 % of them wrong; offset 17: 97.20 %, 90.95 % / 0.55 %. The share
-passing at 0.5 % wrong, ranking by confidence, stayed 90.8-91.0 %: no better than noise.
-Nor a second reading (2026-11-27, the same pages): each field read again with the plain threshold
-offset at 14 and at 30 (97.31 % of fields exact each, against 97.22 % at 22), keeping whichever
-reading is the most confident. Fields exact 97.33-97.36 %, but choosing the likeliest of three
-readings inflates confidence: at 0.92 wrong among passed rose 0.46 -> 0.52-0.63 %, and the share
-passing at 0.5 % wrong stayed 90.6-91.3 % against 90.9 %. The three readings differ on only 2 of
-the 3,254 fields passed at 0.92, none of the 15 wrong ones: the confident errors are steady.
+A hysteresis threshold and a second reading at other threshold offsets were no better on
+validation pages: the confident errors stay the same (docs/experiments.md).
 """
 
 from __future__ import annotations

@@ -20,12 +20,9 @@ from digitize.errors import (
     InputTooLargeError,
     UnsupportedFormatError,
 )
-from segmentation.types import Page
-
-#: Pages of one document, all pages together: a ~500-page A4 PDF at 200 dpi fits, more is refused.
-MAX_PAGES = 2000
-#: All pages of one document together may hold this many times ``max_pixels``.
-TOTAL_PIXEL_FACTOR = 16
+from digitize.types import Page
+from segmentation.page_limits import MAX_PAGES, TOTAL_PIXEL_FACTOR, check_page_size
+from segmentation.pdf_pages import render_pdf
 
 SUPPORTED = "PNG, JPEG, TIFF, PDF, BMP or WebP"
 
@@ -82,22 +79,8 @@ def load_pages(
             source=source,
         )
     if kind == "pdf":
-        from segmentation import _pdf
-
-        return _pdf.render_pdf(data, source, dpi=dpi, max_pixels=max_pixels)
+        return render_pdf(data, source, dpi=dpi, max_pixels=max_pixels)
     return _load_raster(data, source, kind, max_pixels=max_pixels)
-
-
-def _check_size(width: int, height: int, source: str, max_pixels: int, what: str) -> None:
-    if width <= 0 or height <= 0:
-        raise BadInputError(f"{what} has no pixels ({width}×{height})", source=source)
-    if width * height > max_pixels:
-        raise InputTooLargeError(
-            f"{what} is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels), over "
-            f"the limit of {max_pixels / 1e6:.0f} megapixels (a decompression bomb or an absurd "
-            "scan resolution)",
-            source=source,
-        )
 
 
 def _load_raster(data: bytes, source: str, kind: str, *, max_pixels: int) -> list[Page]:
@@ -115,7 +98,7 @@ def _load_raster(data: bytes, source: str, kind: str, *, max_pixels: int) -> lis
                             f"more than {MAX_PAGES} pages in one file", source=source
                         )
                     w, h = frame.size
-                    _check_size(w, h, source, max_pixels, f"page {index}")
+                    check_page_size(w, h, source, max_pixels, f"page {index}")
                     total += w * h
                     if total > TOTAL_PIXEL_FACTOR * max_pixels:
                         raise InputTooLargeError(

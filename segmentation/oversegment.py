@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from digitize.types import Box
 from segmentation.cuts import cut_positions, seam
 from segmentation.imageops import components_with_stats
-from segmentation.types import Box
 
 Mask = npt.NDArray[np.bool_]
 
@@ -32,10 +32,8 @@ SPILL_GAP = 0.6  #: writing past a box is read on while each next digit is this 
 SLIVER = 0.25  #: a short piece of a comb split narrower than this share of a cell rejoins its digit
 HREF_FLOOR = 0.6  #: the measured digit height is at least this share of the expected one
 #: Components smaller than this fraction of the digit height (both ways) are dust. Dust dropped
-#: is sometimes a digit's own ink (a 7's bar written as dots reads "1" at 0.99), but flagging
-#: fields whose digits had dropped dust beside them (2026-11-27, 400 validation pages: dust of
-#: at least 0.2 % of the height squared, 0.4 % in all, within a tenth of a height) sent 310
-#: otherwise passing fields to review to catch 3 wrong ones; raising the threshold is cheaper.
+#: is sometimes a digit's own ink, but flagging fields beside dropped dust sent far more right
+#: fields to review than wrong ones (docs/experiments.md).
 SPECK = 0.18
 
 
@@ -88,9 +86,7 @@ def merge_prior(blobs: list[Segment], parts: list[Segment]) -> float:
 
 
 #: 0.5, not the earlier 0.3: a 4 written in two strokes stands side by side too, and at 0.3 it
-#: read as "41" or "11" more often than a 1 beside a digit was glued to it. 800 validation
-#: pages (seeds 12345, 0, 777, 2024): fields exact 96.67 -> 96.72 %, passing 87.45 -> 87.59 %,
-#: wrong among passed 38 -> 37; template-free and photos unchanged.
+#: read as "41" or "11" more often than a 1 beside a digit was glued to it (docs/experiments.md).
 LOG_MERGE_PRIOR = float(np.log(0.5))
 
 

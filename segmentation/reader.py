@@ -13,12 +13,8 @@ the registration's homography. Template-free mode finds the digit strings of the
 string both upright and upside down from the same crops, keeping the likelier reading.
 Segmentation is recognition-driven (``oversegment`` proposes, ``assemble`` decides).
 
-Tried and not kept (2026-11-27, 400 validation pages, 3,602 fields): doubting a digit whose
-reading wavers when its piece is cut a little differently (ink grown or shrunk a pixel, no
-stroke-width normalisation, turned ±8°; each chosen digit's probability replaced by the least,
-the geometric or the plain mean over those crops). Ranking fields by that confidence let
-87.8-90.0 % pass at 0.5 % wrong among them, against 90.9 % for the plain one: the confident
-errors are steady under such changes, and the doubt falls on digits read right.
+A digit's confidence is not lowered when its reading wavers under small changes to its crop: the
+confident errors are steady under such changes (docs/experiments.md).
 """
 
 from __future__ import annotations
@@ -31,23 +27,22 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from digitize.types import NOT_A_DIGIT, Box, DigitResult, FieldResult, Page
 from segmentation.assemble import Step, best_comb_path, read_field, top3
 from segmentation.constrain import constrains
 from segmentation.freeform import Components, components, find_strings, page_ink, vertical_text
 from segmentation.imageops import fit
 from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
+from segmentation.review_flags import rule_reasons
 from segmentation.strokes import crop_ink
-from segmentation.types import NOT_A_DIGIT, Box, DigitResult, FieldResult, Page
-from segmentation.validation import rule_reasons
 
 if TYPE_CHECKING:
     from segmentation.registration import Registration
     from segmentation.templates import FieldSpec
 
 #: Free mode works on pages no larger than this (longest side, pixels); boxes are scaled back.
-#: Tried (2026-11-27, 100 validation free pages, one core): 1500 read 384 of 400 strings found
-#: and exact against 388 at 1800, ~18 % faster (218 against 265 ms a page); 1300 no faster again.
+#: Smaller sizes were faster but read fewer strings (docs/experiments.md).
 FREE_MAX_SIDE = 1800
 #: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
 FLIP_MARGIN = 1.0
@@ -58,9 +53,9 @@ CAPTION_SIZE = 0.5
 #: ... and one or two "digits" under this share of that height are dust, however they read.
 DUST_SIZE = 0.3
 #: A template-free "string" cut into more segments than this is no number but a band of marks:
-#: the specks a grey scanner lid leaves along the paper's edge, hatching, a dotted line. On 60
-#: generated pages of no known form the handwritten strings had at most 19 segments; lid edges
-#: made strings of 57-198, which took up to a second to classify and read.
+#: the specks a grey scanner lid leaves along the paper's edge, hatching, a dotted line.
+#: Handwritten strings stay far below it; such bands are slow to classify and read
+#: (docs/experiments.md).
 MAX_STRING_SEGMENTS = 60
 #: Review reason: handwriting ran past the field's box (read with the field where it is whole
 #: and continues the string; a person checks either way).

@@ -25,10 +25,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from digitize.types import Box, Page
 from segmentation import align, inkremoval
 from segmentation.align import Mat, scale_mat, shift_mat
 from segmentation.templates import Template
-from segmentation.types import Box, Page
 
 Grey = npt.NDArray[np.uint8]
 

@@ -1,6 +1,6 @@
 """A piece of ink made ready for ``to_mnist``: strokes rejoined, brought to MNIST's pen width.
 
-The reader and the training augmentation (``model.augment``) both build crops through
+The reader and the training augmentation (``model.training.augment``) both build crops through
 ``crop_ink``, so the classifier is trained on exactly what the reader hands it.
 """
 

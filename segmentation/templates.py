@@ -18,7 +18,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from digitize.errors import BadInputError, TemplateError
-from segmentation.types import Box
+from digitize.types import Box
 
 
 @dataclass

@@ -282,7 +282,7 @@ def png_bytes(image: np.ndarray, tag: str = "") -> bytes:
 @pytest.fixture(scope="session")
 def form_scans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """A few filled forms (three layouts and a template-free page) with their templates."""
-    from segmentation import synthetic
+    from model.training import synthetic
 
     root = tmp_path_factory.mktemp("forms")
     templates = root / "templates"

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segmentation import synthetic
+from model.training import synthetic
 
 
 def page_image(width: int = 400, height: int = 560, seed: int = 0) -> np.ndarray:

@@ -25,8 +25,8 @@ from PIL import Image
 from db.models import Batch, Digit, Document, Field, Page, utcnow
 from db.session import dispose_engines, init_db, session_scope
 from digitize.settings import Settings
+from model.training.synthetic import font_digit_source
 from review.users import add_user
-from segmentation.synthetic import font_digit_source
 from worker.pipeline import jpeg
 
 CHROMIUM = "/usr/bin/chromium"

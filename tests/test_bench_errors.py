@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from bench.bench_errors import CAUSES, Recording, collect, grid, summary
-from segmentation.synthetic import DigitSource
+from model.training.synthetic import DigitSource
 
 
 def test_every_misread_digit_is_traced_to_its_source(
@@ -38,7 +38,7 @@ def test_every_misread_digit_is_traced_to_its_source(
 
 
 def test_recording_finds_the_crop_behind_a_digit(recognizer: object) -> None:
-    from segmentation.types import DigitResult
+    from digitize.types import DigitResult
 
     rec = Recording(recognizer)  # type: ignore[arg-type]
     crops = np.zeros((3, 28, 28), np.float32)

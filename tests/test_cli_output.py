@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 #: does (Python's print and native code writing to file descriptor 1).
 CHATTY_EVALUATE = """
 import os, sys
-import model.data as data
+import model.training.data as data
 
 def chatty():
     print("Downloading data from https://storage.example/mnist.npz")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from digitize.types import DigitResult, FieldResult
 from segmentation.constrain import constrain_field, constrain_fields
+from segmentation.review_flags import luhn_ok, validate_fields
 from segmentation.templates import FieldSpec
-from segmentation.types import DigitResult, FieldResult
-from segmentation.validation import luhn_ok, validate_fields
 
 
 def digit(probs: dict[int, float]) -> DigitResult:

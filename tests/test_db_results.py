@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from db import queries
 from db.models import DONE, FAILED, Batch, Field, ReviewEvent, User
+from db.readings import store_reading
 from db.results import ResultFilter, query_results, result_rows
 from db.session import session_scope
 from db.storage import DatabaseStorage
-from segmentation.types import DigitResult, FieldResult, Page, PageResult
-from worker.pipeline import store_rows
+from digitize.types import DigitResult, FieldResult, Page, PageResult
+from worker.pipeline import reading_rows
 
 
 def _page_result(values: dict[str, tuple[str, float, bool]]) -> PageResult:
@@ -53,7 +54,7 @@ def _store(batch_id: int, source: str, values: dict[str, tuple[str, float, bool]
         queries.claim(s, doc.id, "test", 3)
         queries.finish(s, doc.id, DONE, page_count=1)
         page = Page(1, np.full((100, 200), 255, np.uint8))
-        store_rows(s, doc.id, batch_id, [page], [_page_result(values)])
+        store_reading(s, doc.id, batch_id, reading_rows([page], [_page_result(values)]))
         return doc.id
 
 

@@ -14,14 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bench.end_to_end import children, rss_mb
 from db.models import Document, Page
 from db.session import session_scope
-from digitize.logging import DocumentFilter, JsonFormatter, bind_document
-from digitize.metrics import STAGES
+from digitize.log_setup import DocumentFilter, JsonFormatter, bind_document
 from digitize.settings import Settings, get_settings
 from tests.deploy_helpers import Samples, http_get, sample, scrape, wait_for
 from tests.fixtures_db import free_port, job_env, run_cli
-from worker.bench_e2e import children, rss_mb
+from worker.metrics import STAGES
 
 
 def test_json_log_lines_carry_the_bound_document() -> None:

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from digitize.settings import Settings
-from model.adapt import AdaptConfig, Harvest, finetune_on_pages, harvest_pages
-from model.data import Mnist
-from segmentation.synthetic import DigitSource, generated_forms
-from segmentation.types import NOT_A_DIGIT
+from digitize.types import NOT_A_DIGIT
+from model.training.adapt import AdaptConfig, Harvest, finetune_on_pages, harvest_pages
+from model.training.data import Mnist
+from model.training.synthetic import DigitSource, generated_forms
 
 SEED, PAGES = 4242, 3
 

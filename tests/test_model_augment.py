@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.augment import AugmentConfig, affine, augment, elastic, page_style, touching
+from model.training.augment import AugmentConfig, affine, augment, elastic, page_style, touching
 
 
 def _centre_of_mass(img: np.ndarray) -> tuple[float, float]:

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model import data
-from model.data import DataUnavailableError
+from model.training import data
+from model.training.data import DataUnavailableError
 
 
 def _fake_raw(n_train: int = 60000, n_test: int = 10000) -> data.Raw:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from digitize.errors import ConfigError
-from model.finetune import FinetuneConfig, finetune, split_holdout
 from model.inference import Recognizer
+from model.training.finetune import FinetuneConfig, finetune, split_holdout
 
 
 @pytest.mark.parametrize("n", [10, 37, 400])

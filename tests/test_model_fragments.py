@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from model.fragments import KINDS, looks_like_a_one, make_fragments
+from model.training.fragments import KINDS, looks_like_a_one, make_fragments
 from segmentation.normalize import to_mnist
 
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from digitize.errors import ModelError
-from model.fragments import make_fragments
+from digitize.types import NOT_A_DIGIT, NUM_CLASSES
 from model.inference import Recognizer, get_recognizer, load_config
-from segmentation.types import NOT_A_DIGIT, NUM_CLASSES
+from model.training.fragments import make_fragments
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,7 +48,7 @@ def test_shipped_model_reads_crops_cut_the_readers_way(
     recognizer: Recognizer, mnist_sample: tuple[np.ndarray, np.ndarray]
 ) -> None:
     """The same test digits drawn large, thresholded and cut out by crop_ink + to_mnist."""
-    from model.augment import page_style_batch
+    from model.training.augment import page_style_batch
 
     x, y = mnist_sample
     crops = page_style_batch(x, np.random.default_rng(0))

@@ -1,10 +1,10 @@
-"""``model.network``: the plain and the depthwise-separable forms of the digit CNN."""
+"""``model.training.network``: the plain and the depthwise-separable forms of the digit CNN."""
 
 from __future__ import annotations
 
 import pytest
 
-from model.network import ARCHITECTURE, SEPARABLE, build_model
+from model.training.network import ARCHITECTURE, SEPARABLE, build_model
 
 
 @pytest.mark.parametrize("separable_from", [0, 1, 3, 5, 6])

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from model.data import Mnist
+from model.training.data import Mnist
 
 
 @pytest.mark.slow
@@ -21,8 +21,8 @@ def test_train_export_report_round_trip(
     mnist_sample: tuple[np.ndarray, np.ndarray], tmp_path: Path
 ) -> None:
     from model.inference import Recognizer
-    from model.report import train_and_export
-    from model.train import TrainConfig
+    from model.training.report import train_and_export
+    from model.training.train import TrainConfig
 
     x, y = mnist_sample
     data = Mnist(x[:400], y[:400], x[400:], y[400:], x, y)
@@ -43,7 +43,7 @@ def test_train_export_report_round_trip(
 @pytest.mark.slow
 def test_label_smoothing_and_elastic_train(mnist_sample: tuple[np.ndarray, np.ndarray]) -> None:
     """The one-hot (smoothed) loss path trains and scores like the sparse one."""
-    from model.train import TrainConfig, train
+    from model.training.train import TrainConfig, train
 
     x, y = mnist_sample
     data = Mnist(x[:400], y[:400], x[400:], y[400:], x, y)
@@ -64,7 +64,7 @@ def _kernel_norm(model: Any) -> float:
 @pytest.mark.slow
 def test_weight_decay_shrinks_kernels(mnist_sample: tuple[np.ndarray, np.ndarray]) -> None:
     """AdamW's decay pulls the kernels in; the same seeded run without it keeps them larger."""
-    from model.train import TrainConfig, train
+    from model.training.train import TrainConfig, train
 
     x, y = mnist_sample
     data = Mnist(x[:400], y[:400], x[400:], y[400:], x, y)
@@ -93,7 +93,7 @@ class _Weights:
 
 
 def test_weight_average_follows_weights_and_swaps_back() -> None:
-    from model.train import WeightAverage
+    from model.training.train import WeightAverage
 
     model = _Weights(0.0)
     avg = WeightAverage(0.99, every=2)
@@ -128,7 +128,7 @@ class _JaxFitWeights(_Weights):
 
 
 def test_weight_average_reads_jax_fit_state_not_stale_variables() -> None:
-    from model.train import WeightAverage
+    from model.training.train import WeightAverage
 
     model = _JaxFitWeights(0.0)
     avg = WeightAverage(0.9, every=1)

@@ -89,13 +89,11 @@ def test_process_document_writes_once_and_redelivery_is_a_no_op(
     scans: Path = form_scans["scans"]
     tpl = sorted(form_scans["templates"].glob("*.json"))
     (doc_id,) = _add({"claim 0.png": (scans / "claim 0.png").read_bytes()}, tpl)
-    with session_scope() as s:
-        out = process_document(s, doc_id, classifier=recognizer)
+    out = process_document(doc_id, classifier=recognizer)
     assert out.status == DONE and out.pages == 1 and out.fields > 0 and not out.skipped
     first = _counts()
     assert first[0] == 1 and first[1] == out.fields and first[2] > 0
-    with session_scope() as s:  # the same message delivered again
-        again = process_document(s, doc_id, classifier=recognizer)
+    again = process_document(doc_id, classifier=recognizer)
     assert again.skipped and again.status == DONE
     assert _counts() == first
     with session_scope() as s:
@@ -119,13 +117,11 @@ def test_forced_reprocessing_replaces_rows(
     db_url: str, form_scans: dict[str, Any], recognizer: Any
 ) -> None:
     (doc_id,) = _add({"free.png": (form_scans["scans"] / "free page.png").read_bytes()})
-    with session_scope() as s:
-        process_document(s, doc_id, classifier=recognizer)
+    process_document(doc_id, classifier=recognizer)
     first = _counts()
     with session_scope() as s:
         queries.requeue(s, [doc_id])
-    with session_scope() as s:
-        assert process_document(s, doc_id, classifier=recognizer).status == DONE
+    assert process_document(doc_id, classifier=recognizer).status == DONE
     assert _counts() == first
 
 
@@ -136,9 +132,8 @@ def test_bad_input_fails_with_a_message_and_multi_page_files_keep_every_page(
     buf = io.BytesIO()
     pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
     bad, tiff = _add({"notes.jpg": b"meeting notes\n" * 50, "three.tiff": buf.getvalue()})
-    with session_scope() as s:
-        out_bad = process_document(s, bad, classifier=recognizer)
-        out_tiff = process_document(s, tiff, classifier=recognizer)
+    out_bad = process_document(bad, classifier=recognizer)
+    out_tiff = process_document(tiff, classifier=recognizer)
     assert out_bad.status == FAILED and "not a scan" in (out_bad.error or "")
     assert out_tiff.status == DONE and out_tiff.pages == 3
     with session_scope() as s:
@@ -156,8 +151,7 @@ def test_unexpected_reader_errors_fail_the_document_not_the_worker(
 
     monkeypatch.setattr(pipeline, "read_page", broken)
     (doc_id,) = _add({"p.png": _png(np.full((100, 100), 255, np.uint8))})
-    with session_scope() as s:
-        out = process_document(s, doc_id, classifier=recognizer)
+    out = process_document(doc_id, classifier=recognizer)
     assert out.status == FAILED and "ZeroDivisionError" in (out.error or "")
     with session_scope() as s:
         assert s.get_one(Batch, 1).documents[0].status == FAILED
@@ -185,8 +179,7 @@ def test_templates_travel_with_the_batch(
         batch = queries.create_batch(s, "submit", pack_templates(s, storage, [local]))
         doc_id = queries.add_document(s, batch, "order 2.png", data, storage).document.id
     shutil.rmtree(local)  # gone from the submitting machine
-    with session_scope() as s:
-        out = process_document(s, doc_id, classifier=recognizer)
+    out = process_document(doc_id, classifier=recognizer)
     assert out.status == DONE, out.error
     with session_scope() as s:
         assert s.scalar(select(Page.template).where(Page.document_id == doc_id)) == "order"

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from digitize.types import NOT_A_DIGIT, FieldResult, Page
 from segmentation.assemble import best_comb_path, read_field
 from segmentation.oversegment import components, plan
 from segmentation.reader import (
@@ -25,7 +26,6 @@ from segmentation.reader import (
     segment_page,
 )
 from segmentation.templates import FieldSpec, Template
-from segmentation.types import NOT_A_DIGIT, FieldResult, Page
 
 U8 = npt.NDArray[np.uint8]
 
@@ -520,8 +520,8 @@ def test_scanned_form_end_to_end(
     """A generated, scanned form with MNIST test digits read with the shipped model."""
     from pathlib import Path
 
-    from model.data import load_sample
-    from segmentation import synthetic
+    from model.training import synthetic
+    from model.training.data import load_sample
     from segmentation.registration import identify
     from segmentation.templates import load_templates
 
@@ -551,11 +551,11 @@ def test_review_pictures_are_upright_on_a_turned_scan(
     """Fields and digit crops for people are cut from the aligned page, not the scan as fed."""
     from pathlib import Path
 
-    from model.data import load_sample
-    from segmentation import synthetic
+    from model.training import synthetic
+    from model.training.data import load_sample
+    from model.training.scanner import ScanEffects
     from segmentation.normalize import to_mnist
     from segmentation.registration import identify
-    from segmentation.scanner import ScanEffects
     from segmentation.templates import load_templates
 
     images, labels = load_sample()
@@ -675,8 +675,8 @@ def test_with_no_sure_handwriting_nothing_is_left_out() -> None:
 
 def test_a_free_page_gives_its_numbers_not_its_printed_captions(recognizer: object) -> None:
     """'Meter readings' and 'Reading 1:' read as unsure digits; only the handwriting comes back."""
-    from model.data import load_sample
-    from segmentation import synthetic
+    from model.training import synthetic
+    from model.training.data import load_sample
 
     images, labels = load_sample()
     sp = synthetic.make_free_page(synthetic.DigitSource(images, labels), seed=5, strength=0.5)

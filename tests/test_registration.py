@@ -8,11 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation import align, registration, synthetic
+from digitize.types import Page
+from model.training import synthetic
+from model.training.scanner import ScanEffects, apply_effects
+from segmentation import align, registration
 from segmentation.registration import identify, to_page_box
-from segmentation.scanner import ScanEffects, apply_effects
 from segmentation.templates import Template, load_templates
-from segmentation.types import Page
 
 
 @pytest.fixture(scope="module")

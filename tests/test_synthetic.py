@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from segmentation import forms, synthetic
-from segmentation.scanner import ScanEffects, random_effects
+from model.training import forms, synthetic
+from model.training.scanner import ScanEffects, random_effects
 from segmentation.templates import load_templates
 
 

@@ -8,16 +8,11 @@ an unacknowledged message returns after the visibility timeout. Anything the bro
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-import cv2
-from celery import Celery, signals
+from celery import Celery
 
 from digitize.settings import Settings, get_settings
 
 QUEUE = "digitize"
-log = logging.getLogger(__name__)
 
 
 def make_app(settings: Settings | None = None) -> Celery:
@@ -46,30 +41,3 @@ def make_app(settings: Settings | None = None) -> Celery:
 
 
 app = make_app()
-
-
-@signals.worker_process_init.connect
-def _load_model_once(**_: Any) -> None:
-    """Each pool process: one thread per library (processes give the parallelism), model loaded."""
-    from db.session import dispose_engines
-    from worker.pipeline import default_classifier
-
-    cv2.setNumThreads(1)
-    dispose_engines(close=False)  # never share the parent's connections across fork
-    try:
-        default_classifier(get_settings())
-    except Exception:  # reported per document when a task needs it
-        log.exception("could not load the model at worker start")
-
-
-@signals.worker_ready.connect
-def _recover_at_startup(**_: Any) -> None:
-    """A starting worker re-sends documents whose messages were lost (broker restart, crash)."""
-    from worker.recover import recover
-
-    try:
-        ids = recover()
-        if ids:
-            log.warning("re-enqueued %d stale documents at start-up", len(ids))
-    except Exception:
-        log.exception("start-up recovery failed; run `digitize recover` later")

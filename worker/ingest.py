@@ -180,17 +180,14 @@ def ingest_files(
 
     With ``commit_every=1`` a document can be read by a worker while the next file is stored.
     """
-    with session_scope() as session:
-        batch = session.get_one(Batch, batch_id)
-        pending: list[Ingested] = []
-        for f in files:
-            pending.append(ingest_file(session, batch, f, storage, settings, force=force))
-            if len(pending) >= commit_every:
-                session.commit()
-                yield from pending
-                pending = []
-        session.commit()
-        yield from pending
+    for start in range(0, len(files), max(1, commit_every)):
+        with session_scope() as session:
+            batch = session.get_one(Batch, batch_id)
+            stored = [
+                ingest_file(session, batch, f, storage, settings, force=force)
+                for f in files[start : start + max(1, commit_every)]
+            ]
+        yield from stored
 
 
 _END = object()

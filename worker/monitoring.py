@@ -14,9 +14,9 @@ from typing import Any
 
 from celery import signals
 
-from digitize import metrics
-from digitize.logging import set_document, setup_logging
+from digitize.log_setup import set_document, setup_logging
 from digitize.settings import get_settings
+from worker import metrics
 
 log = logging.getLogger("digitize.worker")
 _started: dict[str, float] = {}
@@ -100,13 +100,8 @@ def record(result: dict[str, Any], seconds: float) -> None:
 
 def page_timings(document_id: int) -> list[dict[str, float]]:
     """Each stored page's ``timings_ms`` (the driver measured them while reading)."""
-    from sqlalchemy import select
-
-    from db.models import Page
+    from db import queries
     from db.session import session_scope
 
     with session_scope() as session:
-        rows = session.scalars(
-            select(Page.timings_ms).where(Page.document_id == document_id).order_by(Page.number)
-        ).all()
-    return [dict(r or {}) for r in rows]
+        return queries.page_timings(session, document_id)

@@ -18,26 +18,25 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
 from db import queries
 from db.models import DONE, FAILED, Batch
-from db.models import Digit as DigitRow
-from db.models import Field as FieldRow
-from db.models import Page as PageRow
+from db.readings import FieldRows, PageRows, store_reading
+from db.session import session_scope
 from db.storage import get_storage
 from digitize.errors import BadInputError, DigitizeError, TemplateError, TransientError
 from digitize.settings import Settings, get_settings
+from digitize.types import DigitClassifier, FieldResult, Page, PageResult
 from segmentation.imageops import fit
-from segmentation.types import DigitClassifier, FieldResult, Page, PageResult
 
 if TYPE_CHECKING:
+    from segmentation.photo_strings import Prediction
     from segmentation.templates import Template
 
 log = logging.getLogger(__name__)
@@ -58,12 +57,19 @@ def read_page(
     templates: Sequence[Template],
     classifier: DigitClassifier,
     settings: Settings,
+    *,
+    keep_crops: bool = False,
 ) -> PageResult:
-    """Read one page: the best template (or template-free), then one batched classifier call."""
+    """Read one page: the best template (or template-free), then one batched classifier call.
+
+    The one composition of the reader's stages: the pipeline, ``digitize predict`` and the
+    training that adapts the network to the reader's crops all read pages through it.
+    ``keep_crops`` keeps the classifier's inputs on the result (``PageResult.crops``).
+    """
     from segmentation.constrain import constrain_fields
     from segmentation.reader import assemble_page, segment_page
     from segmentation.registration import identify
-    from segmentation.validation import validate_fields
+    from segmentation.review_flags import validate_fields
 
     timings: dict[str, float] = {}
     t = perf_counter()
@@ -101,7 +107,15 @@ def read_page(
         registration_quality=float(reg.quality) if reg is not None else None,
         fields=fields,
         timings_ms=timings,
+        crops=crops if keep_crops else None,
     )
+
+
+def read_photo(page: Page, classifier: DigitClassifier, settings: Settings) -> Prediction:
+    """Every handwritten digit string of a photo or scan of no form (``digitize predict``)."""
+    from segmentation.photo_strings import main_strings
+
+    return main_strings(read_page(page, [], classifier, settings).fields, page.source)
 
 
 def _flag(fields: list[FieldResult], reason: str) -> None:
@@ -157,7 +171,7 @@ def _templates_for(paths: tuple[str, ...], settings: Settings) -> list[Template]
 
 @lru_cache(maxsize=16)
 def _prepared_templates(paths: tuple[str, ...], cache_dir: str | None) -> list[Template]:
-    from segmentation.prepared import warm
+    from segmentation.template_cache import warm
     from segmentation.templates import load_templates
 
     templates = load_templates([Path(p) for p in paths]) if paths else []
@@ -261,25 +275,13 @@ def _box(box: Sequence[Any]) -> list[int]:
     return [int(v) for v in box]
 
 
-def store_rows(
-    session: Session,
-    doc_id: int,
-    batch_id: int,
-    pages: Sequence[Page],
-    results: Sequence[PageResult],
-) -> int:
-    """Insert the pages, fields and digits of a read document; returns the number of rows.
-
-    Core INSERTs, fields with RETURNING in parameter order and digits as one executemany, on
-    the caller's transaction: the ORM unit of work cost ~6 ms a page for rows nothing reads
-    back here. Column defaults (``Field.version`` …) apply as usual.
-    """
-    page_t, field_t, digit_t = (cast(Table, m.__table__) for m in (PageRow, FieldRow, DigitRow))
-    count = 0
+def reading_rows(pages: Sequence[Page], results: Sequence[PageResult]) -> list[PageRows]:
+    """The rows of a read document, its pictures encoded (previews and field images as JPEG,
+    digit crops as PNG)."""
+    out = []
     for page, res in zip(pages, results, strict=True):
         preview, scale = _preview(page)
-        page_row = {
-            "document_id": doc_id,
+        columns = {
             "number": res.number,
             "template": res.template,
             "registration_quality": res.registration_quality,
@@ -289,51 +291,36 @@ def store_rows(
             "preview_scale": scale,
             "timings_ms": res.timings_ms,
         }
-        page_id = session.execute(insert(page_t).returning(page_t.c.id), page_row).scalar_one()
-        count += 1
-        if not res.fields:
-            continue
-        field_rows = [
-            {
-                "page_id": page_id,
-                "document_id": doc_id,
-                "batch_id": batch_id,
-                "template": res.template,
-                "position": pos,
-                "name": f.name,
-                "value": f.value,
-                "confidence": float(f.confidence),
-                "needs_review": bool(f.needs_review),
-                "reasons": list(f.reasons),
-                "box": _box(f.box),
-                "image_jpeg": jpeg(f.image, quality=90),
-            }
-            for pos, f in enumerate(res.fields)
+        fields = [
+            FieldRows(
+                {
+                    "name": f.name,
+                    "value": f.value,
+                    "confidence": float(f.confidence),
+                    "needs_review": bool(f.needs_review),
+                    "reasons": list(f.reasons),
+                    "box": _box(f.box),
+                    "image_jpeg": jpeg(f.image, quality=90),
+                },
+                [
+                    {
+                        "value": None if d.value is None else int(d.value),
+                        "confidence": float(d.confidence),
+                        "alternatives": [[int(a), float(p)] for a, p in d.alternatives],
+                        "box": _box(d.box),
+                        "crop_png": png(d.crop),
+                        "needs_review": bool(d.needs_review),
+                    }
+                    for d in f.digits
+                ],
+            )
+            for f in res.fields
         ]
-        returning = insert(field_t).returning(field_t.c.id, sort_by_parameter_order=True)
-        field_ids = session.execute(returning, field_rows).scalars().all()
-        digit_rows = [
-            {
-                "field_id": field_id,
-                "position": dpos,
-                "value": None if d.value is None else int(d.value),
-                "confidence": float(d.confidence),
-                "alternatives": [[int(a), float(p)] for a, p in d.alternatives],
-                "box": _box(d.box),
-                "crop_png": png(d.crop),
-                "needs_review": bool(d.needs_review),
-            }
-            for field_id, f in zip(field_ids, res.fields, strict=True)
-            for dpos, d in enumerate(f.digits)
-        ]
-        if digit_rows:
-            session.execute(insert(digit_t), digit_rows)
-        count += len(field_rows) + len(digit_rows)
-    return count
+        out.append(PageRows(columns, fields))
+    return out
 
 
 def process_document(
-    session: Session,
     document_id: int,
     *,
     classifier: DigitClassifier | None = None,
@@ -342,64 +329,64 @@ def process_document(
 ) -> Outcome:
     """Read a stored document and record its results or its failure, exactly once.
 
-    Commits on ``session`` as it goes (claim, then results). Bad input and other non-retryable
-    errors end the document ``failed`` with the message; ``TransientError`` propagates so the
-    caller can retry; an unexpected exception fails the document (a bug must not kill a worker).
+    Three short units of work (``session_scope``, the one place that commits): claim the
+    document; fetch its bytes and templates; after reading, with no transaction open, finish it
+    and store its rows together. Bad input and other non-retryable errors end the document
+    ``failed`` with the message; ``TransientError`` propagates so the caller can retry; an
+    unexpected exception fails the document (a bug must not kill a worker).
     """
     settings = settings or get_settings()
     attempts = max_attempts or settings.task_max_retries + 1
-    if not queries.claim(session, document_id, worker_name(), attempts):
-        session.commit()
-        doc = queries.get_document(session, document_id)
-        return Outcome(document_id, doc.status, doc.error, doc.page_count or 0, skipped=True)
-    session.commit()
-    doc = queries.get_document(session, document_id)
-    source, batch_id = doc.source, doc.batch_id
+    with session_scope() as session:
+        if not queries.claim(session, document_id, worker_name(), attempts):
+            return _skipped(session, document_id)
     try:
-        data = get_storage(settings.storage_url, doc.storage).get(session, doc.sha256)
-        templates = templates_for_batch(session, doc.batch, settings)
-        session.commit()  # no transaction stays open while we compute
+        with session_scope() as session:
+            doc = queries.get_document(session, document_id)
+            source, batch_id = doc.source, doc.batch_id
+            data = get_storage(settings.storage_url, doc.storage).get(session, doc.sha256)
+            templates = templates_for_batch(session, doc.batch, settings)
         t = perf_counter()
         pages, results = _read(
             data, source, templates, classifier or default_classifier(settings), settings
         )
         total = round((perf_counter() - t) * 1000, 2)
     except TransientError:
-        session.rollback()
         raise
     except DigitizeError as exc:
-        session.rollback()
         if exc.retryable:
             raise
-        return _fail(session, document_id, exc.message)
+        return _fail(document_id, exc.message)
     except MemoryError:
-        session.rollback()
-        return _fail(session, document_id, "the file needs more memory than this worker has")
+        return _fail(document_id, "the file needs more memory than this worker has")
     except Exception as exc:  # a reader bug: record it, keep the worker alive
-        session.rollback()
-        log.exception("reading document %s (%s) failed", document_id, source)
-        return _fail(session, document_id, f"internal error while reading: {exc!r}")
+        log.exception("reading document %s failed", document_id)
+        return _fail(document_id, f"internal error while reading: {exc!r}")
 
     timings: dict[str, float] = {"total": total}
     for r in results:
         for k, v in r.timings_ms.items():
             timings[k] = round(timings.get(k, 0.0) + v, 2)
-    if not queries.finish(session, document_id, DONE, page_count=len(results), timings_ms=timings):
-        session.rollback()  # somebody else finished it first: their rows stand
-        doc = queries.get_document(session, document_id)
-        return Outcome(document_id, doc.status, doc.error, doc.page_count or 0, skipped=True)
-    session.execute(delete(PageRow).where(PageRow.document_id == document_id))
-    store_rows(session, document_id, batch_id, pages, results)
-    session.commit()
+    rows = reading_rows(pages, results)
+    with session_scope() as session:
+        done = queries.finish(
+            session, document_id, DONE, page_count=len(results), timings_ms=timings
+        )
+        if not done:  # somebody else finished it first: their rows stand
+            return _skipped(session, document_id)
+        store_reading(session, document_id, batch_id, rows)
     nfields = sum(len(r.fields) for r in results)
     nreview = sum(f.needs_review for r in results for f in r.fields)
     return Outcome(document_id, DONE, None, len(results), nfields, nreview, timings_ms=timings)
 
 
-def _fail(session: Session, document_id: int, message: str) -> Outcome:
-    ok = queries.finish(session, document_id, FAILED, error=message, page_count=0)
-    session.commit()
-    if not ok:
-        doc = queries.get_document(session, document_id)
-        return Outcome(document_id, doc.status, doc.error, doc.page_count or 0, skipped=True)
+def _skipped(session: Session, document_id: int) -> Outcome:
+    doc = queries.get_document(session, document_id)
+    return Outcome(document_id, doc.status, doc.error, doc.page_count or 0, skipped=True)
+
+
+def _fail(document_id: int, message: str) -> Outcome:
+    with session_scope() as session:
+        if not queries.finish(session, document_id, FAILED, error=message, page_count=0):
+            return _skipped(session, document_id)
     return Outcome(document_id, FAILED, message)

@@ -23,13 +23,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from sqlalchemy import select
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from db import queries
-from db.models import DONE, FAILED, PROCESSING, QUEUED, Batch, Document
+from db.models import DONE, PROCESSING, QUEUED, Batch
 from db.session import session_scope, sqlite_path
 from db.storage import get_storage
 from digitize.errors import ConfigError
@@ -147,7 +146,7 @@ class Watcher:
     def run(self, *, idle_exit_s: float | None = None) -> None:
         """Watch until stopped (SIGINT/SIGTERM, or ``idle_exit_s`` with nothing left to do)."""
         check_config(self.cfg, self.settings)
-        from worker.embedded import Pool
+        from worker.local_pool import Pool
 
         observer = PollingObserver(timeout=1) if self.cfg.poll else Observer()
         observer.schedule(_Events(self.seen), str(self.cfg.root), recursive=True)
@@ -248,7 +247,7 @@ class Watcher:
 
             enqueue([doc_id])
         else:
-            from worker.embedded import run_one
+            from worker.local_pool import run_one
 
             self._futures[pool.submit(run_one, doc_id)] = doc_id
 
@@ -266,11 +265,7 @@ class Watcher:
         if not self._waiting:
             return
         with session_scope() as session:
-            rows = session.execute(
-                select(Document.id, Document.status, Document.error).where(
-                    Document.id.in_(list(self._waiting)), Document.status.in_((DONE, FAILED))
-                )
-            ).all()
+            rows = queries.finished_documents(session, list(self._waiting))
         for doc_id, status, error in rows:
             for path in self._waiting.pop(doc_id, []):
                 self._move(path, status, error)

@@ -17,7 +17,7 @@ import typer
 
 from digitize.cli.output import stdout_for_document_only, wants_document
 from digitize.errors import ConfigError, DigitizeError
-from digitize.logging import setup_cli_logging
+from digitize.log_setup import setup_cli_logging
 
 app = typer.Typer(
     name="digitize",

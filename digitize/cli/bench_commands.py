@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -13,27 +12,11 @@ import typer
 
 from digitize.cli import app
 from digitize.cli.output import document_stream
-from worker.bench import SECTIONS as PIPELINE_SECTIONS
 
 
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
-
-
-def _classifier(quick: bool) -> dict[str, Any]:
-    """The model the product would use: ``DIGITIZE_MODEL_PATH`` if set, else the shipped one."""
-    from digitize.settings import get_settings
-    from model.bench import run
-
-    return run(quick=quick, model_path=get_settings().model_path)
-
-
-#: (section name, runner(quick) -> dict). Add page-pipeline sections here.
-SECTIONS: list[tuple[str, Callable[[bool], dict[str, Any]]]] = [("classifier", _classifier)]
-SECTIONS += PIPELINE_SECTIONS  # pipeline stages, database writes, end to end (worker/bench.py)
-#: Sections whose keys are also copied to the top level of the JSON (the headline figures).
-HEADLINE = ("classifier",)
 
 
 @app.command()
@@ -48,6 +31,8 @@ def bench(
     ),
 ) -> None:
     """Measure throughput and latency on this machine (medians over repeats)."""
+    from bench.sections import HEADLINE, SECTIONS
+
     known = [name for name, _ in SECTIONS]
     unknown = sorted(set(only or []) - set(known))
     if unknown:

@@ -21,10 +21,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import select
 
 from db import queries
-from db.models import DUPLICATE, FAILED, PROCESSING, QUEUED, Document
+from db.models import DUPLICATE, FAILED, PROCESSING, QUEUED
 from db.results import ROW_COLUMNS, ResultFilter, query_results, result_rows
 from db.session import session_scope
 from db.storage import get_storage
@@ -111,11 +110,7 @@ def _progress() -> Progress:
 def _summary(batch_id: int) -> queries.BatchStatus:
     with session_scope() as session:
         st = queries.batch_status(session, batch_id)
-        failed = session.execute(
-            select(Document.source, Document.error)
-            .where(Document.batch_id == batch_id, Document.status == FAILED)
-            .order_by(Document.id)
-        ).all()
+        failed = queries.failed_documents(session, batch_id)
     c = st.counts
     dups = f", {c['duplicate']} duplicates" if c["duplicate"] else ""
     err.print(
@@ -139,7 +134,7 @@ def process(
     force: bool = typer.Option(False, "--force", help="Read files already in the database again."),
 ) -> None:
     """Read scans here, on all cores, into the database (no broker, no server)."""
-    from worker.embedded import Pool
+    from worker.local_pool import Pool
 
     templates = _templates(template)
     settings = get_settings()
@@ -279,7 +274,7 @@ def recover(
     ),
 ) -> None:
     """Re-send documents left queued/processing too long (the broker lost them)."""
-    from worker.recover import recover as run
+    from worker.tasks import recover as run
 
     ids = run(older_than)
     err.print(f"re-enqueued {len(ids)} documents")

@@ -14,7 +14,7 @@ import typer
 from digitize.cli import app
 from digitize.cli.output import document_stream
 from digitize.settings import get_settings
-from model.network import PLAIN_LAYERS
+from model.training.network import PLAIN_LAYERS
 
 
 class OutputFormat(StrEnum):
@@ -97,8 +97,8 @@ def train(
     from rich.console import Console
     from rich.progress import Progress
 
-    from model.report import train_and_export
-    from model.train import TrainConfig
+    from model.training.report import train_and_export
+    from model.training.train import TrainConfig
 
     console = Console(stderr=True)
     cfg = TrainConfig(
@@ -182,7 +182,7 @@ def _widths(text: str) -> tuple[int, int]:
 
 
 def _finetune(extra: Path, out: Path, seed: int) -> None:
-    from model.finetune import FinetuneConfig, finetune
+    from model.training.finetune import FinetuneConfig, finetune
     from review.export import load_corrections
 
     x, y = load_corrections(extra)
@@ -209,8 +209,8 @@ def evaluate(
     ),
 ) -> None:
     """Score the model as the pipeline runs it (OpenVINO) on the 10,000 MNIST test images."""
-    from model.data import load_mnist, load_sample
-    from model.evaluate import evaluate as run_evaluate
+    from model.training.data import load_mnist, load_sample
+    from model.training.evaluate import evaluate as run_evaluate
 
     if sample:
         images, labels = load_sample()
@@ -257,13 +257,13 @@ def adapt(
     """Fine-tune the current model on the page reader's own crops of MNIST training digits.
 
     Writes forms with training digits, reads them as the pipeline does, and fine-tunes on the
-    crops of every field read at its true length (``model.adapt``). The test digits are only
-    scored at the end.
+    crops of every field read at its true length (``model.training.adapt``). The test digits are
+    only scored at the end.
     """
     from rich.console import Console
     from rich.progress import Progress
 
-    from model.adapt import AdaptConfig, adapt_and_export
+    from model.training.adapt import AdaptConfig, adapt_and_export
 
     console = Console(stderr=True)
     cfg = AdaptConfig(

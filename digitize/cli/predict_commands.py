@@ -45,7 +45,8 @@ def predict(
 
     from model.inference import get_recognizer
     from segmentation.loading import load_pages
-    from segmentation.predict import Prediction, draw, predict_page
+    from segmentation.photo_strings import Prediction, draw
+    from worker.pipeline import read_photo
 
     settings = get_settings()
     recognizer = get_recognizer(model or settings.model_path)
@@ -68,7 +69,7 @@ def predict(
             failed += 1
             continue
         for page in pages:
-            pred = predict_page(page, recognizer)
+            pred = read_photo(page, recognizer, settings)
             if len(pages) > 1:
                 pred.source = f"{path}#{page.number}"
             results.append(pred)
@@ -95,7 +96,7 @@ def _print_table(results: Sequence[object]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from segmentation.predict import Prediction
+    from segmentation.photo_strings import Prediction
 
     table = Table(title="Digits read")
     table.add_column("source")

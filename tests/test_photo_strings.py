@@ -16,9 +16,10 @@ from typer.testing import CliRunner
 
 from digitize.cli import _register, app
 from digitize.errors import DigitizeError
+from digitize.settings import Settings
+from digitize.types import DigitClassifier
 from segmentation.loading import load_pages
-from segmentation.predict import predict_page
-from segmentation.types import DigitClassifier
+from worker.pipeline import read_photo
 
 PHOTOS = Path(__file__).parent / "data" / "photos"
 LABELS: dict[str, str] = json.loads((PHOTOS / "labels.json").read_text())
@@ -51,7 +52,7 @@ def test_photo_set_read(recognizer: DigitClassifier) -> None:
     singles, strings = [], []
     for name, label in sorted(LABELS.items()):
         (page,) = load_pages((PHOTOS / name).read_bytes(), name)
-        got = predict_page(page, recognizer).value
+        got = read_photo(page, recognizer, Settings()).value
         (singles if len(label) == 1 else strings).append(got == label)
     assert np.mean(singles) >= 0.92, f"single digits right: {np.mean(singles):.3f}"
     assert np.mean(strings) >= 0.78, f"strings right: {np.mean(strings):.3f}"

@@ -1,35 +1,15 @@
 """Adapt the network to the page reader's own crops (``digitize adapt``).
 
-``model.augment`` imitates what the reader hands the classifier (scanned, thresholded, cut out of
-printed cells); this step uses the real thing. Forms are generated with MNIST *training* digits
-(``segmentation.synthetic``), read by the page reader with the current model, and every digit of
-a field read at its true length gives a crop labelled with the digit that was written. The network
-is then fine-tuned on those crops mixed into its usual epoch (augmented training digits, 40 %
-page style, synthesised non-digits), with weight averaging, and its temperature refitted on the
-validation digits clean and reader-style. Validation and test digits are never written on these
-pages, so every held-out figure stays held out.
+``model.training.augment`` imitates what the reader hands the classifier (scanned, thresholded,
+cut out of printed cells); this step uses the real thing. Forms are generated with MNIST
+*training* digits (``model.training.synthetic``), read by the page reader with the current
+model, and every digit of a field read at its true length gives a crop labelled with the digit
+that was written. The network is then fine-tuned on those crops mixed into its usual epoch
+(augmented training digits, 40 % page style, synthesised non-digits), with weight averaging, and
+its temperature refitted on the validation digits clean and reader-style. Validation and test
+digits are never written on these pages, so every held-out figure stays held out.
 
-Measured (2026-11-27, 2-core AMD EPYC; 400 validation pages, seeds 12345 and 0, 3,602 fields):
-- 2,000 pages (86,785 crops, 0.50 % of them misread by the shipped model), 3 epochs at 5e-4:
-  fields read exactly 96.75 -> 97.00 %; at review threshold 0.9, 90.98 -> 91.89 % of fields
-  passed with 0.73 -> 0.54 % of them wrong (at 0.95: 87.59 / 0.47 -> 88.40 / 0.37 %);
-  validation digits 99.66 -> 99.68 %, reader-style 99.30 -> 99.22 %.
-- 4,000 pages (173,522 crops), the same otherwise: fields 97.14 %, the review trade-off no
-  better (0.9: 91.62 % / 0.60 %), template-free strings 97.25 -> 96.75 %, validation digits
-  99.60 %: the page crops crowd out the clean digits. Not the default.
-- The shipped model: ``digitize adapt`` as it stands (seeds 5,000,000 on; 87,624 crops, 14 min):
-  fields wrong on those validation pages 117 -> 104 (McNemar p = 0.06, 27 against 14 fields
-  only one model got wrong), validation digits 99.66 % (level), at 0.95 87.59 / 0.47 -> 88.25 /
-  0.37 %.
-- A second round on other forms (``--first-seed 9000000``, the shipped model reading them; it
-  misread 0.42 % of their 87,076 crops): fields wrong 104 -> 98 (12 against 6 only one model got
-  wrong, p = 0.24), but validation digits 17 -> 19 wrong, template-free strings 97.12 -> 96.88 %,
-  field-confidence ECE 0.79 -> 1.05 %. No clear gain: not shipped.
-- Hard negatives (2026-11-27, from the trained network, the same 2,000 forms): the candidate
-  pieces spanning two written digits that the network read as a digit (a 9 with its touching 1
-  read as 9; 1,780-2,036 of them) added as "not a digit". Validation digits fell 99.66 ->
-  99.48-99.50 % (real digits called "not a digit"); validation pages read 4-6 fields more right
-  of 3,602, but passing at 0.92 fell 90.34 -> 89.17-89.59 % with the wrong share level. Not kept.
+What it measured, and the rounds tried and not kept: docs/experiments.md (2026-11-27).
 """
 
 from __future__ import annotations
@@ -45,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.types import DigitClassifier
+from digitize.types import DigitClassifier
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
@@ -91,22 +71,20 @@ class Harvest:
 
 def harvest_pages(source: Any, first_seed: int, pages: int, classifier: DigitClassifier) -> Harvest:
     """Read ``pages`` generated forms (seeds ``first_seed`` on) written with ``source``."""
-    from segmentation.constrain import constrain_fields
-    from segmentation.reader import assemble_page, segment_page
-    from segmentation.registration import identify
-    from segmentation.synthetic import generated_forms
-    from segmentation.types import Page
+    from digitize.settings import Settings
+    from digitize.types import Page
+    from model.training.synthetic import generated_forms
+    from worker.pipeline import read_page
 
+    settings = Settings()
     xs: list[F32] = []
     ys: list[int] = []
     misread = fields = used = 0
     for k, sp, templates in generated_forms(source, pages, [first_seed]):
         page = Page(number=1, image=sp.image, source=f"adapt-{first_seed + k}")
-        reg = identify(page, templates)
-        seg = segment_page(page, reg)
-        probs = classifier.predict_proba(seg.crops) if len(seg.crops) else np.zeros((0, 11))
-        specs = reg.template.fields if reg is not None else None
-        read = {f.name: f for f in constrain_fields(assemble_page(seg, probs), specs)}
+        result = read_page(page, templates, classifier, settings, keep_crops=True)
+        assert result.crops is not None
+        read = {f.name: f for f in result.fields}
         for name, truth in sp.values.items():
             fields += 1
             f = read.get(name)
@@ -114,7 +92,7 @@ def harvest_pages(source: Any, first_seed: int, pages: int, classifier: DigitCla
                 continue
             used += 1
             for ch, d in zip(truth, f.digits, strict=True):
-                xs.append(seg.crops[d.row])
+                xs.append(result.crops[d.row])
                 ys.append(int(ch))
                 misread += d.value != int(ch)
     x = np.stack(xs).astype(np.float32) if xs else np.zeros((0, 28, 28), np.float32)
@@ -123,9 +101,9 @@ def harvest_pages(source: Any, first_seed: int, pages: int, classifier: DigitCla
 
 def _harvest_job(base: str | None, first_seed: int, pages: int) -> Harvest:
     """One harvest job in a worker process: MNIST training digits, a one-thread classifier."""
-    from model.data import load_mnist
     from model.inference import Recognizer
-    from segmentation.synthetic import DigitSource
+    from model.training.data import load_mnist
+    from model.training.synthetic import DigitSource
 
     data = load_mnist()
     classifier = Recognizer(Path(base) if base else None, num_threads=1)
@@ -173,9 +151,15 @@ def finetune_on_pages(
     import keras
     import tensorflow as tf
 
-    from model.data import load_mnist
     from model.inference import load_config
-    from model.train import TrainConfig, WeightAverage, build_sets, epoch_batches, logits_of
+    from model.training.data import load_mnist
+    from model.training.train import (
+        TrainConfig,
+        WeightAverage,
+        build_sets,
+        epoch_batches,
+        logits_of,
+    )
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(cfg.threads)
@@ -250,10 +234,10 @@ def adapt_and_export(
     """The whole of ``digitize adapt``: harvest, fine-tune, calibrate, write; the report."""
     import json
 
-    from model.data import load_mnist, to_unit
-    from model.export import write_model
     from model.inference import load_config
-    from model.train import TrainConfig, calibrate_and_score
+    from model.training.data import load_mnist, to_unit
+    from model.training.export import write_model
+    from model.training.train import TrainConfig, calibrate_and_score
 
     t0 = time.perf_counter()
     base_cfg = load_config(base)

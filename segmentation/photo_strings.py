@@ -1,7 +1,7 @@
-"""Read the digits of any photo or scan (no form): what ``digitize predict`` does per image.
+"""The digit strings of a photo or scan read template-free (``digitize predict``), and a picture.
 
-The template-free reader finds every digit string; for a photo the strings that matter are the
-big ones, so strings much smaller than the tallest are left out (dust, printed captions).
+For a photo the strings that matter are the big ones, so strings much smaller than the tallest
+are left out (dust, printed captions).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.reader import assemble_page, segment_page
-from segmentation.types import DigitClassifier, FieldResult, Page
+from digitize.types import FieldResult
 
 #: Strings shorter than this fraction of the tallest string on the image are ignored.
 MIN_RELATIVE_HEIGHT = 0.45
@@ -47,17 +46,14 @@ class Prediction:
         }
 
 
-def predict_page(page: Page, classifier: DigitClassifier) -> Prediction:
-    """Every handwritten digit string of ``page`` with ONE classifier call."""
-    seg = segment_page(page, None)
-    probs = classifier.predict_proba(seg.crops) if len(seg.crops) else np.zeros((0, 11))
-    fields = assemble_page(seg, probs)
+def main_strings(fields: list[FieldResult], source: str) -> Prediction:
+    """The strings of a template-free reading that are not much smaller than the tallest one."""
     if fields:
         tallest = max(max(d.box[3] for d in f.digits) for f in fields)
         fields = [
             f for f in fields if max(d.box[3] for d in f.digits) >= MIN_RELATIVE_HEIGHT * tallest
         ]
-    return Prediction(page.source, fields)
+    return Prediction(source, fields)
 
 
 def draw(image: npt.NDArray[np.uint8], prediction: Prediction) -> npt.NDArray[np.uint8]:

@@ -4,21 +4,8 @@ Runs on a 2-core CPU within the 20-minute bar: the augmented batches are made wi
 input pipeline (cheap next to the convolutions), TensorFlow is pinned to the cores we have, and
 the epoch count is the budget knob. The 10k test images are only scored at the end for the report.
 
-Tried on 2026-11-26 and not kept (validation digits against the shipped 99.66 %): deep mutual
-learning of two peers, the first kept (99.46 %, 838 s); test-time augmentation of the shipped
-model over small turns, scalings and shifts (no view set beat the plain crop); a larger share of
-reader-style crops (``--page-style 0.6``: validation digits 99.48 %, reader-style 99.10 %, crops
-cut by the reader from validation pages 98.97 %, against 99.66 / 99.32 / 99.14 % shipped); a
-smaller one (0.2: 99.64 / 99.32 / 99.12 %; validation pages no better). Averaging the shipped
-model with the seed-2 or the 0.2 run, or all three (digit classes only), gave validation digits
-99.66-99.72 % against the shipped model's own 99.74 % on the same footing: no ensemble headroom
-for a distilled student to inherit. On 400 validation pages (seeds 12345 and 0, 3,602 fields)
-a second model (seed 2, 99.61 % test) did not buy the review trade-off either: averaging the two
-models' probabilities read 96.89 % of fields exactly against 96.75 % for the shipped model alone,
-but at the same share passing without review (~90.2 %) 0.65 % of those were wrong against ~0.67 %;
-letting the second model only vouch for the first one's digits (geometric mean of their
-probabilities) gave 0.59 %. Their confident errors are the same ambiguous digits, so a second
-model, which would double the classifier's time on a page, is not used.
+Deep mutual learning, test-time augmentation, other shares of reader-style crops and a second
+model beside the first were no better on validation data (docs/experiments.md).
 """
 
 from __future__ import annotations
@@ -36,12 +23,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from model.augment import AugmentConfig, augment, page_style_batch
+from digitize.types import NOT_A_DIGIT, NUM_CLASSES
 from model.calibration import ece, fit_temperature, nll, softmax
-from model.data import Mnist, load_mnist, to_unit
-from model.fragments import make_fragments
-from model.network import PLAIN_LAYERS, build_model
-from segmentation.types import NOT_A_DIGIT, NUM_CLASSES
+from model.training.augment import AugmentConfig, augment, page_style_batch
+from model.training.data import Mnist, load_mnist, to_unit
+from model.training.fragments import make_fragments
+from model.training.network import PLAIN_LAYERS, build_model
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +38,8 @@ CLASSES = [str(d) for d in range(10)] + ["not-a-digit"]
 
 @dataclass
 class TrainConfig:
-    #: Tried (2026-11-27, 2-core AMD EPYC with AVX-512): 40 epochs, seed 1, 1303 s (over the
-    #: 20-minute bar; epochs ~27 s each). Validation digits reached 99.66 % by epoch 27 and stayed
-    #: there (best 99.68 % at epoch 30) against the shipped run's 99.66 %; reader-style 99.28
-    #: against 99.30 %; on 400 validation pages 96.72 % of fields exact and 101 misread digits
-    #: against 96.75 % and 104. No better on anything chosen on, and slower: not kept. (Its
-    #: end-of-run test figure, 99.65 %, was printed and is not a choosing figure.)
+    #: The budget knob: 40 epochs read validation data no better and ran past the 20-minute bar
+    #: (docs/experiments.md).
     epochs: int = 26
     batch_size: int = 128
     max_lr: float = 4e-3
@@ -64,52 +47,28 @@ class TrainConfig:
     train_fragments: int = 6000
     val_fragments: int = 1500
     test_fragments: int = 2000
-    #: Channels of the two blocks. Under LiteRT (the runtime until 2026-11-26) only multiples of
-    #: 16 were fast: (20, 40) ran 2.4× slower than (16, 32) (a page call 1.5 against 0.6 ms),
-    #: (16, 64) 1.8× slower.
-    #: Tried (2026-11-26): (20, 40) validation digits 99.56 %, (16, 64) 99.60 % (583 s), against
-    #: the shipped 99.66 %: no better, so the narrow net stays.
-    #: Tried (2026-11-27, 2-core Intel Xeon with AMX): (24, 48), seed 1, 1260 s with benchmarks
-    #: sharing the cores. Validation digits 99.62-99.66 % (the same), reader-style 99.38 against
-    #: 99.30 %; on 400 validation pages it misread 85 digits against 104 and read 96.97 % of
-    #: fields exactly against 96.75 %, but wrong lengths rose 20 -> 26 and the review trade-off
-    #: did not move (at 0.95: 87.40 % passing, 0.57 % of them wrong, against 87.59 / 0.48 %).
-    #: Under OpenVINO it classified 15.6-15.9k digits a second against Keras's 6.3-6.7k on the
-    #: same network (ratio 2.3-2.5, under the 3x bar; the shipped net: 3.4-4.4 in the same
-    #: run), a page call 2.0-2.1 ms. Not kept.
-    #: Again (2026-11-27, 2-core AMD EPYC with AVX-512): (24, 48), seed 1, 896 s, then
-    #: ``digitize adapt`` (2,000 forms, 464 s): validation digits 99.58 % (shipped 99.66 %); on
-    #: 400 validation pages (seeds 12345, 0; 3,602 fields) 97.64 % of fields exact and 99.49 %
-    #: of digits against 97.22 / 99.40 %, but at review threshold 0.92 90.03 % passed with 0.62 %
-    #: of them wrong against 90.34 / 0.46 % (field-confidence ECE 0.90 against 0.50 %), and
-    #: template-free strings 95.63 against 97.13 % (whole pages read upside down). Averaging it
-    #: with the shipped model: 97.67 % exact, 99.51 % of digits, template-free 96.50 %, but no
-    #: pair of field and digit thresholds (0.85-0.96, 0.8-0.97) passed 90 % with at most 0.5 %
-    #: wrong (at 0.9: 91.00 / 0.52 %; 0.92: 89.84 / 0.53 %), where the shipped model alone does.
-    #: More of the fields right, the confident errors ranked no better: not kept.
+    #: Channels of the two blocks; wider nets were no better on validation data and slower under
+    #: OpenVINO (docs/experiments.md).
     widths: tuple[int, int] = (16, 32)
-    #: Convolutions from this one (0-5) on are depthwise-separable (6: none; ``model.network``).
-    #: Separable layers cost OpenVINO little and Keras much, so wide separable nets keep both
-    #: speed bars (untrained, same run: a page call 1.0-1.2 ms, 4.2-5.0x Keras, against 1.0 ms
-    #: and 3.5-4.0x for the shipped net). Tried (2026-11-27, seed 1, two runs sharing the
-    #: cores): widths (16, 96) separable from 3: validation digits 99.62 %, reader-style
-    #: 99.20 %; (32, 96) separable from 1: 99.58 % (99.50 % at the end), 99.20 %, 1659 s
-    #: shared; against the shipped 99.66 / 99.30 %. Not kept.
+    #: Convolutions from this one (0-5) on are depthwise-separable (6: none;
+    #: ``model.training.network``); wide separable nets were no better (docs/experiments.md).
     separable_from: int = PLAIN_LAYERS
     dropout: float = 0.25  # Deotte's 0.4 underfits at half width
     threads: int = 2
     rotate_deg: float = 10.0
     zoom: float = 0.10
     shift: float = 0.10
-    page_style: float = 0.4  # share of each epoch cut out the reader's way (model.augment)
-    elastic: float = 0.0  # share of each epoch elastically distorted (model.augment.elastic)
+    #: Share of each epoch cut out the reader's way (``model.training.augment``).
+    page_style: float = 0.4
+    #: Share of each epoch elastically distorted (``model.training.augment.elastic``).
+    elastic: float = 0.0
     neighbour: float = 0.0  # share of page-style crops touched by a neighbour's edge
     limit: int | None = None  # train on the first N digits only (smoke tests)
     checkpoint: str | None = None  # save the best weights here after each epoch (.weights.h5)
     ema: float = 0.999  # weight averaging: decay per step (0 = off); the average is selected
     label_smoothing: float = 0.0  # share of each target spread over the other classes
-    #: AdamW's decoupled decay per unit of learning rate (0: plain Adam). Tried at 0.05:
-    #: validation digits 99.52 % against 99.66 %, reader-style 99.24 % against 99.30 %.
+    #: AdamW's decoupled decay per unit of learning rate (0: plain Adam; 0.05 read validation
+    #: digits worse, docs/experiments.md).
     weight_decay: float = 0.0
 
 
@@ -266,8 +225,7 @@ def train(
     track = Track()
     # The next epoch's augmented copy is made in a thread while this epoch trains (OpenCV
     # releases the GIL); it then competes with TensorFlow for the cores, so the saving is
-    # smaller than the copy's own time: 26 epochs took 1082 s against 1123-1276 s before on
-    # the 2-core Intel machine of 2026-11-26. Same batches either way.
+    # smaller than the copy's own time (docs/experiments.md). Same batches either way.
     with ThreadPoolExecutor(max_workers=1) as pool:
         upcoming = pool.submit(epoch_batches, x_train, y_train, cfg, 0)
         for epoch in range(cfg.epochs):

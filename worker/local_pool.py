@@ -59,8 +59,7 @@ def run_one(document_id: int) -> Outcome:
     """Process one document here, retrying transient database faults with backoff."""
     for attempt in range(TRANSIENT_RETRIES):
         try:
-            with session_scope() as session:
-                return process_document(session, document_id, max_attempts=MAX_ATTEMPTS)
+            return process_document(document_id, max_attempts=MAX_ATTEMPTS)
         except TransientError:
             if attempt == TRANSIENT_RETRIES - 1:
                 raise

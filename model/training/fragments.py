@@ -6,12 +6,8 @@ touching digits, half a digit and printed letters. Each is drawn as ink and norm
 pipeline will. Shapes that honestly look like a digit (a lone straight stroke is a "1") are
 dropped rather than taught as rejects, which would cost false rejects on real digits.
 
-Tried (2026-11-26) and not kept: a further kind, a digit with a "1" written against it (the
-stroke touching it at one point, apart elsewhere), ~9 % of the fragments, because the reader's
-commonest wrong length is such a pair read as the one digit ("91" -> 9). Retrained (seed 1), the
-merged pair read a little less surely (a "91" 0.997 -> 0.953 as 9) but still above the cut, and
-on 400 validation pages wrong-length fields went 20 -> 18 while fields exact went 96.75 ->
-96.70 % and the review trade-off stayed where it was.
+A digit with a "1" written against it is no kind here: taught as a reject, it did not move the
+review trade-off on validation pages (docs/experiments.md).
 """
 
 from __future__ import annotations

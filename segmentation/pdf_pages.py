@@ -10,7 +10,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from digitize.errors import BadInputError, EncryptedInputError, InputTooLargeError
-from segmentation.types import Page
+from digitize.types import Page
+from segmentation.page_limits import MAX_PAGES, TOTAL_PIXEL_FACTOR, check_page_size
 
 # PDFium is not thread-safe; one document at a time per process.
 _LOCK = threading.Lock()
@@ -18,8 +19,6 @@ _LOCK = threading.Lock()
 
 def render_pdf(data: bytes, source: str, *, dpi: int, max_pixels: int) -> list[Page]:
     """Render every page of a PDF at ``dpi`` as greyscale."""
-    from segmentation.loading import MAX_PAGES, TOTAL_PIXEL_FACTOR, _check_size
-
     pages: list[Page] = []
     with _LOCK:
         try:
@@ -54,7 +53,7 @@ def render_pdf(data: bytes, source: str, *, dpi: int, max_pixels: int) -> list[P
                 finally:
                     page.close()
                 w, h = round(wpt * scale), round(hpt * scale)
-                _check_size(w, h, source, max_pixels, f"page {i + 1} at {dpi} dpi")
+                check_page_size(w, h, source, max_pixels, f"page {i + 1} at {dpi} dpi")
                 total += w * h
                 sizes.append((w, h))
             if total > TOTAL_PIXEL_FACTOR * max_pixels:

@@ -17,10 +17,17 @@ import numpy as np
 import numpy.typing as npt
 
 from model.calibration import softmax
-from model.data import Mnist, load_mnist, to_unit
-from model.export import write_model
-from model.train import CLASSES, History, ProgressFn, TrainConfig, calibrate_and_score, logits_of
-from model.train import train as train_model
+from model.training.data import Mnist, load_mnist, to_unit
+from model.training.export import write_model
+from model.training.train import (
+    CLASSES,
+    History,
+    ProgressFn,
+    TrainConfig,
+    calibrate_and_score,
+    logits_of,
+)
+from model.training.train import train as train_model
 
 
 def _load_avg() -> list[float] | None:

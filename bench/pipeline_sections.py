@@ -33,7 +33,7 @@ def make_forms(n: int, directory: Path, seed: int = 0) -> dict[str, dict[str, st
     """Write ``n`` filled, scanned A4 forms (PNG, 200 dpi) and ``templates/``; returns the truth."""
     from PIL import Image
 
-    from segmentation import synthetic
+    from model.training import synthetic
 
     directory.mkdir(parents=True, exist_ok=True)
     synthetic.write_templates(directory.parent / "templates")
@@ -169,14 +169,13 @@ def scratch_postgres() -> tuple[str, Callable[[], None]] | None:
 
 def _write_rate(url: str, pages: list[Any], results: list[Any], docs: int) -> dict[str, float]:
     """Store ``docs`` documents' results the way the driver does: one transaction each."""
-    from sqlalchemy import delete
 
     from db import queries
     from db.models import DONE
-    from db.models import Page as PageRow
+    from db.readings import store_reading
     from db.session import session_scope
     from db.storage import get_storage
-    from worker.pipeline import store_rows
+    from worker.pipeline import reading_rows
 
     storage = get_storage("db")
     with session_scope(url) as session:
@@ -194,8 +193,7 @@ def _write_rate(url: str, pages: list[Any], results: list[Any], docs: int) -> di
             queries.claim(session, doc_id, "bench", 1)
             session.commit()
             queries.finish(session, doc_id, DONE, page_count=1, timings_ms={})
-            session.execute(delete(PageRow).where(PageRow.document_id == doc_id))
-            rows += store_rows(session, doc_id, batch_id, [page], [result])
+            rows += store_reading(session, doc_id, batch_id, reading_rows([page], [result]))
     seconds = time.perf_counter() - t
     return {
         "documents_per_s": round(docs / seconds, 1),
@@ -236,20 +234,6 @@ def database_section(quick: bool) -> dict[str, Any]:
     )
     out["load_average"] = load_average()
     return out
-
-
-def _e2e(quick: bool) -> dict[str, Any]:
-    from worker.bench_e2e import end_to_end_section
-
-    return end_to_end_section(quick)
-
-
-#: Sections added to ``digitize bench`` (name, runner(quick) -> dict).
-SECTIONS: list[tuple[str, Callable[[bool], dict[str, Any]]]] = [
-    ("pipeline", pipeline_section),
-    ("database", database_section),
-    ("end_to_end", _e2e),
-]
 
 
 def dump(result: dict[str, Any]) -> str:

@@ -74,7 +74,7 @@ def finetune(
     if base_cfg.keras is None or not base_cfg.keras.is_file():
         raise ModelError(f"{base_cfg.path} names no Keras file to fine-tune")
     if replay_x is None or val_x is None:
-        from model.data import load_mnist, to_unit
+        from model.training.data import load_mnist, to_unit
 
         data = load_mnist()
         rng = np.random.default_rng(cfg.seed)
@@ -104,7 +104,7 @@ def finetune(
     logits = np.asarray(model.predict(val_x[..., None], batch_size=512, verbose=0), np.float32)
     temperature = fit_temperature(logits, val_y)
 
-    from model.export import write_model
+    from model.training.export import write_model
 
     report: dict[str, Any] = {
         "base": str(base_cfg.path),

@@ -86,3 +86,5 @@ class PageResult:
     registration_quality: float | None
     fields: list[FieldResult] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: The classifier's inputs, one per ``DigitResult.row`` (kept only when asked for).
+    crops: npt.NDArray[np.float32] | None = field(default=None, repr=False, compare=False)

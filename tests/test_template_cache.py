@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from segmentation import prepared, synthetic
+from digitize.types import Page
+from model.training import synthetic
+from model.training.scanner import ScanEffects
+from segmentation import template_cache as prepared
 from segmentation.registration import identify
-from segmentation.scanner import ScanEffects
 from segmentation.templates import Template, load_templates
-from segmentation.types import Page
 
 
 def _fresh(form_templates: list[Path]) -> list[Template]:

@@ -147,9 +147,7 @@ class DatabaseCollector(Collector):
         self.database_url = database_url
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        from sqlalchemy import func, select
-
-        from db.models import Document
+        from db import queries
         from db.session import session_scope
         from digitize.errors import DigitizeError
 
@@ -159,17 +157,14 @@ class DatabaseCollector(Collector):
         )
         try:
             with session_scope(self.database_url) as session:
-                rows = session.execute(
-                    select(Document.status, func.count()).group_by(Document.status)
-                ).all()
+                counted = queries.status_counts(session)
         except DigitizeError as exc:
             log.warning("document counts unavailable: %s", exc)
             up.add_metric([], 0)
             yield up
             return
         up.add_metric([], 1)
-        counts = {"queued": 0, "processing": 0, "done": 0, "failed": 0}
-        counts.update({str(s): int(n) for s, n in rows})
+        counts = {"queued": 0, "processing": 0, "done": 0, "failed": 0, **counted}
         for status, n in sorted(counts.items()):
             docs.add_metric([status], n)
         yield up
@@ -224,14 +219,11 @@ def web_registry(settings: Settings) -> CollectorRegistry:
 
 def health(settings: Settings) -> tuple[bool, dict[str, Any]]:
     """The database answers a query (the web app is useless without it)."""
-    from sqlalchemy import text
-
-    from db.session import get_engine
+    from db.session import ping
 
     t = time.perf_counter()
     try:
-        with get_engine(settings.database_url).connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(settings.database_url)
     except Exception as exc:  # any failure (DigitizeError included) is unhealthy, with why
         return False, {"status": "unhealthy", "database": f"error: {exc}"}
     ms = round((time.perf_counter() - t) * 1000, 1)

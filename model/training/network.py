@@ -1,29 +1,17 @@
 """The CNN: Chris Deotte's Kaggle MNIST design at half width, 11 logits out.
 
-Deotte's full-width net (~15 M multiply-adds per digit) takes ~6.5 ms for a page's 30 crops on
-this 2-core CPU under LiteRT; half width (~3.9 M) keeps a page under the 3 ms bar. Strided 5×5
-convolutions act as learned pooling; BatchNorm folds into the convolutions on conversion.
-The model outputs logits: calibration (temperature) is applied outside, at inference.
-
-Tried (2026-11-27, 2-core AMD EPYC with AVX-512; seed 1, 26 epochs, shipped recipe, two runs
-sharing the cores): three-stage designs that put the work at lower resolution, where OpenVINO is
-more efficient (3×3 convolutions, stride 2 between stages, BatchNorm and ReLU after each):
-- 12 @ 28×28, 32-32 @ 14×14, 64-64 @ 7×7, 64 @ 5×5 (6.4 M multiply-adds, 313k weights):
-  validation digits 99.68 % best / 99.56 % at the end, reader-style 99.30 %, 400 validation
-  pages 96.67 % of fields exact with 103 misread digits (shipped: 99.66, 99.30, 96.75 %, 104);
-  under OpenVINO 9.7-14.7k digits a second, 2.1-2.8× Keras in the same runs (the shipped net:
-  17.9-20.7k, 3.5-3.9×): under the 3× bar. Its end-of-run test figure, 99.69 %, was printed, is
-  not a choosing figure, and could not ship at that speed anyway.
-- 16 @ 26×26, 32-32 @ 13×13, 48-48 @ 7×7, 48 @ 5×5 (4.8 M, 226k weights; untrained as fast as
-  the shipped net): validation digits 99.66 %, reader-style 99.26 %, validation pages 96.45 %
-  exact with 30 wrong-length fields against 20. Not kept.
+Half width (~3.9 M multiply-adds per digit against the full net's ~15 M) keeps a page's crops
+within the speed bar; three-stage designs working at lower resolution were no better on validation
+data (docs/experiments.md). Strided 5×5 convolutions act as learned pooling; BatchNorm folds into
+the convolutions on conversion. The model outputs logits: calibration (temperature) is applied
+outside, at inference.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from segmentation.types import NUM_CLASSES
+from digitize.types import NUM_CLASSES
 
 ARCHITECTURE = "deotte-half-v1"
 

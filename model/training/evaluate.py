@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from digitize.types import NOT_A_DIGIT
 from model.calibration import ece
-from model.data import to_unit
-from model.fragments import make_fragments
 from model.inference import get_recognizer
-from segmentation.types import NOT_A_DIGIT
+from model.training.data import to_unit
+from model.training.fragments import make_fragments
 
 HELDOUT_FRAGMENT_SEED = 424242
 

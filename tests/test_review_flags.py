@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from digitize.types import DigitResult, FieldResult
+from segmentation.review_flags import luhn_ok, validate_fields
 from segmentation.templates import FieldSpec
-from segmentation.types import DigitResult, FieldResult
-from segmentation.validation import luhn_ok, validate_fields
 
 
 def field(value: str, digit_conf: float = 0.999, name: str = "f") -> FieldResult:

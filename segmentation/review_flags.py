@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from segmentation.types import FieldResult
+from digitize.types import FieldResult
 
 if TYPE_CHECKING:
     from segmentation.templates import FieldSpec

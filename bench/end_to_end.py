@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from worker.bench import load_average, make_forms, scratch_postgres, templates_dir
+from bench.pipeline_sections import load_average, make_forms, scratch_postgres, templates_dir
 
 DIGITIZE = str(Path(sys.executable).parent / "digitize")
 KERAS_RSS = """
@@ -325,7 +325,7 @@ def end_to_end_section(
     Runs alternate (1 process, 2 processes, Tesseract; then 1 worker, 2 workers) so that a
     change in the machine's load hits both sides of each ratio alike.
     """
-    from worker.bench_tesseract import COMMAND, digitize_accuracy, tesseract_run, tesseract_version
+    from bench.tesseract import COMMAND, digitize_accuracy, tesseract_run, tesseract_version
 
     n = pages or (4 if quick else 100)
     repeats = repeats or (1 if quick else 3)

@@ -7,11 +7,8 @@ shipped model trained on grey MNIST alone read such crops of validation digits 6
 noised and thresholded, then cut out by those same two functions: the model learns from the very
 crops it will be asked about.
 
-Tried and dropped (2026-11-26): grey crops, the scan's shading kept on the ink inside the
-thresholded mask (reader and training alike). Retrained, they read no better (reader-style
-validation 99.32 % against 99.30 %) and the validation pages got worse (fields 96.66 % against
-96.77 %, passing without review 86.4 % against 89.0 %): after ``to_mnist`` shrinks a piece to
-20 px, a binarised stroke's edge is anti-aliased about as well as the scan's own.
+Crops stay binarised, not grey: after ``to_mnist`` shrinks a piece to 20 px, a binarised stroke's
+edge is anti-aliased about as well as the scan's own (docs/experiments.md).
 """
 
 from __future__ import annotations
@@ -39,21 +36,16 @@ class AugmentConfig:
     blur: tuple[float, float] = (0.2, 1.4)  # Gaussian sigma at 200 dpi-ish sizes
     noise: float = 0.08  # max Gaussian noise sigma (ink units)
     threshold: tuple[float, float] = (0.2, 0.6)  # binarisation level: thin to fat strokes
-    #: Chance of a pen-lift gap cut through the strokes. Tried at 0.15: validation digits 99.54 %
-    #: against 99.66 % without, so off by default (kept for experiments). Tried again at 0.2
-    #: (2026-11-26, seed 1) and judged on 400 validation pages, where 8 % of digits are broken:
-    #: broken digits misread 16 -> 13, but fields exact 96.75 -> 96.61 % (wrong lengths 20 -> 26)
-    #: and at the 0.95 threshold 86.2 % passed with 0.52 % wrong against 87.6 % / 0.47 %.
+    #: Chance of a pen-lift gap cut through the strokes. Off by default (kept for experiments):
+    #: it read validation digits and pages worse (docs/experiments.md).
     gap: float = 0.0
     #: Share of digits given an elastic distortion (Simard et al. 2003: a random displacement
     #: field, smoothed by a Gaussian of ``elastic_sigma`` px and scaled by ``elastic_alpha``).
-    #: Tried at 0.5 with Simard's 34/4: best validation digits 99.50 % against 99.66 % without,
-    #: held-out fragments rejected 94 % against 97.6 %, so off by default.
+    #: Off by default: it read validation digits worse (docs/experiments.md).
     elastic: float = 0.0
     #: Share of page-style digits with the edge of a neighbour touching them (what is left of a
     #: touching digit after the reader's cut): 10-30 % of another digit's width beside it.
-    #: Tried at 0.25: validation digits 99.56 % against 99.66 %, reader-style 99.14 % against
-    #: 99.30 %, validation pages' fields 95.5 % / 94.9 % against 96.3 % / 96.5 %: off by default.
+    #: Off by default: it read validation digits and pages worse (docs/experiments.md).
     neighbour: float = 0.0
     elastic_alpha: float = 34.0
     elastic_sigma: float = 4.0

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from segmentation import forms
-from segmentation.scanner import ScanEffects, apply_effects, map_box, random_effects
+from model.training import forms
+from model.training.scanner import ScanEffects, apply_effects, map_box, random_effects
 from segmentation.templates import Template, load_templates
 
 Box = tuple[int, int, int, int]

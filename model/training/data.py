@@ -193,7 +193,7 @@ def load_mnist(sources: Sequence[Source] | None = None) -> Mnist:
 
 def load_sample(path: Path | None = None) -> tuple[U8, I64]:
     """The committed test-split sample (``tests/data/mnist_sample.npz``): images, labels."""
-    p = path or Path(__file__).resolve().parent.parent / "tests" / "data" / "mnist_sample.npz"
+    p = path or Path(__file__).resolve().parents[2] / "tests" / "data" / "mnist_sample.npz"
     with np.load(p) as z:
         return z["images"].astype(np.uint8), z["labels"].astype(np.int64)
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from model.data import load_sample, to_unit
 from model.inference import Recognizer, get_recognizer, load_config
+from model.training.data import load_sample, to_unit
 
 PAGE_CROPS = 30
 _FIRST_PREDICTION = """
