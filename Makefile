@@ -8,7 +8,7 @@ LATEST := .venv-latest
 COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-index-url --no-emit-find-links
 
-.PHONY: demo test test-latest lint typecheck install lock services browser clean
+.PHONY: demo test check test-latest lint typecheck install lock services browser clean
 
 # A new lock means a new environment: nothing left over from an older resolution survives.
 $(STAMP): requirements/dev.txt pyproject.toml
@@ -43,6 +43,14 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy
+
+## The fast inner loop (under a minute): lint, types, and the tests that need no server and no
+## long run (the others carry the markers postgres, redis, browser or slow; `make test` runs all).
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "not (postgres or redis or browser or slow)" --durations=5
 
 ## Create .venv, install from the lock, run the whole test suite.
 test: install services browser

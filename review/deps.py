@@ -10,15 +10,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from db.models import ApiToken, User
-from db.session import get_sessionmaker
+from db import users
+from db.session import session_scope
 from digitize.settings import Settings
 from review import security
 
@@ -51,16 +49,10 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One session per request, committed when the view returns normally."""
-    session = get_sessionmaker(request.app.state.settings.database_url)()
-    try:
+    """One session per request: ``session_scope`` commits it when the view returns normally and
+    rolls it back when the view raises (views and ``db.*`` functions never commit)."""
+    with session_scope(request.app.state.settings.database_url) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 #: ``scope="function"``: commit BEFORE the response leaves. With the default request scope the
@@ -73,13 +65,11 @@ def session_user(request: Request, db: Session) -> Reviewer | None:
     uid = request.session.get("uid")
     if not isinstance(uid, int):
         return None
-    row = db.execute(
-        select(User.id, User.username, User.is_admin).where(User.id == uid, User.is_active)
-    ).first()
+    row = users.active_user(db, uid)
     if row is None:
         request.session.clear()
         return None
-    return Reviewer(id=row.id, username=row.username, is_admin=row.is_admin)
+    return Reviewer(id=row[0], username=row[1], is_admin=row[2])
 
 
 async def check_csrf(request: Request) -> None:
@@ -124,19 +114,9 @@ def api_guard(request: Request, db: DbSession) -> Reviewer | None:
         configured = request.app.state.settings.api_token
         if configured and security.tokens_equal(configured, token):
             return None  # the service token: no person behind it
-        row = db.execute(
-            select(ApiToken.id, User.id, User.username, User.is_admin)
-            .join(User, User.id == ApiToken.user_id)
-            .where(
-                ApiToken.token_hash == _token_hash(token),
-                ApiToken.revoked_at.is_(None),
-                User.is_active,
-            )
-        ).first()
+        row = users.token_owner(db, _token_hash(token))
         if row is not None:
-            db.execute(
-                update(ApiToken).where(ApiToken.id == row[0]).values(last_used_at=datetime.now(UTC))
-            )
+            users.touch_token(db, row[0])
             return Reviewer(id=row[1], username=row[2], is_admin=row[3])
     elif (user := session_user(request, db)) is not None:
         return user

@@ -24,10 +24,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Digit, Document, Field, User
+from db.corrections import labelled_digits
 from segmentation.normalize import SIZE, to_mnist
 
 FORMAT = "digitize-corrections/1"
@@ -92,32 +91,10 @@ def export_corrections(db: Session, out_dir: Path, *, batch_id: int | None = Non
     """Write every person-labelled crop under ``out_dir``; returns how many."""
     out_dir.mkdir(parents=True, exist_ok=True)
     _clear_previous(out_dir)
-    stmt = (
-        select(
-            Digit.id,
-            Digit.corrected_value,
-            Digit.value,
-            Digit.confidence,
-            Digit.crop_png,
-            Digit.corrected_at,
-            Field.id,
-            Field.name,
-            Document.id,
-            Document.source,
-            User.username,
-        )
-        .join(Field, Field.id == Digit.field_id)
-        .join(Document, Document.id == Field.document_id)
-        .outerjoin(User, User.id == Digit.corrected_by)
-        .where(Digit.corrected_value.is_not(None), Digit.crop_png.is_not(None))
-        .order_by(Digit.id)
-    )
-    if batch_id is not None:
-        stmt = stmt.where(Field.batch_id == batch_id)
     rows: list[Row] = []
     xs: list[npt.NDArray[np.float32]] = []
-    for did, label, pred, conf, png, at, fid, fname, docid, source, who in db.execute(
-        stmt.execution_options(yield_per=500)
+    for did, label, pred, conf, png, at, fid, fname, docid, source, who in labelled_digits(
+        db, batch_id=batch_id
     ):
         if png is None or label is None:  # excluded by the query; keeps the types honest
             continue

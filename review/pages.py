@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+
 from db import review_groups, review_queue, users
 from digitize.errors import BadInputError, ConflictError
 from review import dashboard, group, queue, security
@@ -170,7 +171,9 @@ def review_submit(
 
 @router.get("/group", name="group_index")
 def group_index(request: Request, db: DbSession, user: CurrentUser) -> Response:
-    return render(request, "group_index.html", {"nav": "group", "counts": review_groups.group_counts(db)})
+    return render(
+        request, "group_index.html", {"nav": "group", "counts": review_groups.group_counts(db)}
+    )
 
 
 @router.get("/group/{digit}", name="group_page")

@@ -1,10 +1,11 @@
-"""Accounts and API tokens, shared by the CLI and the tests."""
+"""Accounts and API tokens, shared by the CLI and the tests.
+
+Each call is one unit of work (``db.session.session_scope``); the SQL lives in ``db.users``.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from db.models import ApiToken, User, utcnow
+from db import users
 from db.session import session_scope
 from digitize.errors import ConflictError, NotFoundError
 from review.deps import hash_api_token
@@ -16,23 +17,13 @@ def add_user(
 ) -> bool:
     """Create ``username`` (True) or, with ``update``, reset its password (False)."""
     with session_scope(url) as db:
-        user = db.scalar(select(User).where(User.username == username))
+        user = users.find_user(db, username)
         if user is not None:
             if not update:
                 raise ConflictError(f"user {username!r} exists (use --update to change it)")
-            user.password_hash = hash_password(password)
-            user.is_admin = admin or user.is_admin
-            user.is_active = True
+            users.reset_user(db, user, hash_password(password), admin=admin)
             return False
-        db.add(
-            User(
-                username=username,
-                password_hash=hash_password(password),
-                is_admin=admin,
-                is_active=True,
-                created_at=utcnow(),
-            )
-        )
+        users.create_user(db, username, hash_password(password), admin=admin)
         return True
 
 
@@ -40,10 +31,8 @@ def create_token(url: str, username: str, name: str = "") -> str:
     """A new API token for ``username``; the caller shows it once."""
     token = new_token()
     with session_scope(url) as db:
-        uid = db.scalar(select(User.id).where(User.username == username))
+        uid = users.user_id(db, username)
         if uid is None:
             raise NotFoundError(f"user {username!r} does not exist")
-        db.add(
-            ApiToken(user_id=uid, name=name, token_hash=hash_api_token(token), created_at=utcnow())
-        )
+        users.add_api_token(db, uid, hash_api_token(token), name)
     return token

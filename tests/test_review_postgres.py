@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select, text
 
+from db import review_groups, review_queue
 from db.models import User
 from db.session import dispose_engines, get_sessionmaker, init_db
-from review import group, queue
 from review.users import add_user
 from tests.fixtures_db import create_pg_database, drop_pg_database
 from tests.fixtures_review import PASSWORD, seed_review
@@ -80,7 +80,7 @@ def test_racing_reviewers_never_get_the_same_field(pg_review: str) -> None:
         mine: list[int] = []  # held, then passed over like the session's skip list does
         for _ in range(len(seeded.fields) + 1):
             with maker() as db, db.begin():
-                fid = queue.claim_next(db, uid, queue.QueueFilters(), mine)
+                fid = review_queue.claim_next(db, uid, review_queue.QueueFilter(), mine)
             if fid is None:
                 return
             mine.append(fid)
@@ -100,7 +100,7 @@ def test_racing_group_grids_are_disjoint(pg_review: str) -> None:
 
     def work(uid: int) -> None:
         with maker() as db, db.begin():
-            tiles, _total = group.claim_group(db, uid, 3, size=10)
+            tiles, _total = review_groups.claim_group(db, uid, 3, size=10)
         grids[uid] = {t.id for t in tiles}
 
     race(pg_review, work)
@@ -114,7 +114,7 @@ def test_racing_group_grids_are_disjoint(pg_review: str) -> None:
     with maker() as db, db.begin():
         late = db.scalar(select(User.id).where(User.username == "late"))
         assert late is not None
-        tiles, total = group.claim_group(db, late, 3, size=50)
+        tiles, total = review_groups.claim_group(db, late, 3, size=50)
     assert total == 24 and not {t.id for t in tiles} & seen
     assert len(tiles) == 24 - len(seen)
 

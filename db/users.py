@@ -1,0 +1,91 @@
+"""Accounts and API tokens: looking people up for sign-in and API calls, creating them.
+
+Functions take the caller's ``Session`` and never commit. Passwords and tokens arrive hashed:
+hashing is the caller's business (``review.security``), so no secret reaches this module.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from db.models import ApiToken, User, utcnow
+
+
+def active_user(db: Session, uid: int) -> tuple[int, str, bool] | None:
+    """``(id, username, is_admin)`` of an active user, or None (unknown or deactivated)."""
+    row = db.execute(
+        select(User.id, User.username, User.is_admin).where(User.id == uid, User.is_active)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def login_candidate(db: Session, username: str) -> tuple[int, str] | None:
+    """``(id, password_hash)`` of the active user signing in as ``username``, or None."""
+    row = db.execute(
+        select(User.id, User.password_hash).where(User.username == username, User.is_active)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def record_login(db: Session, uid: int, *, password_hash: str | None = None) -> None:
+    """Stamp a successful sign-in; with ``password_hash``, store the rehashed password too."""
+    values: dict[str, object] = {"last_login_at": datetime.now(UTC)}
+    if password_hash is not None:
+        values["password_hash"] = password_hash
+    db.execute(update(User).where(User.id == uid).values(**values))
+
+
+def find_user(db: Session, username: str) -> User | None:
+    """The account named ``username`` (active or not), or None."""
+    return db.scalar(select(User).where(User.username == username))
+
+
+def user_id(db: Session, username: str) -> int | None:
+    return db.scalar(select(User.id).where(User.username == username))
+
+
+def create_user(db: Session, username: str, password_hash: str, *, admin: bool) -> None:
+    db.add(
+        User(
+            username=username,
+            password_hash=password_hash,
+            is_admin=admin,
+            is_active=True,
+            created_at=utcnow(),
+        )
+    )
+
+
+def reset_user(db: Session, user: User, password_hash: str, *, admin: bool) -> None:
+    """New password, reactivated; ``admin`` can grant the flag but never takes it away."""
+    user.password_hash = password_hash
+    user.is_admin = admin or user.is_admin
+    user.is_active = True
+
+
+def add_api_token(db: Session, uid: int, token_hash: str, name: str = "") -> None:
+    db.add(ApiToken(user_id=uid, name=name, token_hash=token_hash, created_at=utcnow()))
+
+
+def token_owner(db: Session, token_hash: str) -> tuple[int, int, str, bool] | None:
+    """``(token_id, user_id, username, is_admin)`` for a live token of an active user, or None."""
+    row = db.execute(
+        select(ApiToken.id, User.id, User.username, User.is_admin)
+        .join(User, User.id == ApiToken.user_id)
+        .where(
+            ApiToken.token_hash == token_hash,
+            ApiToken.revoked_at.is_(None),
+            User.is_active,
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2], row[3])
+
+
+def touch_token(db: Session, token_id: int) -> None:
+    """Remember when a token was last used."""
+    db.execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=datetime.now(UTC))
+    )
