@@ -7,6 +7,7 @@ redirect to sign-in for pages and 401 for the API; a missing CSRF token → 403)
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from digitize.errors import DigitizeError
+from digitize.errors import DigitizeError, TransientError
 from digitize.settings import Settings, get_settings
 from review.deps import CsrfRejected, LoginRequired
 from review.rendering import render
 from worker.metrics import OperatorEndpoints
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "digitize_session"
 SESSION_MAX_AGE_S = 12 * 3600
@@ -121,6 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(DigitizeError)
     async def _domain(request: Request, exc: DigitizeError) -> Response:
+        if isinstance(exc, TransientError):  # the cause (a host, a port) is for the logs
+            log.warning("request %s: %s", request.url.path, exc.message)
+            exc = TransientError("the database is unreachable just now: try again in a moment")
         if _wants_json(request):
             return JSONResponse({"detail": exc.message}, status_code=exc.http_status)
         heading = {404: "Not found", 409: "Conflict"}.get(exc.http_status, "Error")

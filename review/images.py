@@ -12,9 +12,8 @@ import io
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from PIL import Image, ImageDraw
-from sqlalchemy import select
 
-from db.models import Digit, Field, Page
+from db import pictures
 from digitize.errors import NotFoundError
 from review.deps import DbSession, page_guard
 from segmentation.loading import sniff
@@ -36,13 +35,13 @@ def _media_type(data: bytes) -> str:
 
 @router.get("/fields/{field_id}.jpg", name="field_image")
 def field_image(field_id: int, db: DbSession) -> Response:
-    data = db.scalar(select(Field.image_jpeg).where(Field.id == field_id))
+    data = pictures.field_image(db, field_id)
     return _image(data, f"field {field_id}")
 
 
 @router.get("/digits/{digit_id}.png", name="digit_image")
 def digit_image(digit_id: int, db: DbSession) -> Response:
-    data = db.scalar(select(Digit.crop_png).where(Digit.id == digit_id))
+    data = pictures.digit_crop(db, digit_id)
     return _image(data, f"digit {digit_id}")
 
 
@@ -51,17 +50,17 @@ def page_image(
     page_id: int, db: DbSession, field: int | None = Query(default=None, ge=1)
 ) -> Response:
     """The page preview, with ``field`` outlined in red when given."""
-    query = select(Page.preview_jpeg, Page.preview_scale).where(Page.id == page_id)
-    row = db.execute(query).first()
-    if row is None or not row.preview_jpeg:
+    row = pictures.page_preview(db, page_id)
+    preview, preview_scale = row if row is not None else (None, None)
+    if not preview:
         raise NotFoundError(f"no preview stored for page {page_id}")
     if field is None:
-        return _image(row.preview_jpeg, f"page {page_id}")
-    box = db.scalar(select(Field.box).where(Field.id == field, Field.page_id == page_id))
+        return _image(preview, f"page {page_id}")
+    box = pictures.field_box_on_page(db, field, page_id)
     if box is None:
         raise NotFoundError(f"field {field} is not on page {page_id}")
-    scale = row.preview_scale or 1.0
-    img = Image.open(io.BytesIO(row.preview_jpeg)).convert("RGB")
+    scale = preview_scale or 1.0
+    img = Image.open(io.BytesIO(preview)).convert("RGB")
     x, y, w, h = (float(v) * scale for v in box)
     pad = max(2.0, 4 * scale)
     width = max(2, round(img.width / 300))

@@ -12,9 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_quick_bench_gives_every_figure_with_its_baseline() -> None:
     args = ["bench", "--quick", "--format", "json"]
     for section in ("pipeline", "database", "end_to_end"):

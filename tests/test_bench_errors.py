@@ -6,11 +6,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from bench.bench_errors import CAUSES, Recording, collect, grid, summary
 from model.training.synthetic import DigitSource
 
 
+@pytest.mark.slow
 def test_every_misread_digit_is_traced_to_its_source(
     mnist_sample: tuple[np.ndarray, np.ndarray], swapped_recognizer: object, tmp_path: Path
 ) -> None:

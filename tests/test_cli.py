@@ -20,6 +20,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
+@pytest.mark.slow
 def test_database_url_flag_creates_that_database(tmp_path: Path) -> None:
     db = tmp_path / "flag.db"
     proc = _run("--database-url", f"sqlite:///{db}", "status")
@@ -27,6 +28,7 @@ def test_database_url_flag_creates_that_database(tmp_path: Path) -> None:
     assert db.exists()
 
 
+@pytest.mark.slow
 def test_flag_overrides_environment(tmp_path: Path) -> None:
     env_db, flag_db = tmp_path / "env.db", tmp_path / "flag.db"
     proc = _run(
@@ -46,6 +48,7 @@ def test_out_of_range_threshold_is_a_usage_error(value: str) -> None:
     assert "review-threshold" in proc.stderr
 
 
+@pytest.mark.slow
 def test_bad_template_maps_to_the_config_exit_code(tmp_path: Path) -> None:
     bad = tmp_path / "form.json"
     bad.write_text('{"name": "x"}')

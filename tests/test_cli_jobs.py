@@ -26,6 +26,7 @@ def scan_dir(tmp_path: Path, form_scans: dict[str, Any]) -> Path:
     return d
 
 
+@pytest.mark.slow
 def test_process_results_and_status(
     sqlite_url: str, scan_dir: Path, form_scans: dict[str, Any]
 ) -> None:
@@ -82,6 +83,7 @@ def test_process_results_and_status(
     assert [(d["source"], d["status"]) for d in last] == [("order 2.png", "done")]
 
 
+@pytest.mark.slow
 def test_templates_and_database_files_are_never_read_as_scans(
     tmp_path: Path, form_scans: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -98,6 +100,7 @@ def test_templates_and_database_files_are_never_read_as_scans(
     assert [d["source"] for d in docs] == ["claim.png"]
 
 
+@pytest.mark.slow
 def test_bad_arguments_give_clear_errors(sqlite_url: str, tmp_path: Path) -> None:
     env = job_env(sqlite_url, "redis://127.0.0.1:1/0")
     missing = run_cli(["process", str(tmp_path / "nope")], env)
@@ -119,6 +122,7 @@ def test_parse_since() -> None:
         parse_since("soon")
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_is_finished_by_the_next(
     sqlite_url: str, tmp_path: Path, form_scans: dict[str, Any]
 ) -> None:

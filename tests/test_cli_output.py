@@ -52,6 +52,7 @@ def test_wants_document(argv: list[str], expected: bool) -> None:
     assert wants_document(argv) is expected
 
 
+@pytest.mark.slow
 def test_evaluate_json_parses_on_a_fresh_machine(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
     env["DIGITIZE_DATA_DIR"] = str(tmp_path / "empty cache")
@@ -69,6 +70,7 @@ def test_evaluate_json_parses_on_a_fresh_machine(tmp_path: Path) -> None:
     assert "Downloading data from" in proc.stderr and "native chatter" in proc.stderr
 
 
+@pytest.mark.slow
 def test_results_csv_is_the_document_alone(sqlite_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
     env["DIGITIZE_DATABASE_URL"] = sqlite_url

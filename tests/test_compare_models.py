@@ -28,6 +28,7 @@ def test_paired_refuses_different_items() -> None:
         paired(np.ones(5, bool), np.ones(6, bool))
 
 
+@pytest.mark.slow
 def test_a_model_that_swaps_two_classes_is_told_apart(
     mnist_sample: tuple[np.ndarray, np.ndarray], recognizer: object, swapped_recognizer: object
 ) -> None:

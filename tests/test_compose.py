@@ -359,6 +359,7 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wheel
 
 
+@pytest.mark.slow
 def test_image_carries_model_and_migrations(built_wheel: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(built_wheel) as zf:
         names = set(zf.namelist())

@@ -173,6 +173,7 @@ def test_every_documented_code_has_a_case() -> None:
     [(code, case) for code, cases in CASES.items() for case in cases],
     ids=lambda v: v.__name__ if callable(v) else str(v),
 )
+@pytest.mark.slow
 def test_exit_code(
     code: int, case: Callable[[Path], subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures_db import cli, job_env, run_cli
 from tests.fixtures_images import good_files, hostile_files, too_small_pictures
 
 
+@pytest.mark.slow
 def test_hostile_folder(sqlite_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "incoming"
     folder.mkdir()
@@ -55,6 +58,7 @@ def test_hostile_folder(sqlite_url: str, tmp_path: Path) -> None:
     assert docs["blank page.png"]["pages"][0]["fields"] == []
 
 
+@pytest.mark.slow
 def test_running_again_lists_every_file_as_a_duplicate(sqlite_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "incoming"
     folder.mkdir()

@@ -15,6 +15,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -101,6 +102,7 @@ def _without_training(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.slow
 def test_the_runtime_reads_pages_without_tensorflow_or_matplotlib(tmp_path: Path) -> None:
     proc = _without_training(
         tmp_path, "process", "examples/claim_fax.png", "--template", "examples/templates"
@@ -109,6 +111,7 @@ def test_the_runtime_reads_pages_without_tensorflow_or_matplotlib(tmp_path: Path
     assert "1 done" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_training_command_says_which_extra_it_needs(tmp_path: Path) -> None:
     proc = _without_training(tmp_path, "train", "--epochs", "1", "--out", str(tmp_path / "m"))
     assert proc.returncode == 3, proc.stderr[-2000:]

@@ -24,6 +24,7 @@ def harvested(source: DigitSource, recognizer: object) -> Harvest:
     return harvest_pages(source, SEED, PAGES, recognizer)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_harvest_reads_the_pages_as_the_pipeline_does(
     harvested: Harvest, source: DigitSource, recognizer: object
 ) -> None:
@@ -62,6 +63,7 @@ def test_harvested_crops_are_the_classifier_inputs(harvested: Harvest, recognize
     assert (pred != NOT_A_DIGIT).all() or (pred == NOT_A_DIGIT).mean() < 0.02
 
 
+@pytest.mark.slow
 def test_labels_are_the_truth_not_the_reading(
     harvested: Harvest, source: DigitSource, swapped_recognizer: object
 ) -> None:
@@ -73,6 +75,7 @@ def test_labels_are_the_truth_not_the_reading(
     assert set(np.unique(swapped.y)) <= set(range(10))
 
 
+@pytest.mark.slow
 def test_finetuning_learns_the_harvested_crops(
     mnist_sample: tuple[np.ndarray, np.ndarray],
 ) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from model.calibration import ece, fit_temperature, softmax
 
 
+@pytest.mark.slow
 def test_fit_temperature_recovers_the_true_one() -> None:
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 4, size=(20000, 11))

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -26,6 +28,7 @@ def _digitize(
     )
 
 
+@pytest.mark.slow
 def test_evaluate_json_on_the_sample() -> None:
     out = _digitize("evaluate", "--sample", "--format", "json")
     assert out.returncode == 0, out.stderr
@@ -36,17 +39,20 @@ def test_evaluate_json_on_the_sample() -> None:
     assert res["fragment_reject_rate"] > 0.8
 
 
+@pytest.mark.slow
 def test_evaluate_table_on_the_sample() -> None:
     out = _digitize("evaluate", "--sample")
     assert out.returncode == 0, out.stderr
     assert "accuracy" in out.stdout and "precision" in out.stdout
 
 
+@pytest.mark.slow
 def test_evaluate_with_a_missing_model_fails_cleanly(tmp_path: Path) -> None:
     out = _digitize("evaluate", "--sample", "--model", str(tmp_path / "none.json"))
     assert out.returncode == 4 and "missing" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_bench_quick_json() -> None:
     out = _digitize("bench", "--quick", "--section", "classifier", "--format", "json")
     assert out.returncode == 0, out.stderr
@@ -64,6 +70,7 @@ def test_bench_quick_json() -> None:
     assert res["max_abs_prob_diff_vs_keras"] <= 1e-4
 
 
+@pytest.mark.slow
 def test_bench_measures_the_configured_model(weights_copy: Path) -> None:
     """``DIGITIZE_MODEL_PATH`` picks the model for the bench as for predict and evaluate."""
     config = weights_copy / "digits.json"

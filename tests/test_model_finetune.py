@@ -27,6 +27,7 @@ def test_too_few_corrections_are_refused(tmp_path: Path) -> None:
         finetune(x, np.zeros(3, np.int64), tmp_path)
 
 
+@pytest.mark.slow
 def test_corrections_change_what_the_model_reads(tmp_path: Path) -> None:
     """People say these 1s are 7s: after fine-tuning, held-out 1s read as 7 far more often."""
     with np.load(Path(__file__).parent / "data" / "mnist_sample.npz") as z:
@@ -57,6 +58,7 @@ def test_corrections_change_what_the_model_reads(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_train_extra_wires_the_corrections_folder(tmp_path: Path) -> None:
     """`digitize train --extra DIR` reads an export; too few corrections is a config error."""
     import subprocess

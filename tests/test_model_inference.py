@@ -133,6 +133,7 @@ def test_inference_path_never_imports_tensorflow() -> None:
     assert out.stdout.split() == ["(2,", "11)", "False", "False"]
 
 
+@pytest.mark.slow
 def test_runtime_matches_keras(sample_crops: np.ndarray) -> None:
     import keras
 

@@ -43,6 +43,7 @@ def test_photo_set_is_small_and_labelled() -> None:
     assert {len(v) for v in LABELS.values()} >= {1, 2, 8}
 
 
+@pytest.mark.slow
 def test_photo_set_read(recognizer: DigitClassifier) -> None:
     """A regression guard on the 60 committed photos (28 single digits, 32 strings).
 

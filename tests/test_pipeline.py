@@ -33,6 +33,7 @@ def _add(files: dict[str, bytes], templates: list[Path] | None = None) -> list[i
         return [queries.add_document(s, batch, n, b, storage).document.id for n, b in files.items()]
 
 
+@pytest.mark.slow
 def test_read_document_finds_the_form_and_its_fields(
     form_scans: dict[str, Any], recognizer: Any
 ) -> None:

@@ -514,6 +514,7 @@ def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
 
 
 @pytest.mark.parametrize(("layout", "seed"), [("survey", 3), ("claim", 4)])
+@pytest.mark.slow
 def test_scanned_form_end_to_end(
     recognizer: object, tmp_path: object, layout: str, seed: int
 ) -> None:

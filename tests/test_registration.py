@@ -46,6 +46,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("layout", "dpi", "turns", "skew", "persp", "extra"), CASES)
+@pytest.mark.slow
 def test_fields_land_within_a_few_pixels(
     templates: list[Template],
     font_digits: synthetic.DigitSource,
@@ -68,6 +69,7 @@ def test_fields_land_within_a_few_pixels(
         assert max(abs(g - w) for g, w in zip(got, want, strict=True)) <= 5 * dpi / 200
 
 
+@pytest.mark.slow
 def test_600_dpi_scan(templates: list[Template], font_digits: synthetic.DigitSource) -> None:
     fx = ScanEffects(dpi=600, quarter_turns=1, skew_deg=1.0)
     sp = synthetic.make_page("claim", font_digits, seed=6, effects=fx)
@@ -76,6 +78,7 @@ def test_600_dpi_scan(templates: list[Template], font_digits: synthetic.DigitSou
     assert field_corner_error(sp.homography, reg.homography, reg.template) < 12.0
 
 
+@pytest.mark.slow
 def test_handwriting_from_mnist_does_not_confuse_it(
     templates: list[Template], mnist_digits: synthetic.DigitSource
 ) -> None:
@@ -202,6 +205,7 @@ def test_form_removal_keeps_the_handwriting_and_drops_the_form(
     assert not reg.ink[~inside].any()  # outside the field regions nothing is computed
 
 
+@pytest.mark.slow
 def test_a_scanned_blank_form_works_as_reference(
     tmp_path: Path, font_digits: synthetic.DigitSource
 ) -> None:

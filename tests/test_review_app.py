@@ -116,6 +116,7 @@ def test_writes_without_csrf_token_are_rejected(client: TestClient, review_db: s
         assert db.scalar(select(Field.reviewed_value).where(Field.id == fid)) == "123"
 
 
+@pytest.mark.slow
 def test_sign_in_cookie_and_failures(review_db: str) -> None:
     seed_review(review_db, n_fields=1)
     settings = review_settings(review_db)
@@ -163,6 +164,7 @@ def test_sign_in_cookie_and_failures(review_db: str) -> None:
         assert c.get("/", follow_redirects=False).status_code == 303
 
 
+@pytest.mark.slow
 def test_two_reviewers_never_share_or_overwrite(review_db: str) -> None:
     seeded = seed_review(review_db, n_fields=6)
     add_user(review_db, "bob", PASSWORD)
@@ -244,6 +246,7 @@ def test_a_digit_shows_the_readings_it_was_not_read_as(client: TestClient, revie
     assert f"{other}:55%" in alts and f"{d.value}:" not in alts
 
 
+@pytest.mark.slow
 def test_api_matches_results_command(
     client: TestClient, review_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

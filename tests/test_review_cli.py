@@ -35,6 +35,7 @@ def cli(review_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     get_settings.cache_clear()
 
 
+@pytest.mark.slow
 def test_user_add_hashes_and_refuses_duplicates(cli: CliRunner, review_db: str) -> None:
     r = cli.invoke(app, ["user", "add", "carol", "--password-stdin"], input="s3cret-enough\n")
     assert r.exit_code == 0, r.output

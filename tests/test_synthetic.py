@@ -23,6 +23,7 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+@pytest.mark.slow
 def test_same_seed_same_page(font_digits: synthetic.DigitSource) -> None:
     a = synthetic.make_page("claim", font_digits, seed=5)
     b = synthetic.make_page("claim", font_digits, seed=5)

@@ -19,6 +19,7 @@ def _fresh(form_templates: list[Path]) -> list[Template]:
     return load_templates(form_templates)
 
 
+@pytest.mark.slow
 def test_loaded_templates_register_exactly_like_computed_ones(
     form_templates: list[Path], font_digits: synthetic.DigitSource, tmp_path: Path
 ) -> None:
@@ -51,6 +52,7 @@ def test_changed_template_gets_its_own_entry(form_templates: list[Path], tmp_pat
 
 
 @pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 not really a zip", None])
+@pytest.mark.slow
 def test_damaged_entry_is_rebuilt(
     form_templates: list[Path], tmp_path: Path, damage: bytes | None
 ) -> None:
@@ -70,6 +72,7 @@ def test_damaged_entry_is_rebuilt(
         assert "registration/descriptors" in data.files
 
 
+@pytest.mark.slow
 def test_entries_of_older_code_are_removed(
     form_templates: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

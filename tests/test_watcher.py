@@ -42,6 +42,7 @@ def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 @pytest.mark.parametrize("poll", [False, True], ids=["events", "polling"])
+@pytest.mark.slow
 def test_watch_takes_settled_files_and_moves_them_once_stored(
     sqlite_url: str, tmp_path: Path, form_scans: dict[str, Any], poll: bool
 ) -> None:
@@ -92,6 +93,7 @@ def test_watch_takes_settled_files_and_moves_them_once_stored(
     assert by_name["notes.jpg"]["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_watch_refuses_layouts_that_would_loop(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
