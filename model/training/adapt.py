@@ -9,7 +9,7 @@ that was written. The network is then fine-tuned on those crops mixed into its u
 its temperature refitted on the validation digits clean and reader-style. Validation and test
 digits are never written on these pages, so every held-out figure stays held out.
 
-What it measured, and the rounds tried and not kept: docs/experiments.md (2026-11-27).
+What it measured, and the rounds tried and not kept: docs/experiments.md.
 """
 
 from __future__ import annotations
