@@ -56,25 +56,31 @@ class Added:
     listed: Document | None = None
 
 
-def add_failed_document(
-    session: Session, batch: Batch, source: str, sha256: str, size: int, error: str
+def _new_document(
+    session: Session, batch: Batch, source: str, sha256: str, **columns: Any
 ) -> Document:
-    """Record a file that could not even be stored (unreadable, over the size limit)."""
+    """Insert a document row of ``batch``; finished at once unless it is still to be read."""
     now = utcnow()
+    unfinished = columns.get("status", QUEUED) in (QUEUED, PROCESSING)
     doc = Document(
         batch_id=batch.id,
         source=source,
         sha256=sha256,
-        size=size,
-        status=FAILED,
-        error=error,
         created_at=now,
         updated_at=now,
-        finished_at=now,
+        finished_at=None if unfinished else now,
+        **columns,
     )
     session.add(doc)
     session.flush()
     return doc
+
+
+def add_failed_document(
+    session: Session, batch: Batch, source: str, sha256: str, size: int, error: str
+) -> Document:
+    """Record a file that could not even be stored (unreadable, over the size limit)."""
+    return _new_document(session, batch, source, sha256, size=size, status=FAILED, error=error)
 
 
 def add_document(
@@ -106,38 +112,29 @@ def add_document(
             .order_by(Document.id.desc())
             .limit(1)
         )
-    now = utcnow()
     if earlier is not None:
-        listed = Document(
-            batch_id=batch.id,
-            source=source,
-            sha256=digest,
+        listed = _new_document(
+            session,
+            batch,
+            source,
+            digest,
             size=len(data),
             storage=earlier.storage,
             status=DUPLICATE,
             duplicate_of=earlier.id,
-            created_at=now,
-            updated_at=now,
-            finished_at=now,
         )
-        session.add(listed)
-        session.flush()
         return Added(earlier, True, listed)
     storage.put(session, data)
-    doc = Document(
-        batch_id=batch.id,
-        source=source,
-        sha256=digest,
+    doc = _new_document(
+        session,
+        batch,
+        source,
+        digest,
         size=len(data),
         storage=storage.kind,
         status=status,
         error=error,
-        created_at=now,
-        updated_at=now,
-        finished_at=now if status in (DONE, FAILED) else None,
     )
-    session.add(doc)
-    session.flush()
     return Added(doc, False)
 
 
