@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
@@ -166,3 +167,38 @@ def settle_field(db: Session, uid: int, username: str, field_id: int) -> bool:
     action = "confirm" if value == f.value else "correct"
     record_event(db, uid, username, action, field_id=field_id, old=f.value, new=value)
     return True
+
+
+@dataclass
+class DigitInField:
+    """What drawing a crop inside its field needs: both boxes (page pixels) and the field image."""
+
+    digit_box: list[Any]
+    field_box: list[Any]
+    image: bytes | None
+    reasons: list[Any]
+    batch_id: int
+    template: str | None
+    name: str
+
+
+def digit_in_field(db: Session, digit_id: int) -> DigitInField | None:
+    """The digit's box with its field's box, stored image and identity (None: no such digit)."""
+    row = db.execute(
+        select(
+            Digit.box,
+            Field.box,
+            Field.image_jpeg,
+            Field.reasons,
+            Field.batch_id,
+            Field.template,
+            Field.name,
+        )
+        .join(Field, Field.id == Digit.field_id)
+        .where(Digit.id == digit_id)
+    ).first()
+    if row is None:
+        return None
+    return DigitInField(
+        list(row[0] or []), list(row[1] or []), row[2], list(row[3] or []), row[4], row[5], row[6]
+    )

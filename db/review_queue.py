@@ -256,6 +256,8 @@ class FieldView:
     reviewed_value: str | None
     review_status: str | None
     reviewed_at: datetime | None
+    batch_id: int = 0
+    box: list[Any] = field(default_factory=list)  # [x, y, w, h] in page pixels
     digits: list[DigitView] = field(default_factory=list)
 
 
@@ -276,6 +278,8 @@ def load_field(db: Session, field_id: int) -> FieldView:
             Field.reviewed_value,
             Field.review_status,
             Field.reviewed_at,
+            Field.batch_id,
+            Field.box,
         )
         .join(Page, Page.id == Field.page_id)
         .join(Document, Document.id == Field.document_id)
@@ -297,6 +301,8 @@ def load_field(db: Session, field_id: int) -> FieldView:
         reviewed_value=row[10],
         review_status=row[11],
         reviewed_at=row[12],
+        batch_id=row[13],
+        box=list(row[14] or []),
     )
     view.digits = [
         DigitView(
@@ -330,6 +336,11 @@ def load_field(db: Session, field_id: int) -> FieldView:
     for d in view.digits:
         d.rejected = d.id in rejected
     return view
+
+
+def batch_templates(db: Session, batch_id: int) -> list[Any]:
+    """The templates a batch was read with, as stored (``batches.templates``; [] = defaults)."""
+    return list(db.scalar(select(Batch.templates).where(Batch.id == batch_id)) or [])
 
 
 def holder_of(db: Session, field_id: int) -> tuple[str, datetime] | None:

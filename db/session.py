@@ -140,7 +140,7 @@ def alembic_config(url: str) -> Any:
 
 
 #: The newest migration (``db/migrations/versions``); a test keeps it equal to Alembic's head.
-HEAD_REVISION = "0004_duplicates"
+HEAD_REVISION = "0005_web_sessions"
 
 
 def _at_head(engine: Engine) -> bool:

@@ -6,11 +6,13 @@ hashing is the caller's business (``review.security``), so no secret reaches thi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from db import web_sessions
 from db.models import ApiToken, User, utcnow
 
 
@@ -59,11 +61,15 @@ def create_user(db: Session, username: str, password_hash: str, *, admin: bool) 
     )
 
 
-def reset_user(db: Session, user: User, password_hash: str, *, admin: bool) -> None:
-    """New password, reactivated; ``admin`` can grant the flag but never takes it away."""
+def reset_user(db: Session, user: User, password_hash: str, *, admin: bool) -> int:
+    """New password, reactivated; ``admin`` can grant the flag but never takes it away.
+
+    Every session of the user ends (a changed password signs out everywhere); returns how many
+    were live."""
     user.password_hash = password_hash
     user.is_admin = admin or user.is_admin
     user.is_active = True
+    return web_sessions.revoke_user_sessions(db, user.id)
 
 
 def add_api_token(db: Session, uid: int, token_hash: str, name: str = "") -> None:
@@ -89,3 +95,88 @@ def touch_token(db: Session, token_id: int) -> None:
     db.execute(
         update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=datetime.now(UTC))
     )
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """One line of ``digitize user list``."""
+
+    id: int
+    username: str
+    is_admin: bool
+    is_active: bool
+    last_login_at: datetime | None
+    live_sessions: int
+    live_tokens: int
+
+
+def list_users(db: Session) -> list[UserRow]:
+    """Every account by name, with its live sessions and unrevoked API tokens."""
+    tokens = dict(
+        db.execute(
+            select(ApiToken.user_id, func.count())
+            .where(ApiToken.revoked_at.is_(None))
+            .group_by(ApiToken.user_id)
+        )
+        .tuples()
+        .all()
+    )
+    sessions = web_sessions.live_counts(db)
+    rows = db.execute(
+        select(User.id, User.username, User.is_admin, User.is_active, User.last_login_at).order_by(
+            User.username
+        )
+    ).all()
+    return [
+        UserRow(uid, name, admin, active, last, sessions.get(uid, 0), int(tokens.get(uid, 0)))
+        for uid, name, admin, active, last in rows
+    ]
+
+
+def set_active(db: Session, uid: int, active: bool) -> int:
+    """Enable or disable an account; disabling ends its sessions (returns how many were live).
+
+    A disabled user cannot sign in and their API tokens are refused (``token_owner``); enabling
+    makes the tokens work again (revoke them to end them for good).
+    """
+    db.execute(update(User).where(User.id == uid).values(is_active=active))
+    return 0 if active else web_sessions.revoke_user_sessions(db, uid)
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """One line of ``digitize user tokens``."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def list_tokens(db: Session, uid: int) -> list[TokenRow]:
+    rows = db.execute(
+        select(
+            ApiToken.id,
+            ApiToken.name,
+            ApiToken.created_at,
+            ApiToken.last_used_at,
+            ApiToken.revoked_at,
+        )
+        .where(ApiToken.user_id == uid)
+        .order_by(ApiToken.id)
+    ).all()
+    return [TokenRow(*row) for row in rows]
+
+
+def revoke_token(db: Session, token_id: int) -> datetime | None:
+    """Revoke an API token; its revocation time (the earlier one if it was revoked already), or
+    None when there is no such token."""
+    revoked = db.execute(select(ApiToken.revoked_at).where(ApiToken.id == token_id)).first()
+    if revoked is None:
+        return None
+    if revoked[0] is not None:
+        return revoked[0]
+    now = utcnow()
+    db.execute(update(ApiToken).where(ApiToken.id == token_id).values(revoked_at=now))
+    return now

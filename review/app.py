@@ -45,23 +45,21 @@ _SECURITY_HEADERS = [
 class SecurityHeaders:
     """Adds conservative headers to every response (no inline scripts, no framing)."""
 
-    def __init__(self, app: ASGIApp, *, docs_prefix: str) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.docs_prefix = docs_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_docs = scope.get("path", "").startswith(self.docs_prefix)
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k for k, _ in headers}
                 for k, v in _SECURITY_HEADERS:
-                    if k in names or (is_docs and k == b"content-security-policy"):
-                        continue  # Swagger UI needs its CDN script; it is behind auth anyway
+                    if k in names:
+                        continue
                     headers.append((k, v))
                 message["headers"] = headers
             await send(message)
@@ -75,7 +73,7 @@ def _wants_json(request: Request) -> bool:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: the environment's)."""
-    from review import api, images, pages
+    from review import account, api, images, pages
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -87,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.settings = settings
-    app.add_middleware(SecurityHeaders, docs_prefix="/api/docs")
+    app.add_middleware(SecurityHeaders)  # /api/docs too: Swagger UI is served from the package
     app.add_middleware(OperatorEndpoints, settings=settings)  # /metrics, /healthz
     app.add_middleware(
         SessionMiddleware,
@@ -98,7 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.secure_cookies,
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.include_router(pages.public)
+    app.include_router(account.public)
+    app.include_router(account.router)
     app.include_router(pages.router)
     app.include_router(images.router)
     app.include_router(api.router)

@@ -54,7 +54,9 @@ def build(db: Session, selected: int | None, threshold: float) -> dict[str, Any]
             )
         )
     label = next((r.label for r in rows if r.id == selected), None)
-    chart = histogram_svg(data.confidence_histogram(db, selected, BINS), threshold=threshold)
+    chart = histogram_svg(
+        data.confidence_histogram(db, selected, BINS), threshold=threshold, log=True
+    )
     return {
         "batches": rows,
         "selected": selected,

@@ -2,12 +2,16 @@
 
 Page routers depend on ``page_guard`` (session required; CSRF required on every unsafe method); API
 routers on ``api_guard`` (Bearer token or a signed-in session). Guards sit on the routers, not on
-each route, so a new route cannot forget them.
+each route, so a new route cannot forget them. Administrators' routes add ``admin_guard`` (or take
+an ``AdminUser``): anyone else gets 403.
+
+Sessions live on the server (``db.web_sessions``): the signed cookie carries a random session id,
+and every request needs its row alive (not signed out, not expired, password unchanged) and its
+user active. ``start_session``/``end_session`` are what sign-in and sign-out call.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -15,10 +19,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from db import users
+from db import users, web_sessions
 from db.session import session_scope
 from digitize.settings import Settings
 from review import security
+from review.rendering import flash
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -61,15 +66,39 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def session_user(request: Request, db: Session) -> Reviewer | None:
-    """The active user behind the session cookie, or None."""
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    """The active user behind the session cookie's live server-side session, or None (and the
+    cookie is emptied, CSRF token kept so the sign-in form still works)."""
+    sid = request.session.get(security.SESSION_ID_KEY)
+    if not isinstance(sid, str) or not sid:
         return None
-    row = users.active_user(db, uid)
-    if row is None:
+    live = web_sessions.live_session(db, security.digest(sid))
+    if live is None:
+        csrf = request.session.get(security.CSRF_SESSION_KEY)
         request.session.clear()
+        if csrf:
+            request.session[security.CSRF_SESSION_KEY] = csrf
+        flash(request, "info", "Your session has ended: sign in again.")
         return None
-    return Reviewer(id=row[0], username=row[1], is_admin=row[2])
+    return Reviewer(id=live.user_id, username=live.username, is_admin=live.is_admin)
+
+
+def start_session(request: Request, db: Session, uid: int) -> None:
+    """Sign ``uid`` in: a fresh cookie (new session id and CSRF token: no fixation) and its row.
+
+    A session the browser still held is revoked first."""
+    end_session(request, db)
+    sid = security.new_token()
+    web_sessions.create_session(db, uid, security.digest(sid), security.SESSION_TTL)
+    request.session[security.SESSION_ID_KEY] = sid
+    security.csrf_token(request.session)
+
+
+def end_session(request: Request, db: Session) -> None:
+    """Sign out: the server-side session is revoked (a copy of the cookie opens nothing)."""
+    sid = request.session.get(security.SESSION_ID_KEY)
+    if isinstance(sid, str) and sid:
+        web_sessions.revoke_session(db, security.digest(sid))
+    request.session.clear()
 
 
 async def check_csrf(request: Request) -> None:
@@ -101,8 +130,14 @@ async def page_guard(request: Request, db: DbSession) -> Reviewer:
 CurrentUser = Annotated[Reviewer, Depends(page_guard)]
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def admin_guard(user: CurrentUser) -> Reviewer:
+    """``page_guard``, then 403 for anyone but an administrator."""
+    if not user.is_admin:
+        raise HTTPException(status_code=403, detail="This page is for administrators only.")
+    return user
+
+
+AdminUser = Annotated[Reviewer, Depends(admin_guard)]
 
 
 def api_guard(request: Request, db: DbSession) -> Reviewer | None:
@@ -114,7 +149,7 @@ def api_guard(request: Request, db: DbSession) -> Reviewer | None:
         configured = request.app.state.settings.api_token
         if configured and security.tokens_equal(configured, token):
             return None  # the service token: no person behind it
-        row = users.token_owner(db, _token_hash(token))
+        row = users.token_owner(db, security.digest(token))
         if row is not None:
             users.touch_token(db, row[0])
             return Reviewer(id=row[1], username=row[2], is_admin=row[3])
@@ -129,4 +164,4 @@ def api_guard(request: Request, db: DbSession) -> Reviewer | None:
 
 def hash_api_token(token: str) -> str:
     """What ``api_tokens.token_hash`` stores for ``token``."""
-    return _token_hash(token)
+    return security.digest(token)

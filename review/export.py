@@ -1,4 +1,9 @@
-"""Corrections become training data: person-labelled digit crops written to a folder.
+"""Exports: corrections as training data, and the results as a spreadsheet.
+
+``write_results_xlsx`` writes the wide table (``db.results.wide_rows``: one row per document, one
+column per field) to an XLSX file, with a second sheet of the fields that still need review.
+
+Corrections become training data: person-labelled digit crops written to a folder.
 
 Layout (documented in docs/corrections.md, read by ``digitize train --extra DIR``)::
 
@@ -16,9 +21,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -27,6 +34,7 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from db.corrections import labelled_digits
+from db.results import WIDE_COLUMNS, pending_rows, wide_rows
 from segmentation.normalize import SIZE, to_mnist
 
 FORMAT = "digitize-corrections/1"
@@ -158,3 +166,65 @@ def load_corrections(folder: Path) -> tuple[npt.NDArray[np.float32], npt.NDArray
                 ys.append(int(row["label"]))
     x = np.stack(xs) if xs else np.zeros((0, SIZE, SIZE), np.float32)
     return x, np.array(ys, dtype=np.int64)
+
+
+#: The columns of the "needs review" sheet (keys of ``db.results.result_rows``).
+PENDING_COLUMNS = (
+    "document_id",
+    "source",
+    "page",
+    "template",
+    "field",
+    "value",
+    "confidence",
+    "reasons",
+)
+MAX_WIDTH = 60
+
+
+def _sheet(ws: Any, columns: list[str], rows: list[dict[str, Any]], text: set[str]) -> None:
+    """Header in bold and frozen, then the rows; cells of the ``text`` columns are text (leading
+    zeros kept). Strings never become formulas; widths fit the longest cell."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    widths = [len(c) for c in columns]
+    ws.append(columns)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ws.freeze_panes = "A2"
+    for r, row in enumerate(rows, start=2):
+        for c, name in enumerate(columns, start=1):
+            value = row.get(name, "")
+            if isinstance(value, str) or name in text:
+                value = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))
+            cell = ws.cell(row=r, column=c, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # "=1+1" in a file name stays text
+            if name in text:
+                cell.number_format = "@"
+            widths[c - 1] = max(widths[c - 1], len(str(value)))
+    for c, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(c)].width = min(width + 2, MAX_WIDTH)
+
+
+def write_results_xlsx(results: dict[str, Any], path: Path) -> None:
+    """The results (``db.results.query_results``) as an XLSX workbook at ``path``: sheet
+    "results" one row per document with a column per field, sheet "needs review" the fields still
+    waiting for a person. Written beside ``path`` and moved into place when complete."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "results"
+    columns, rows = wide_rows(results)
+    _sheet(ws, columns, rows, set(columns) - set(WIDE_COLUMNS))
+    _sheet(wb.create_sheet("needs review"), list(PENDING_COLUMNS), pending_rows(results), {"value"})
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,7 +1,7 @@
-"""Pages for people: sign-in, the queue, field review, group verification and the dashboard.
+"""Pages for people: the queue, field review, group verification and the dashboard.
 
-``public`` holds only the sign-in page. Everything on ``router`` needs a session (else a redirect
-to sign-in) and a CSRF token on every POST, enforced once by the router's guard.
+Everything on ``router`` needs a session (else a redirect to sign-in) and a CSRF token on every
+POST, enforced once by the router's guard. Signing in and out lives in ``review.account``.
 """
 
 from __future__ import annotations
@@ -11,64 +11,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from db import review_groups, review_queue, users
+from db import review_groups, review_queue
 from digitize.errors import BadInputError, ConflictError
-from review import dashboard, group, queue, security
-from review.deps import CurrentUser, DbSession, check_csrf, page_guard
+from review import dashboard, group, queue, reasons, supervisor
+from review.deps import AdminUser, CurrentUser, DbSession, page_guard
 from review.rendering import flash, render
 
-public = APIRouter(include_in_schema=False)
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
 SKIPPED = "skipped"
 MAX_SKIPPED = 100  # the session lives in a signed cookie: keep it well under 4 KB
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
-
-
-@public.get("/login", name="login_page")
-def login_page(request: Request, next: str = "/") -> Response:
-    return render(request, "login.html", {"next": _safe_next(next), "username": ""})
-
-
-@public.post("/login", name="login", dependencies=[Depends(check_csrf)])
-def login(
-    request: Request,
-    db: DbSession,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/",
-) -> Response:
-    row = users.login_candidate(db, username)
-    if row is None or not security.verify_password(row[1], password):
-        if row is None:
-            security.verify_password(security.DUMMY_HASH, password)  # same time either way
-        flash(request, "error", "Wrong user name or password.")
-        return render(
-            request,
-            "login.html",
-            {"next": _safe_next(next), "username": username},
-            status_code=401,
-        )
-    uid, stored_hash = row
-    rehashed = security.hash_password(password) if security.needs_rehash(stored_hash) else None
-    users.record_login(db, uid, password_hash=rehashed)
-    request.session.clear()  # a fresh session (and CSRF token) per sign-in: no fixation
-    request.session["uid"] = uid
-    security.csrf_token(request.session)
-    return RedirectResponse(_safe_next(next), status_code=303)
-
-
-@router.post("/logout", name="logout")
-def logout(request: Request, db: DbSession, user: CurrentUser) -> Response:
-    review_queue.release_all(db, user.id)  # colleagues need not wait for the leases to run out
-    request.session.clear()
-    return RedirectResponse("/login", status_code=303)
 
 
 def _filters(
@@ -104,6 +56,7 @@ def queue_page(
             "next_offset": offset + size if offset + size < total else None,
             "filters": filters,
             "options": review_queue.filter_options(db),
+            "explain": reasons.labels,
         },
     )
 
@@ -143,7 +96,12 @@ def review_field(
     return render(
         request,
         "field.html",
-        {"f": view, "filters": filters, "remaining": review_queue.count_queue(db, filters)},
+        {
+            "f": view,
+            "filters": filters,
+            "remaining": review_queue.count_queue(db, filters),
+            **queue.field_context(db, request.app.state.settings, view),
+        },
     )
 
 
@@ -157,7 +115,10 @@ def review_submit(
     version: Annotated[int, Form()],
     action: Annotated[str, Form()] = "accept",
     value: Annotated[str, Form()] = "",
+    cell: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
+    if cell is not None:  # a comb field: one box per cell, submitted as one value
+        value = "".join(c.strip() for c in cell)
     try:
         queue.save_review(db, user.id, user.username, field_id, version, action, value)
     except BadInputError as exc:
@@ -224,3 +185,40 @@ def dashboard_page(
 ) -> Response:
     ctx = dashboard.build(db, batch, request.app.state.settings.review_threshold)
     return render(request, "dashboard.html", {"nav": "dashboard", **ctx})
+
+
+@router.get("/supervisor", name="supervisor_page")
+def supervisor_page(
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    window: Annotated[str, Query(pattern="^(day|week)$")] = "day",
+) -> Response:
+    """The team: fields reviewed per person and hour, and which fields people correct most."""
+    return render(request, "supervisor.html", {"nav": "supervisor", **supervisor.team(db, window)})
+
+
+@router.get("/supervisor/audit", name="audit_page")
+def audit_page(
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    reviewer: str | None = None,
+    offset: int = Query(0, ge=0),
+) -> Response:
+    """Every review event, newest first: who, when, which field, old → new."""
+    ctx = supervisor.trail(db, reviewer, offset)
+    return render(request, "audit.html", {"nav": "supervisor", **ctx})
+
+
+@router.get("/supervisor/failed", name="failed_page")
+def failed_page(
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    batch: int | None = Query(None, ge=1),
+    offset: int = Query(0, ge=0),
+) -> Response:
+    """Documents the pipeline could not read, with the reason it gave."""
+    ctx = supervisor.failed(db, batch, offset)
+    return render(request, "failed.html", {"nav": "supervisor", **ctx})

@@ -8,6 +8,7 @@ who won, never a silent overwrite.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 from db import review_queue as rq
 from db.models import utcnow
 from digitize.errors import BadInputError, ConflictError
+from digitize.settings import Settings
+from review import reasons, specs
 
 PAGE_SIZE = 50
 #: What a person may type: digits and the separators real forms use (dates, amounts).
@@ -47,6 +50,52 @@ class QueueFilters(rq.QueueFilter):
     @property
     def active(self) -> bool:
         return bool(self.params())
+
+
+#: The value box is never narrower than this many characters.
+MIN_CHARS = 4
+
+
+@dataclass
+class EntryShape:
+    """How the value is typed: one box sized to the field, or one box per comb cell."""
+
+    chars: int  # the width of the value box, in characters
+    cells: list[str] | None  # a comb: the machine's reading, one character per cell
+    expected: int | None  # how many digits the form says the field holds, when it says
+
+
+def entry_shape(value: str, info: specs.FieldInfo | None, n_digits: int) -> EntryShape:
+    expected = info.expected_length if info else None
+    if info is not None and info.comb and info.cells:
+        n = max(info.cells, len(value))
+        return EntryShape(n, [*value] + [""] * (n - len(value)), expected)
+    longest = max(expected or 0, len(value), n_digits, MIN_CHARS)
+    return EntryShape(longest + 1, None, expected)  # +1: the caret after the last digit
+
+
+def field_context(db: Session, settings: Settings, view: rq.FieldView) -> dict[str, Any]:
+    """What the field page shows besides the field: the entry's shape, the reasons in words and
+    what the digits' confidences say about the field's."""
+    info = specs.field_info(db, settings, view.batch_id, view.template, view.name)
+    shape = entry_shape(view.value, info, len(view.digits))
+    notes = [
+        reasons.digit_note(d.value, d.confidence, d.alternatives, settings.digit_review_threshold)
+        for d in view.digits
+    ]
+    story = reasons.confidence_story(
+        view.confidence,
+        [d.confidence for d in view.digits],
+        field_threshold=settings.review_threshold,
+        digit_threshold=settings.digit_review_threshold,
+        expected_digits=shape.expected,
+    )
+    return {
+        "shape": shape,
+        "reasons": [(code, reasons.explain(code)) for code in view.reasons],
+        "notes": notes,
+        "story": story,
+    }
 
 
 def clean_value(raw: str) -> str:

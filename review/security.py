@@ -1,14 +1,17 @@
-"""Passwords, CSRF tokens and API tokens: the few primitives the web edge needs.
+"""Passwords, CSRF tokens, session ids and API tokens: the few primitives the web edge needs.
 
 Passwords use argon2id through argon2-cffi (a well-kept library with sane defaults). CSRF uses the
 synchronizer-token pattern: one random token per session, echoed in a hidden form field or an
-``X-CSRF-Token`` header and compared in constant time on every write.
+``X-CSRF-Token`` header and compared in constant time on every write. Session ids and API tokens
+are random; the database keeps only their SHA-256 (``digest``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -19,6 +22,10 @@ _hasher = PasswordHasher()
 CSRF_SESSION_KEY = "csrf"
 CSRF_FORM_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+#: The cookie's key for the server-side session id (``web_sessions.id_hash`` is its digest).
+SESSION_ID_KEY = "sid"
+#: How long a sign-in lasts at most (the cookie's max age is the same).
+SESSION_TTL = timedelta(hours=12)
 
 
 def hash_password(password: str) -> str:
@@ -47,6 +54,11 @@ def needs_rehash(stored_hash: str) -> bool:
 def new_token() -> str:
     """A random URL-safe token (CSRF tokens, per-user API tokens)."""
     return secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    """The SHA-256 (hex) stored in place of a session id or API token."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def csrf_token(session: dict[str, Any]) -> str:

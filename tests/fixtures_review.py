@@ -270,3 +270,115 @@ def browser_page(chromium: Any) -> Iterator[Any]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def write_comb_template(
+    folder: Path, *, name: str = "passport", field: str = "account", cells: int = 12
+) -> Path:
+    """A template JSON (never registered here: the review page reads only its field specs)."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    spec = {
+        "name": name,
+        "reference": f"{name}.png",
+        "size": [PAGE_W, PAGE_H],
+        "fields": [
+            {"name": field, "box": [200, 300, 90 * cells, 120], "kind": "comb", "cells": cells},
+            {"name": "amount", "box": [200, 600, 600, 120], "kind": "box", "max_digits": 11},
+        ],
+    }
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    return path
+
+
+def seed_field(
+    url: str,
+    predicted: str,
+    *,
+    template: str = "invoice",
+    name: str = "amount",
+    templates: list[Any] | None = None,
+    confidences: list[float] | None = None,
+    field_confidence: float = 0.3,
+    reasons: list[str] | None = None,
+    seed: int = 0,
+) -> SeededField:
+    """One doubtful field of ``predicted`` digits on its own page and batch (read with
+    ``templates``, as ``batches.templates`` stores them)."""
+    rng = np.random.default_rng(seed)
+    source = font_digit_source(seed)
+    digits = [int(c) for c in predicted]
+    confs = confidences or [0.99] * len(digits)
+    with session_scope(url) as db:
+        now = utcnow()
+        batch = Batch(name="one-field", origin="process", templates=templates or [], created_at=now)
+        db.add(batch)
+        db.flush()
+        doc = Document(
+            batch_id=batch.id,
+            source=f"{name}.png",
+            sha256=f"{seed:064x}",
+            size=1000,
+            status="done",
+            attempts=1,
+            page_count=1,
+            created_at=now,
+            updated_at=now,
+            started_at=now,
+            finished_at=now,
+        )
+        db.add(doc)
+        db.flush()
+        page = Page(
+            document_id=doc.id,
+            number=1,
+            template=template,
+            width=PAGE_W,
+            height=PAGE_H,
+            registration_quality=0.97,
+            preview_scale=PREVIEW_SCALE,
+        )
+        db.add(page)
+        db.flush()
+        crops = [digit_crop(d, rng, source) for d in digits]
+        image = np.hstack([np.pad(c, 6, constant_values=int(c[0, 0])) for c in crops])
+        box = [200, 300, image.shape[1] * 3, image.shape[0] * 3]
+        f = Field(
+            page_id=page.id,
+            document_id=doc.id,
+            batch_id=batch.id,
+            template=template,
+            position=0,
+            name=name,
+            value=predicted,
+            confidence=field_confidence,
+            needs_review=True,
+            reasons=reasons if reasons is not None else ["low_confidence_field"],
+            box=box,
+            image_jpeg=jpeg(image, quality=90),
+        )
+        db.add(f)
+        db.flush()
+        sf = SeededField(f.id, predicted, predicted)
+        step = (CROP + 12) * 3
+        for j, d in enumerate(digits):
+            dg = Digit(
+                field_id=f.id,
+                position=j,
+                value=d,
+                confidence=confs[j],
+                alternatives=[[d, confs[j]], [(d + 1) % 10, 1 - confs[j]]],
+                box=[box[0] + j * step + 18, box[1] + 18, CROP * 3, CROP * 3],
+                crop_png=png(crops[j]),
+                needs_review=confs[j] < 0.9,
+            )
+            db.add(dg)
+            db.flush()
+            sf.digit_ids.append(dg.id)
+            sf.digit_truth.append(d)
+        page.preview_jpeg = jpeg(
+            np.full((int(PAGE_H * PREVIEW_SCALE), int(PAGE_W * PREVIEW_SCALE)), 238, np.uint8)
+        )
+        return sf

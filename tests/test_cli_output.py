@@ -1,4 +1,4 @@
-"""``--format json|csv``: stdout holds the document alone, whatever libraries print meanwhile."""
+"""``--format json|csv|wide``: stdout holds the document alone, whatever libraries print."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ main()
     [
         (["results", "--format", "json"], True),
         (["results", "-f", "csv"], True),
+        (["results", "--format=wide"], True),
+        (["results", "-f", "xlsx", "--output", "out.xlsx"], True),
         (["evaluate", "--format=JSON"], True),
         (["results", "--format", "table"], False),
         (["results"], False),
@@ -71,11 +73,12 @@ def test_evaluate_json_parses_on_a_fresh_machine(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_results_csv_is_the_document_alone(sqlite_url: str) -> None:
+@pytest.mark.parametrize("fmt", ["csv", "wide"])
+def test_results_csv_is_the_document_alone(sqlite_url: str, fmt: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
     env["DIGITIZE_DATABASE_URL"] = sqlite_url
     proc = subprocess.run(
-        [sys.executable, "-c", "from digitize.cli import main; main()", "results", "-f", "csv"],
+        [sys.executable, "-c", "from digitize.cli import main; main()", "results", "-f", fmt],
         capture_output=True,
         text=True,
         env=env,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from db import queries
 from db.models import DONE, FAILED, Batch, Field, ReviewEvent, User
 from db.readings import store_reading
-from db.results import ResultFilter, query_results, result_rows
+from db.results import ROW_COLUMNS, ResultFilter, query_results, result_rows
 from db.session import session_scope
 from db.storage import DatabaseStorage
 from digitize.types import DigitResult, FieldResult, Page, PageResult
@@ -75,8 +75,18 @@ def test_shape_filters_and_reviewed_values(db_url: str) -> None:
     docs = everything["documents"]
     assert [d["id"] for d in docs] == [d1, d2, bad.id]
     first = docs[0]
-    assert set(first) == {"id", "source", "sha256", "status", "error", "duplicate_of", "pages"}
+    assert set(first) == {
+        "id",
+        "batch",
+        "source",
+        "sha256",
+        "status",
+        "error",
+        "duplicate_of",
+        "pages",
+    }
     assert first["source"] == "form one.png" and first["status"] == "done"
+    assert first["batch"] == b1
     page = first["pages"][0]
     assert {k: page[k] for k in ("number", "width", "height", "template")} == {
         "number": 1,
@@ -93,9 +103,15 @@ def test_shape_filters_and_reviewed_values(db_url: str) -> None:
         "reasons",
         "box",
         "reviewed",
+        "reviewed_by",
+        "reviewed_at",
+        "machine_value",
+        "machine_confidence",
         "digits",
     }
     assert (total["name"], total["value"], total["needs_review"]) == ("total", "1234", False)
+    assert (total["reviewed_by"], total["reviewed_at"]) == (None, None)
+    assert (total["machine_value"], total["machine_confidence"]) == ("1234", 0.99)
     assert total["box"] == [10, 0, 120, 18]
     assert set(total["digits"][0]) == {
         "value",
@@ -148,9 +164,27 @@ def test_shape_filters_and_reviewed_values(db_url: str) -> None:
         still = query_results(s, ResultFilter(needs_review=True))
     date = after["documents"][0]["pages"][0]["fields"][1]
     assert (date["value"], date["reviewed"], date["needs_review"]) == ("0107", True, False)
+    # Settled: no doubt left, who and when said, and the machine's reading kept for audit.
+    assert (date["confidence"], date["reasons"]) == (1.0, [])
+    assert date["reviewed_by"] == "rita"
+    assert datetime.fromisoformat(date["reviewed_at"]).tzinfo is not None
+    assert date["reviewed_at"].endswith("Z")
+    assert (date["machine_value"], date["machine_confidence"]) == ("0101", 0.40)
+    assert [d["value"] for d in date["digits"]] == [0, 1, 0, 7]  # the digits spell the value
     assert not any(d["needs_review"] for d in date["digits"])
+    assert all(d["reviewed"] and d["confidence"] == 1.0 for d in date["digits"])
     assert still["documents"] == []
 
     rows = result_rows(everything)
     assert len(rows) == 4  # three fields and the failed document
     assert rows[-1]["status"] == "failed" and rows[-1]["field"] == ""
+    assert set(rows[0]) == set(ROW_COLUMNS)
+    assert list(ROW_COLUMNS[-3:]) == ["reviewed_by", "reviewed_at", "machine_value"]
+    reviewed_row = next(r for r in result_rows(after) if r["field"] == "date")
+    assert (reviewed_row["value"], reviewed_row["confidence"], reviewed_row["reasons"]) == (
+        "0107",
+        1.0,
+        "",
+    )
+    assert (reviewed_row["reviewed_by"], reviewed_row["machine_value"]) == ("rita", "0101")
+    assert reviewed_row["reviewed_at"] == date["reviewed_at"]

@@ -242,8 +242,10 @@ def test_a_digit_shows_the_readings_it_was_not_read_as(client: TestClient, revie
         d.alternatives = [[other, 0.55], [d.value, 0.40], [(d.value + 5) % 10, 0.03]]
     sign_in(client)
     html = client.get(f"/review/fields/{fid}").text
-    alts = re.findall(r'<span class="alts muted">([^<]*)</span>', html)[0]
-    assert f"{other}:55%" in alts and f"{d.value}:" not in alts
+    first = html.split('<ol class="digits">', 1)[1].split("</li>", 1)[0]
+    alts = re.findall(r'<span class="alts muted">([^<]*)</span>', first)
+    # In words; the reading itself is not repeated and a 3 % runner-up is noise (under 5 %).
+    assert alts == [f"could also be {other} (55 %)"]
 
 
 @pytest.mark.slow
@@ -275,7 +277,23 @@ def test_api_matches_results_command(
     finally:
         get_settings.cache_clear()
     assert out.exit_code == 0, out.output
-    assert json.loads(out.output)["documents"] == body["documents"]  # the same shape and values
+
+    def keys_of(cli: object, api: object) -> object:
+        """``cli`` restricted, at every level, to the keys ``api`` has."""
+        if isinstance(cli, dict) and isinstance(api, dict):
+            return {k: keys_of(cli[k], api[k]) for k in api if k in cli}
+        if isinstance(cli, list) and isinstance(api, list) and len(cli) == len(api):
+            return [keys_of(c, a) for c, a in zip(cli, api, strict=True)]
+        return cli
+
+    # The same values; keys the API's models do not (yet) list are left out of the comparison.
+    cli_docs = json.loads(out.output)["documents"]
+    assert keys_of(cli_docs, body["documents"]) == body["documents"]
+    cli_fields = [f for d in cli_docs for p in d["pages"] for f in p["fields"]]
+    settled = [f for f in cli_fields if f["reviewed"]]
+    assert [(f["confidence"], f["reasons"], f["reviewed_by"]) for f in settled] == [
+        (1.0, [], "alice")
+    ]
     reviewed = [
         f for d in body["documents"] for p in d["pages"] for f in p["fields"] if f["reviewed"]
     ]

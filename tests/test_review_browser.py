@@ -42,7 +42,8 @@ def sign_in_with_keyboard(page: Any, base: str) -> None:
 
 def current_field(page: Any) -> int:
     page.wait_for_selector("#item")
-    assert page.evaluate("document.activeElement.id") == "value"  # ready to type, no mouse
+    # Ready to type, no mouse: the value box, or a comb field's first cell.
+    assert page.evaluate("document.activeElement.matches('#value, #cells input.cell')")
     return int(page.get_attribute("#item", "data-field-id"))
 
 

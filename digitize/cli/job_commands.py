@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import typer
 from rich.console import Console
@@ -24,7 +24,7 @@ from rich.table import Table
 
 from db import queries
 from db.models import DUPLICATE, FAILED, PROCESSING, QUEUED
-from db.results import ROW_COLUMNS, ResultFilter, query_results, result_rows
+from db.results import ROW_COLUMNS, ResultFilter, query_results, result_rows, wide_rows
 from db.session import session_scope
 from db.storage import get_storage
 from digitize.cli import app
@@ -316,6 +316,22 @@ class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+    wide = "wide"  # CSV, one row per document and a column per field
+    xlsx = "xlsx"  # the wide table as a spreadsheet (needs --output)
+
+
+def _write_document(fmt: Format, data: dict[str, Any], stream: TextIO) -> None:
+    if fmt is Format.json:
+        json.dump(data, stream, indent=2, ensure_ascii=False)
+        stream.write("\n")
+        return
+    if fmt is Format.wide:
+        columns, rows = wide_rows(data)
+    else:
+        columns, rows = list(ROW_COLUMNS), result_rows(data)
+    writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
 
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
@@ -342,8 +358,16 @@ def results(
     needs_review: bool = typer.Option(False, "--needs-review", help="Only fields needing review."),
     since: str | None = typer.Option(None, "--since", help="ISO time or age (2h, 1d)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f"),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write to this file (needed for xlsx) instead of stdout."
+    ),
 ) -> None:
-    """The extracted numbers, as a table, JSON (the documented shape) or CSV."""
+    """The extracted numbers: a table, JSON (the documented shape), CSV (a row per field), wide
+    CSV or XLSX (a row per document, a column per field)."""
+    if fmt is Format.xlsx and output is None:
+        raise UsageError("--format xlsx writes a file: give it with --output FILE.xlsx")
+    if fmt is Format.table and output is not None:
+        raise UsageError("--output is for --format json, csv, wide or xlsx")
     flt = ResultFilter(
         batch_id=batch,
         document_id=document,
@@ -353,18 +377,23 @@ def results(
     )
     with session_scope() as session:
         data = query_results(session, flt)
-    if fmt is Format.json:
-        json.dump(data, document_stream(), indent=2, ensure_ascii=False)
-        document_stream().write("\n")
+    if fmt is not Format.table and output is None:
+        _write_document(fmt, data, document_stream())
+        return
+    if output is not None:
+        try:
+            if fmt is Format.xlsx:
+                from review.export import write_results_xlsx
+
+                write_results_xlsx(data, output)
+            else:
+                with output.open("w", encoding="utf-8", newline="") as fh:
+                    _write_document(fmt, data, fh)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        err.print(f"wrote {output}")
         return
     rows = result_rows(data)
-    if fmt is Format.csv:
-        writer = csv.DictWriter(
-            document_stream(), fieldnames=list(ROW_COLUMNS), lineterminator="\n"
-        )
-        writer.writeheader()
-        writer.writerows(rows)
-        return
     t = Table("doc", "file", "page", "field", "value", "conf", "review")
     t.add_column("reasons / error", overflow="fold")
     for r in rows:

@@ -15,8 +15,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-#: ``--format`` values that promise a document on stdout.
-DOCUMENT_FORMATS = frozenset({"json", "csv"})
+#: ``--format`` values that promise a document on stdout (``xlsx`` writes a file: stdout stays
+#: empty all the same).
+DOCUMENT_FORMATS = frozenset({"json", "csv", "wide", "xlsx"})
 
 _document: TextIO | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -70,7 +71,10 @@ def user_add(
     admin: bool = typer.Option(False, "--admin", help="Mark the account as an administrator."),
     update: bool = typer.Option(False, "--update", help="Change the password of an existing user."),
 ) -> None:
-    """Create a reviewer account (the password is stored as an argon2id hash)."""
+    """Create a reviewer account (the password is stored as an argon2id hash).
+
+    With --update: a new password for an existing account (re-enabled), every session of it ends.
+    """
     from review.users import add_user
 
     name = username.strip()
@@ -90,6 +94,94 @@ def user_token(
     from review.users import create_token
 
     typer.echo(create_token(get_settings().database_url, username, name))
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "-"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Every account: admin, active, last sign-in, live web sessions, unrevoked API tokens."""
+    from review.users import list_users
+
+    rows = list_users(get_settings().database_url)
+    if not rows:
+        typer.echo("no users yet (digitize user add NAME)")
+        return
+    _table(
+        ["name", "admin", "active", "last login", "sessions", "tokens"],
+        [
+            [
+                u.username,
+                "yes" if u.is_admin else "no",
+                "yes" if u.is_active else "no",
+                _when(u.last_login_at),
+                str(u.live_sessions),
+                str(u.live_tokens),
+            ]
+            for u in rows
+        ],
+    )
+
+
+@user_app.command("disable")
+def user_disable(username: str = typer.Argument(..., help="The account to disable.")) -> None:
+    """Disable an account: its sessions end, it cannot sign in, its API tokens are refused."""
+    from review.users import set_active
+
+    ended = set_active(get_settings().database_url, username, False)
+    typer.echo(f"disabled user {username!r} ({ended} session(s) ended)")
+
+
+@user_app.command("enable")
+def user_enable(username: str = typer.Argument(..., help="The account to enable.")) -> None:
+    """Enable a disabled account again (its unrevoked API tokens work again)."""
+    from review.users import set_active
+
+    set_active(get_settings().database_url, username, True)
+    typer.echo(f"enabled user {username!r}")
+
+
+@user_app.command("tokens")
+def user_tokens(username: str = typer.Argument(..., help="Owner of the tokens.")) -> None:
+    """List a user's API tokens (never the tokens themselves: only their hashes are stored)."""
+    from review.users import list_tokens
+
+    rows = list_tokens(get_settings().database_url, username)
+    if not rows:
+        typer.echo(f"user {username!r} has no API tokens")
+        return
+    _table(
+        ["id", "label", "created", "last used", "revoked"],
+        [
+            [
+                str(t.id),
+                t.name or "-",
+                _when(t.created_at),
+                _when(t.last_used_at),
+                _when(t.revoked_at),
+            ]
+            for t in rows
+        ],
+    )
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(
+    token_id: int = typer.Argument(..., help="The token's id (see `digitize user tokens NAME`)."),
+) -> None:
+    """Revoke an API token for good."""
+    from review.users import revoke_token
+
+    when = revoke_token(get_settings().database_url, token_id)
+    typer.echo(f"token {token_id} revoked ({_when(when)})")
 
 
 @app.command("export-corrections")

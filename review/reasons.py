@@ -1,0 +1,137 @@
+"""Why a field is in the queue, and what its digits' confidences say, in words a clerk reads.
+
+The pipeline stores short stable codes (``segmentation.review_flags``, ``segmentation.reader``,
+``worker.pipeline``); people see the sentences here. A code without a sentence (a newer pipeline)
+is shown de-underscored rather than hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from segmentation.reader import INK_OUTSIDE_BOX
+from segmentation.review_flags import (
+    CHECKSUM,
+    EMPTY,
+    LENGTH,
+    LOW_DIGIT,
+    LOW_FIELD,
+    PATTERN,
+    POOR_REGISTRATION,
+    RANGE,
+)
+
+#: Every reason code the pipeline emits → what it means for the person looking at the field.
+REASONS: dict[str, str] = {
+    EMPTY: "Nothing was read here: the field looks blank, or the writing was too faint to find.",
+    LOW_DIGIT: "At least one digit is hard to read (marked in orange below).",
+    LOW_FIELD: "The machine is unsure of the value as a whole.",
+    PATTERN: "The value does not have the shape this field expects (for example a date).",
+    LENGTH: "The value has more or fewer digits than this field should hold.",
+    CHECKSUM: "The check digit does not match: at least one digit is probably wrong.",
+    RANGE: "The number is outside the range this field allows.",
+    POOR_REGISTRATION: "The page did not line up well with the blank form: the field may be cut "
+    "off or shifted; check it on the page (P).",
+    INK_OUTSIDE_BOX: "The writing runs past the edge of the box: a digit may be missing.",
+}
+
+#: A few words per code, for the queue's chips (the sentence is their tooltip).
+SHORT: dict[str, str] = {
+    EMPTY: "blank",
+    LOW_DIGIT: "a digit is unsure",
+    LOW_FIELD: "value unsure",
+    PATTERN: "unexpected shape",
+    LENGTH: "wrong number of digits",
+    CHECKSUM: "check digit fails",
+    RANGE: "out of range",
+    POOR_REGISTRATION: "page misaligned",
+    INK_OUTSIDE_BOX: "writing outside the box",
+}
+
+#: A runner-up reading is worth mentioning from this probability on.
+RUNNER_UP_MIN = 0.05
+
+
+def explain(code: str) -> str:
+    """The sentence for a reason code (the code itself, readable, when unknown)."""
+    return REASONS.get(code, code.replace("_", " ").capitalize() + ".")
+
+
+def short(code: str) -> str:
+    """A few words for a reason code (the code, readable, when unknown)."""
+    return SHORT.get(code, code.replace("_", " "))
+
+
+def labels(codes: Sequence[str]) -> list[tuple[str, str, str]]:
+    """``(code, few words, sentence)`` for each code."""
+    return [(c, short(c), explain(c)) for c in codes]
+
+
+def runner_ups(value: int | None, alternatives: Sequence[Any], limit: int = 2) -> list[str]:
+    """Other readings worth a look: ``could also be 8 (12 %)`` for alternatives over 5 %."""
+    out: list[str] = []
+    for alt in alternatives or ():
+        try:
+            digit, prob = int(alt[0]), float(alt[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+        if digit == value or prob < RUNNER_UP_MIN:
+            continue
+        out.append(f"could also be {digit} ({prob * 100:.0f} %)")
+        if len(out) == limit:
+            break
+    return out
+
+
+@dataclass(frozen=True)
+class DigitNote:
+    """One digit's confidence as a clerk reads it."""
+
+    sure: bool
+    label: str  # "sure" / "unsure"
+    alternatives: list[str]
+
+
+def digit_note(
+    value: int | None, confidence: float, alternatives: Sequence[Any], digit_threshold: float
+) -> DigitNote:
+    sure = value is not None and confidence >= digit_threshold
+    return DigitNote(sure, "sure" if sure else "unsure", runner_ups(value, alternatives))
+
+
+def confidence_story(
+    field_confidence: float,
+    digit_confidences: Sequence[float],
+    *,
+    field_threshold: float,
+    digit_threshold: float,
+    expected_digits: int | None = None,
+) -> str | None:
+    """One sentence tying the field's confidence to its digits' (None when nothing to explain).
+
+    A field's confidence is not just its digits multiplied: it also holds how sure the machine is
+    of where the writing splits into digits and how many there are. So a field can be doubtful
+    while every digit on its own looks certain, which is exactly what confuses people.
+    """
+    low_field = field_confidence < field_threshold
+    n = len(digit_confidences)
+    weak = [i + 1 for i, c in enumerate(digit_confidences) if c < digit_threshold]
+    if not n:
+        return "No digits were found in this field." if low_field else None
+    if low_field and not weak:
+        text = (
+            "Each digit looks sure, but the number of digits or where they split is in doubt: "
+            "check that no digit is missing, doubled or merged with its neighbour."
+        )
+        if expected_digits is not None and expected_digits != n:
+            text += f" This field should hold {expected_digits} digits; {n} were read."
+        return text
+    if weak:
+        which = ", ".join(str(i) for i in weak)
+        noun = "Digit" if len(weak) == 1 else "Digits"
+        verb = "is" if len(weak) == 1 else "are"
+        rest = "; the rest look sure." if len(weak) < n else "."
+        return f"{noun} {which} of {n} {verb} unsure{rest}"
+    return None
