@@ -14,6 +14,7 @@ import argparse
 import io
 import os
 import re
+import socket
 import statistics
 import threading
 import time
@@ -186,9 +187,19 @@ def main() -> int:
     import uvicorn
 
     from db.session import dispose_engines, init_db
+    from digitize.settings import Settings
     from review.app import create_app
     from review.users import add_user
-    from tests.fixtures_review import PASSWORD, free_port, review_settings
+
+    password = "bench password " + "x" * 16
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    def review_settings(url: str) -> Settings:
+        return Settings(database_url=url, secret_key="bench-secret-" + "x" * 32)
 
     name = f"digitize_bench_review_{os.getpid()}"
     admin = psycopg.connect(args.admin_url, autocommit=True)
@@ -200,7 +211,7 @@ def main() -> int:
     try:
         t0 = time.perf_counter()
         init_db(url)
-        add_user(url, "bench", PASSWORD)
+        add_user(url, "bench", password)
         t1 = time.perf_counter()
         load(conninfo, args.fields, args.per_page, args.batches)
         print(f"migrated in {t1 - t0:.1f} s")
@@ -221,7 +232,7 @@ def main() -> int:
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
         assert token
         r = client.post(
-            "/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token.group(1)}
+            "/login", data={"username": "bench", "password": password, "csrf_token": token.group(1)}
         )
         assert r.status_code == 200, r.status_code
         pending = re.search(r"<h1>([\d,]+) field", client.get("/").text)
