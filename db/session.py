@@ -51,10 +51,14 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, *, probe_timeout: float | None = None) -> Engine:
+    """The engine for ``url``: SQLite with WAL and a 30 s lock wait, PostgreSQL through
+    psycopg 3 with a small pool; with ``probe_timeout``, a throw-away one that waits no longer."""
     u = make_url(url)
     backend = u.get_backend_name()
     if backend == "sqlite":
+        if probe_timeout is not None:
+            return create_engine(u, connect_args={"timeout": probe_timeout})
         path = sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,6 +68,8 @@ def _create_engine(url: str) -> Engine:
     if backend == "postgresql":
         if u.drivername in ("postgresql", "postgres"):
             u = u.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
+        if probe_timeout is not None:
+            return create_engine(u, connect_args={"connect_timeout": max(1, int(probe_timeout))})
         return create_engine(u, pool_pre_ping=True, pool_size=5, max_overflow=5)
     raise ConfigError(f"unsupported database URL {u.render_as_string(hide_password=True)!r}")
 
@@ -143,15 +149,31 @@ def alembic_config(url: str) -> Any:
 HEAD_REVISION = "0005_web_sessions"
 
 
-def _at_head(engine: Engine) -> bool:
-    """The schema is current: one SELECT instead of loading Alembic and its scripts (~0.1 s
-    in every worker process that starts)."""
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at (None: no schema yet)."""
     try:
         with engine.connect() as conn:
             rev = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except DBAPIError:  # no table yet: a new database
-        return False
-    return rev == HEAD_REVISION
+        return None
+    return None if rev is None else str(rev)
+
+
+def _at_head(engine: Engine) -> bool:
+    """The schema is current: one SELECT instead of loading Alembic and its scripts (~0.1 s
+    in every worker process that starts)."""
+    return schema_revision(engine) == HEAD_REVISION
+
+
+def probe(url: str, timeout: float) -> None:
+    """One query on a throw-away engine that neither migrates nor waits long (health checks);
+    raises when the database does not answer within ``timeout``."""
+    engine = _create_engine(url, probe_timeout=timeout)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()
 
 
 def _upgrade(engine: Engine, url: str) -> None:

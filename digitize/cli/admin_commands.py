@@ -11,7 +11,6 @@ import urllib.error
 import urllib.request
 
 import typer
-from sqlalchemy import Engine
 
 from digitize.cli import app
 from digitize.errors import ConfigError, TransientError
@@ -21,14 +20,9 @@ from digitize.settings import get_settings
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema to the newest version (safe to repeat)."""
-    from sqlalchemy import text
+    from db.session import init_db, schema_revision
 
-    from db.session import init_db
-
-    url = get_settings().database_url
-    engine = init_db(url)
-    with engine.connect() as conn:
-        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    version = schema_revision(init_db(get_settings().database_url))
     typer.echo(f"database schema at revision {version}")
 
 
@@ -58,17 +52,15 @@ def check(
         database = broker = True
     report: dict[str, str] = {}
     if database:
-        from sqlalchemy import text
+        from db.session import probe
 
-        engine = _probe_engine(settings.database_url, timeout)
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            probe(settings.database_url, timeout)
             report["database"] = "ok"
+        except ConfigError:
+            raise
         except Exception as exc:
             report["database"] = f"error: {exc.__class__.__name__}: {exc}".splitlines()[0]
-        finally:
-            engine.dispose()
     if broker:
         import redis
 
@@ -87,18 +79,3 @@ def check(
     typer.echo(json.dumps(report))
     if any(v != "ok" for v in report.values()):
         raise TransientError("unhealthy: " + ", ".join(k for k, v in report.items() if v != "ok"))
-
-
-def _probe_engine(url: str, timeout: float) -> Engine:
-    """A throw-away engine that neither migrates nor waits long (unlike the app's engines)."""
-    from sqlalchemy import create_engine, make_url
-
-    u = make_url(url)
-    backend = u.get_backend_name()
-    if backend == "sqlite":
-        return create_engine(u, connect_args={"timeout": timeout})
-    if backend == "postgresql":
-        if u.drivername in ("postgresql", "postgres"):
-            u = u.set(drivername="postgresql+psycopg")
-        return create_engine(u, connect_args={"connect_timeout": max(1, int(timeout))})
-    raise ConfigError(f"unsupported database URL {u.render_as_string(hide_password=True)!r}")
