@@ -110,9 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.errors:
         for r in out["rows"]:
             if not r["right"]:
-                print(
-                    f"  {r['group']:6} {r['truth']:>12} -> {r['read']:<14} {r['confidence']:.3f}  {r['file']}"
-                )
+                miss = f"{r['truth']:>12} -> {r['read']:<14} {r['confidence']:.3f}"
+                print(f"  {r['group']:6} {miss}  {r['file']}")
     return 0
 
 
