@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from segmentation.reader import INK_OUTSIDE_BOX
+from segmentation.reader import INK_OUTSIDE_BOX, TOUCHES_PRINTED_LINES
 from segmentation.review_flags import (
     CHECKSUM,
     EMPTY,
@@ -35,6 +35,8 @@ REASONS: dict[str, str] = {
     POOR_REGISTRATION: "The page did not line up well with the blank form: the field may be cut "
     "off or shifted; check it on the page (P).",
     INK_OUTSIDE_BOX: "The writing runs past the edge of the box: a digit may be missing.",
+    TOUCHES_PRINTED_LINES: "The writing touches or crosses a printed line: a digit may have "
+    "been cut, or part of the line taken for a digit.",
 }
 
 #: A few words per code, for the queue's chips (the sentence is their tooltip).
@@ -48,6 +50,7 @@ SHORT: dict[str, str] = {
     RANGE: "out of range",
     POOR_REGISTRATION: "page misaligned",
     INK_OUTSIDE_BOX: "writing outside the box",
+    TOUCHES_PRINTED_LINES: "writing on a printed line",
 }
 
 #: A runner-up reading is worth mentioning from this probability on.

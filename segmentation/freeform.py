@@ -44,7 +44,13 @@ def _thickness(ink: U8, x: int, y: int, bw: int, bh: int, horizontal: bool) -> f
 
 
 def remove_rules(ink: U8) -> U8:
-    """Remove printed rules: long thin straight lines, and the shorter ticks hanging off them.
+    """``ink`` without its printed rules (see ``split_rules``)."""
+    return split_rules(ink)[0]
+
+
+def split_rules(ink: U8) -> tuple[U8, U8]:
+    """The ink without printed rules, and the rules: long thin straight lines, and the shorter
+    ticks hanging off them.
 
     A line is judged by the thickness of the original ink across it (a curved thick pen stroke
     yields a thin sliver when opened, but its ink across is thick). Short vertical lines (comb
@@ -54,6 +60,7 @@ def remove_rules(ink: U8) -> U8:
     horiz = np.zeros_like(ink)
     vert = np.zeros_like(ink)
     short = max(40, round(min(h, w) / 40))
+    rules: list[tuple[int, int, int, int, float]] = []  # horizontal rules: box and pen width
     for horizontal in (True, False):
         length = max(60, round(w / 20)) if horizontal else short
         k = (length, 1) if horizontal else (1, length)
@@ -68,9 +75,14 @@ def remove_rules(ink: U8) -> U8:
             lx, ly, bw, bh, _ = st[i]
             x, y = lx + ox, ly + oy
             long_ = bw if horizontal else bh
-            if _thickness(ink, x, y, bw, bh, horizontal) <= max(4.0, long_ / 40):
+            thick = _thickness(ink, x, y, bw, bh, horizontal)
+            # A box side or divider is drawn with the pen of the rules it meets.
+            pen = 0.0 if horizontal else _pen_of_rules_met(rules, x, y, bw, bh)
+            if thick <= max(4.0, long_ / 40, 1.25 * pen):
                 sub = target[y : y + bh, x : x + bw]
                 sub[lab[ly : ly + bh, lx : lx + bw] == i] = 255
+                if horizontal:
+                    rules.append((x, y, bw, bh, thick))
     if vert.any():
         # Keep vertical lines that are very long or touch a horizontal rule.
         near = cv2.dilate(horiz, np.ones((7, 7), np.uint8))
@@ -82,13 +94,100 @@ def remove_rules(ink: U8) -> U8:
             sel = lab[ly : ly + bh, lx : lx + bw] == i
             if bh < 3 * short and not (near[y : y + bh, x : x + bw][sel]).any():
                 vert[y : y + bh, x : x + bw][sel] = 0
+    if horiz.any():
+        vert |= _comb_ticks(ink & ~horiz, horiz)
     remove = horiz | vert
     if not remove.any():
-        return ink
+        return ink, remove
     # Grow a little across the lines so their anti-aliased edges go too.
     remove = cv2.dilate(remove, np.ones((3, 3), np.uint8))
     out = ink.copy()
     out[remove > 0] = 0
+    return out, remove
+
+
+def _pen_of_rules_met(
+    rules: list[tuple[int, int, int, int, float]], x: int, y: int, bw: int, bh: int
+) -> float:
+    """The widest pen among the horizontal rules within a few pixels of a vertical line."""
+    m = 7
+    return max(
+        (
+            t
+            for rx, ry, rw, rh, t in rules
+            if rx - m <= x + bw and x <= rx + rw + m and ry - m <= y + bh and y <= ry + rh + m
+        ),
+        default=0.0,
+    )
+
+
+#: Comb dividers: at least this many short strokes off one rule, evenly spaced, alike in length.
+MIN_TICKS = 3
+TICK_MIN_LENGTH = 8  # pixels: shorter stubs are left to the rule's own removal
+
+
+def _comb_ticks(ink: U8, horiz: U8) -> U8:
+    """Short vertical strokes standing on a printed rule at even spacing: a comb's dividers.
+
+    They are too short for ``remove_rules``' vertical opening (a tick is a third of a digit
+    high), yet each reads as a sure "1". Handwriting touching the rule is not periodic, so only
+    strokes on the rule's grid of equal gaps, alike in height and thickness, are taken.
+    """
+    out = np.zeros_like(ink)
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (1, TICK_MIN_LENGTH))
+    stubs = cv2.morphologyEx(ink, cv2.MORPH_OPEN, k)
+    if not stubs.any():
+        return out
+    near = cv2.dilate(horiz, np.ones((5, 3), np.uint8))
+    _, lab_r, _, _ = components_with_stats(horiz)
+    n, lab, st, _ = components_with_stats(stubs)
+    by_rule: dict[int, list[int]] = {}
+    for i in range(1, n):
+        x, y, bw, bh, _ = st[i]
+        if bw > 6 or bh > 80:  # not a thin short stroke
+            continue
+        sel = lab[y : y + bh, x : x + bw] == i
+        touching = lab_r[y - 3 if y >= 3 else 0 : y + bh + 3, x : x + bw]
+        rules = np.unique(touching[touching > 0])
+        if len(rules) == 1 and near[y : y + bh, x : x + bw][sel].any():
+            by_rule.setdefault(int(rules[0]), []).append(i)
+    # A divider broken by a digit written across it: pieces in one column on two rules.
+    columns: dict[int, list[tuple[int, int]]] = {}
+    for rule, members in by_rule.items():
+        for i in members:
+            columns.setdefault(int(st[i][0] + st[i][2] // 2) // 4, []).append((rule, i))
+    for key, pieces in columns.items():
+        near_pieces = pieces + columns.get(key - 1, []) + columns.get(key + 1, [])
+        if len({rule for rule, _ in near_pieces}) < 2:
+            continue
+        for _, i in pieces:
+            x, y, bw, bh, _ = st[i]
+            out[y : y + bh, x : x + bw][lab[y : y + bh, x : x + bw] == i] = 255
+    for members in by_rule.values():
+        if len(members) < MIN_TICKS:
+            continue
+        heights = np.array([st[i][3] for i in members], np.float64)
+        alike = [
+            i
+            for i, h in zip(members, heights, strict=True)
+            if abs(h - np.median(heights)) <= 0.35 * np.median(heights)
+        ]
+        if len(alike) < MIN_TICKS:
+            continue
+        xs = np.sort(np.array([st[i][0] + st[i][2] / 2 for i in alike]))
+        gaps = np.diff(xs)
+        gap = float(np.median(gaps))
+        if gap < 12:
+            continue
+        even = np.abs(gaps - gap) <= 0.15 * gap
+        if even.sum() < MIN_TICKS - 1 or even.mean() < 0.6:
+            continue
+        for i in alike:
+            x, y, bw, bh, _ = st[i]
+            centre = x + bw / 2
+            if np.min(np.abs(((centre - xs[0]) / gap) - np.round((centre - xs[0]) / gap))) <= 0.15:
+                sel = lab[y : y + bh, x : x + bw] == i
+                out[y : y + bh, x : x + bw][sel] = 255
     return out
 
 
@@ -105,6 +204,25 @@ def _stroke_widths(
 def page_ink(image: npt.NDArray[np.generic]) -> U8:
     """The page binarised (255 = ink) with printed rules removed."""
     return remove_rules(binarize(image))
+
+
+def page_ink_and_rules(image: npt.NDArray[np.generic]) -> tuple[U8, U8]:
+    """The page binarised (255 = ink) with printed rules removed, and the rules removed."""
+    return split_rules(binarize(image))
+
+
+def touches(string: TextString, rules: U8, margin: int = 2) -> bool:
+    """The string's ink comes within ``margin`` pixels of a printed rule (or crossed one)."""
+    x, y, w, h = string.box
+    m = margin
+    x0, y0 = max(0, x - m), max(0, y - m)
+    near = rules[y0 : y + h + m, x0 : x + w + m]
+    if not near.any():
+        return False
+    grown = np.zeros_like(near)
+    grown[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = string.ink[: near.shape[0], : near.shape[1]]
+    grown = cv2.dilate(grown, np.ones((2 * m + 1, 2 * m + 1), np.uint8))
+    return bool((grown & near).any())
 
 
 #: ``cv2.connectedComponentsWithStats(ink, 8)``: count, labels, stats, centroids.

@@ -30,7 +30,14 @@ import numpy.typing as npt
 from digitize.types import NOT_A_DIGIT, Box, DigitResult, FieldResult, Page
 from segmentation.assemble import Step, best_comb_path, read_field, top3
 from segmentation.constrain import constrains
-from segmentation.freeform import Components, components, find_strings, page_ink, vertical_text
+from segmentation.freeform import (
+    Components,
+    components,
+    find_strings,
+    page_ink_and_rules,
+    touches,
+    vertical_text,
+)
 from segmentation.imageops import fit
 from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
@@ -60,6 +67,12 @@ MAX_STRING_SEGMENTS = 60
 #: Review reason: handwriting ran past the field's box (read with the field where it is whole
 #: and continues the string; a person checks either way).
 INK_OUTSIDE_BOX = "ink_outside_box"
+#: Template-free: the string's ink touches or crosses a printed rule, so removing the rule may
+#: have cut a digit, or a rule's piece may have joined the number: a person looks.
+TOUCHES_PRINTED_LINES = "touches_printed_lines"
+#: Template-free: a string this much shorter than the page's typical one, touching a rule, is a
+#: sliver of the rule or of a digit the rule crossed.
+DEBRIS_HEIGHT = 0.5
 
 
 @dataclass
@@ -225,16 +238,22 @@ def _template_fields(
 
 def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.float32]]) -> None:
     image, scale = fit(page.image, FREE_MAX_SIDE)
-    ink = page_ink(image)
+    ink, rules = page_ink_and_rules(image)
     comps: Components | None = components(ink)
     turned = vertical_text(ink, comps)
     sh = image.shape[0]
     if turned:  # read the page a quarter turn clockwise; boxes are turned back below
         image = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
         ink = cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
+        rules = cv2.rotate(rules, cv2.ROTATE_90_CLOCKWISE)
         comps = None  # labelled anew, turned
-    for k, s in enumerate(find_strings(image, ink=ink, comps=comps), start=1):
+    strings = find_strings(image, ink=ink, comps=comps)
+    tall = float(np.median([s.digit_height for s in strings])) if strings else 0.0
+    for k, s in enumerate(strings, start=1):
         sx, sy = s.box[0], s.box[1]
+        on_rules = touches(s, rules)
+        if on_rules and s.box[3] < DEBRIS_HEIGHT * tall:
+            continue  # a sliver of a line or a digit cut by a rule's removal, not a number
         segs, pieces, _ = plan(s.ink, digit_height=s.digit_height)
         if len(segs) > MAX_STRING_SEGMENTS:
             continue
@@ -260,6 +279,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
             to_page=to_page,
             picture=_crop(page.image, page_box),
             digit_height=s.digit_height,
+            reasons=[TOUCHES_PRINTED_LINES] if on_rules else [],
         )
 
 

@@ -123,3 +123,54 @@ def test_grain_makes_no_strings(monkeypatch: pytest.MonkeyPatch, crowd: int) -> 
         assert not in_grain and len(strings) <= 3
     else:  # no grain test: the band makes strings of its own (what the test guards against)
         assert len(in_grain) >= 5
+
+
+def _mnist_page(draw_structure: str, seed: int = 0) -> tuple[U8, str]:
+    """A page with one number of MNIST sample digits written in printed structure."""
+    from model.training.data import load_sample
+
+    images, labels = load_sample()
+    rng = np.random.default_rng(seed)
+    page = np.full((1100, 900), 255, np.uint8)
+    x0, y0, cell = 100, 300, 60
+    value = ""
+    for c in range(8):
+        i = int(rng.integers(len(images)))
+        d = 255 - cv2.resize(images[i], (56, 56))
+        x, y = x0 + c * cell + 2, y0 + 16
+        page[y : y + 56, x : x + 56] = np.minimum(page[y : y + 56, x : x + 56], d)
+        value += str(int(labels[i]))
+    if draw_structure == "ticks":  # a comb of tick dividers on a base line
+        cv2.line(page, (x0, y0 + 90), (x0 + 8 * cell, y0 + 90), 0, 2)
+        for c in range(9):
+            cv2.line(page, (x0 + c * cell, y0 + 90), (x0 + c * cell, y0 + 66), 0, 2)
+    else:  # a box drawn with a broad pen
+        cv2.rectangle(page, (x0 - 30, y0 - 10), (x0 + 8 * cell + 30, y0 + 95), 0, 4)
+    return page, value
+
+
+@pytest.mark.parametrize("structure", ["ticks", "box"])
+def test_comb_ticks_and_box_sides_are_never_digits(structure: str) -> None:
+    from digitize.settings import Settings
+    from digitize.types import Page
+    from model.inference import get_recognizer
+    from worker.pipeline import read_page
+
+    page, value = _mnist_page(structure)
+    result = read_page(Page(1, page, source="t"), [], get_recognizer(None), Settings())
+    values = [f.value for f in result.fields]
+    assert values == [value], values  # no "1" for a tick, no leading 1 for the box's side
+
+
+def test_a_number_touching_a_rule_goes_to_review() -> None:
+    from digitize.settings import Settings
+    from digitize.types import Page
+    from model.inference import get_recognizer
+    from segmentation.reader import TOUCHES_PRINTED_LINES
+    from worker.pipeline import read_page
+
+    page, _ = _mnist_page("ticks")
+    cv2.line(page, (60, 360), (700, 360), 0, 2)  # a rule struck through the digits
+    result = read_page(Page(1, page, source="t"), [], get_recognizer(None), Settings())
+    assert result.fields and all(TOUCHES_PRINTED_LINES in f.reasons for f in result.fields)
+    assert all(f.needs_review for f in result.fields)

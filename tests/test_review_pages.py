@@ -49,6 +49,7 @@ def emitted_codes() -> set[str]:
         if k.isupper() and isinstance(v, str) and re.fullmatch(r"[a-z_]+", v)
     }
     codes.add(segmentation.reader.INK_OUTSIDE_BOX)
+    codes.add(segmentation.reader.TOUCHES_PRINTED_LINES)
     return codes
 
 
