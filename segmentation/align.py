@@ -197,37 +197,44 @@ def plausible(h: Mat | None, t_size: tuple[int, int], p_size: tuple[int, int]) -
     return bool(sides.min() > 0.5 * sides.max() * min(w, hh) / max(w, hh))
 
 
+def skew_angle(ink: npt.NDArray[np.bool_], *, min_agreeing: int = 1) -> float:
+    """The page's skew in degrees, from the long straight lines a form is full of (Hough), folded
+    into ±45° and weighted by length; 0 unless ``min_agreeing`` lines lie within half a degree of
+    it (one stroke of a large digit is no form's rule)."""
+    # Hough at half size: long lines survive, the cost drops fourfold
+    half = cv2.resize(
+        ink.astype(np.uint8) * 255, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA
+    )
+    _, half = cv2.threshold(half, 60, 255, cv2.THRESH_BINARY)
+    lines = cv2.HoughLinesP(
+        half,
+        1,
+        np.pi / 360,
+        threshold=40,
+        minLineLength=max(15, min(half.shape) // 5),
+        maxLineGap=2,
+    )
+    # OpenCV 4 answers None when it finds no line, OpenCV 5 an empty (0, 4) array.
+    if lines is None or not len(lines):
+        return 0.0
+    seg = lines.reshape(-1, 4).astype(np.float64)
+    dx, dy = seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1]
+    folded = (np.degrees(np.arctan2(dy, dx)) + 45.0) % 90.0 - 45.0
+    order = np.argsort(folded)
+    weight = np.hypot(dx, dy)[order]
+    angle = float(folded[order][np.searchsorted(np.cumsum(weight), weight.sum() / 2)])
+    return angle if np.count_nonzero(np.abs(folded - angle) <= 0.5) >= min_agreeing else 0.0
+
+
 def ink_frame(ink: npt.NDArray[np.bool_], *, deskew: bool = True) -> Mat | None:
     """Corners (TL, TR, BR, BL) of the ink's robust bounding box, turned with the page's skew.
 
-    The skew comes from the long straight lines a form is full of (Hough), folded into ±45°;
-    percentiles rather than extremes keep dust and specks from stretching the box.
+    Percentiles rather than extremes keep dust and specks from stretching the box.
     """
     ys, xs = np.nonzero(ink)
     if xs.size < 50:
         return None
-    angle = 0.0
-    if deskew:  # Hough at half size: long lines survive, the cost drops fourfold
-        half = cv2.resize(
-            ink.astype(np.uint8) * 255, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA
-        )
-        _, half = cv2.threshold(half, 60, 255, cv2.THRESH_BINARY)
-        lines = cv2.HoughLinesP(
-            half,
-            1,
-            np.pi / 360,
-            threshold=40,
-            minLineLength=max(15, min(half.shape) // 5),
-            maxLineGap=2,
-        )
-        # OpenCV 4 answers None when it finds no line, OpenCV 5 an empty (0, 4) array.
-        if lines is not None and len(lines):
-            seg = lines.reshape(-1, 4).astype(np.float64)
-            dx, dy = seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1]
-            folded = (np.degrees(np.arctan2(dy, dx)) + 45.0) % 90.0 - 45.0
-            order = np.argsort(folded)
-            weight = np.hypot(dx, dy)[order]
-            angle = float(folded[order][np.searchsorted(np.cumsum(weight), weight.sum() / 2)])
+    angle = skew_angle(ink) if deskew else 0.0
     theta = np.deg2rad(angle)
     c, s = np.cos(theta), np.sin(theta)
     cx, cy = float(xs.mean()), float(ys.mean())

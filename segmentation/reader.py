@@ -28,19 +28,21 @@ import numpy as np
 import numpy.typing as npt
 
 from digitize.types import NOT_A_DIGIT, Box, DigitResult, FieldResult, Page
+from segmentation.align import skew_angle
 from segmentation.assemble import Step, best_comb_path, read_field, top3
+from segmentation.binarize import binarize
 from segmentation.constrain import constrains
 from segmentation.freeform import (
     Components,
     components,
     find_strings,
-    page_ink_and_rules,
     touches,
     vertical_text,
 )
 from segmentation.imageops import fit
 from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
+from segmentation.printed_rules import split_rules
 from segmentation.review_flags import rule_reasons
 from segmentation.strokes import crop_ink
 
@@ -70,6 +72,12 @@ INK_OUTSIDE_BOX = "ink_outside_box"
 #: Template-free: the string's ink touches or crosses a printed rule, so removing the rule may
 #: have cut a digit, or a rule's piece may have joined the number: a person looks.
 TOUCHES_PRINTED_LINES = "touches_printed_lines"
+#: Template-free: a page turned by at least this much is turned upright before reading.
+MIN_DESKEW_DEGREES = 0.3
+#: ... and by at most this much (beyond it the "lines" are strokes, not a form's rules), with at
+#: least this many lines agreeing on the angle.
+MAX_DESKEW_DEGREES = 6.0
+DESKEW_MIN_LINES = 4
 #: Template-free: a string this much shorter than the page's typical one, touching a rule, is a
 #: sliver of the rule or of a digit the rule crossed.
 DEBRIS_HEIGHT = 0.5
@@ -238,7 +246,19 @@ def _template_fields(
 
 def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.float32]]) -> None:
     image, scale = fit(page.image, FREE_MAX_SIDE)
-    ink, rules = page_ink_and_rules(image)
+    raw = binarize(image)
+    unskew: npt.NDArray[np.float64] | None = None  # working image → before deskewing
+    angle = skew_angle(raw > 0, min_agreeing=DESKEW_MIN_LINES)
+    # Printed lines turned back along the axes, where the openings find them.
+    if MIN_DESKEW_DEGREES <= abs(angle) <= MAX_DESKEW_DEGREES:
+        hw = (image.shape[1] / 2, image.shape[0] / 2)
+        turn = cv2.getRotationMatrix2D(hw, angle, 1.0)
+        image = cv2.warpAffine(
+            image, turn, image.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        raw = binarize(image)
+        unskew = cv2.invertAffineTransform(turn)
+    ink, rules = split_rules(raw)
     comps: Components | None = components(ink)
     turned = vertical_text(ink, comps)
     sh = image.shape[0]
@@ -262,6 +282,19 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
             bx, by, bw, bh = b[0] + sx, b[1] + sy, b[2], b[3]
             if turned:
                 bx, by, bw, bh = by, sh - bx - bw, bh, bw
+            if unskew is not None:
+                corners = np.array(
+                    [[bx, by, 1], [bx + bw, by, 1], [bx, by + bh, 1], [bx + bw, by + bh, 1]], float
+                )
+                xy = corners @ unskew.T
+                x_lo, y_lo = xy.min(axis=0)
+                x_hi, y_hi = xy.max(axis=0)
+                bx, by, bw, bh = (
+                    int(x_lo),
+                    int(y_lo),
+                    int(np.ceil(x_hi - x_lo)),
+                    int(np.ceil(y_hi - y_lo)),
+                )
             x0, y0 = bx / scale, by / scale
             x1, y1 = (bx + bw) / scale, (by + bh) / scale
             box = (int(x0), int(y0), int(np.ceil(x1) - int(x0)), int(np.ceil(y1) - int(y0)))

@@ -25,7 +25,17 @@ ALLOWED: dict[str, set[str]] = {
     "worker": {"digitize", "segmentation", "model", "db"},
     "review": {"digitize", "segmentation", "model", "db", "worker"},
     "model.training": {"digitize", "segmentation", "model", "db", "worker"},
-    "bench": {"digitize", "segmentation", "model", "model.training", "db", "worker", "review"},
+    "bench": {
+        "digitize",
+        "segmentation",
+        "model",
+        "model.training",
+        "db",
+        "worker",
+        "review",
+        "bench.corpus",
+    },
+    "bench.corpus": {"digitize", "segmentation", "model", "model.training", "bench"},
     "digitize.cli": set(OURS) | {"model.training"},
 }
 

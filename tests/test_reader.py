@@ -126,10 +126,18 @@ def test_a_band_of_specks_is_no_string() -> None:
     ]
     # 40 specks: short enough to be a number, so read (the classifier says what it is)
     few = np.pad(draw("101"), ((0, 60), (0, 1300)))
+    x = 20
     for k in range(40):
-        cv2.rectangle(few, (20 + 14 * k, 110), (27 + 14 * k, 122), 255, -1)
+        cv2.rectangle(few, (x, 110), (x + 7, 122), 255, -1)
+        x += 11 + 7 * (k % 3)  # uneven: not a printed dotted rule
     seg = segment_page(Page(1, np.ascontiguousarray(255 - few)), None)
     assert max(fp.box[1] for fp in seg.fields) >= 100
+    # Evenly spaced, alike, standing clear: a dotted rule, removed as printed structure.
+    dotted = np.pad(draw("101"), ((0, 60), (0, 1300)))
+    for k in range(40):
+        cv2.rectangle(dotted, (20 + 14 * k, 110), (27 + 14 * k, 122), 255, -1)
+    seg = segment_page(Page(1, np.ascontiguousarray(255 - dotted)), None)
+    assert max(fp.box[1] for fp in seg.fields) < 100
 
 
 def lines(*texts: str) -> U8:

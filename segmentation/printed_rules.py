@@ -1,0 +1,256 @@
+"""Printed structure on a page of no known form: the rules, box sides, comb dividers and dashed
+lines that handwriting is written on or in, found so that they are never read as digits.
+
+Each finder returns a mask (255 = structure); ``split_rules`` puts them together and takes them
+off the ink. What a finder takes is printed by its shape: straight, thin, at the pen of the rules
+around it, or repeated at even spacing, which a person's handwriting is not.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from segmentation.imageops import components_with_stats
+
+U8 = npt.NDArray[np.uint8]
+
+
+def _thickness(ink: U8, x: int, y: int, bw: int, bh: int, horizontal: bool) -> float:
+    """Median thickness of the original ink across a line found at ``(x, y, bw, bh)``."""
+    m = 8
+    if horizontal:
+        band = ink[max(0, y - m) : y + bh + m, x : x + bw] > 0
+        counts = band.sum(axis=0)
+    else:
+        band = ink[y : y + bh, max(0, x - m) : x + bw + m] > 0
+        counts = band.sum(axis=1)
+    return float(np.median(counts)) if counts.size else 0.0
+
+
+def remove_rules(ink: U8) -> U8:
+    """``ink`` without its printed rules (see ``split_rules``)."""
+    return split_rules(ink)[0]
+
+
+def split_rules(ink: U8) -> tuple[U8, U8]:
+    """The ink without printed rules, and the rules: long thin straight lines, and the shorter
+    ticks hanging off them.
+
+    A line is judged by the thickness of the original ink across it (a curved thick pen stroke
+    yields a thin sliver when opened, but its ink across is thick). Short vertical lines (comb
+    ticks, box sides) only count when they touch a horizontal rule, so a handwritten 1 stays.
+    """
+    h, w = ink.shape
+    horiz = np.zeros_like(ink)
+    vert = np.zeros_like(ink)
+    short = max(40, round(min(h, w) / 40))
+    rules: list[tuple[int, int, int, int, float]] = []  # horizontal rules: box and pen width
+    for horizontal in (True, False):
+        length = max(60, round(w / 20)) if horizontal else short
+        k = (length, 1) if horizontal else (1, length)
+        lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
+        if not lines.any():
+            continue
+        # Label only the part of the page the lines span (labelling costs by the pixel).
+        ox, oy, ow, oh = cv2.boundingRect(lines)
+        n, lab, st, _ = components_with_stats(lines[oy : oy + oh, ox : ox + ow])
+        target = horiz if horizontal else vert
+        for i in range(1, n):
+            lx, ly, bw, bh, _ = st[i]
+            x, y = lx + ox, ly + oy
+            long_ = bw if horizontal else bh
+            thick = _thickness(ink, x, y, bw, bh, horizontal)
+            # A box side or divider is drawn with the pen of the rules it meets.
+            pen = 0.0 if horizontal else _pen_of_rules_met(rules, x, y, bw, bh)
+            if thick <= max(4.0, long_ / 40, 1.25 * pen):
+                sub = target[y : y + bh, x : x + bw]
+                sub[lab[ly : ly + bh, lx : lx + bw] == i] = 255
+                if horizontal:
+                    rules.append((x, y, bw, bh, thick))
+    if vert.any():
+        # Keep vertical lines that are very long or touch a horizontal rule.
+        near = cv2.dilate(horiz, np.ones((7, 7), np.uint8))
+        ox, oy, ow, oh = cv2.boundingRect(vert)
+        n, lab, st, _ = components_with_stats(vert[oy : oy + oh, ox : ox + ow])
+        for i in range(1, n):
+            lx, ly, bw, bh, _ = st[i]
+            x, y = lx + ox, ly + oy
+            sel = lab[ly : ly + bh, lx : lx + bw] == i
+            if bh < 3 * short and not (near[y : y + bh, x : x + bw][sel]).any():
+                vert[y : y + bh, x : x + bw][sel] = 0
+    if horiz.any():
+        vert |= _comb_ticks(ink & ~horiz, horiz)
+    if vert.any():  # a page fed sideways: the comb's ticks stand on a vertical rule
+        horiz |= np.ascontiguousarray(
+            _comb_ticks(np.ascontiguousarray((ink & ~vert).T), np.ascontiguousarray(vert.T)).T
+        )
+    vert |= dashed_lines(ink)
+    remove = horiz | vert
+    if not remove.any():
+        return ink, remove
+    # Grow a little across the lines so their anti-aliased edges go too.
+    remove = cv2.dilate(remove, np.ones((3, 3), np.uint8))
+    out = ink.copy()
+    out[remove > 0] = 0
+    return out, remove
+
+
+def _pen_of_rules_met(
+    rules: list[tuple[int, int, int, int, float]], x: int, y: int, bw: int, bh: int
+) -> float:
+    """The widest pen among the horizontal rules within a few pixels of a vertical line."""
+    m = 7
+    return max(
+        (
+            t
+            for rx, ry, rw, rh, t in rules
+            if rx - m <= x + bw and x <= rx + rw + m and ry - m <= y + bh and y <= ry + rh + m
+        ),
+        default=0.0,
+    )
+
+
+#: A dashed or dotted rule: at least this many marks in a row, evenly spaced, alike.
+MIN_DASHES = 4
+
+
+def dashed_lines(ink: U8) -> U8:
+    """Dashes or dots in a straight row at even spacing, alike in size: a dashed printed rule.
+
+    Each dash alone is a thin stroke that reads as a sure "1" (a dot as a speck); handwriting
+    does not repeat one mark at one spacing along a straight line. Rows may run a little off the
+    axes (a skewed scan).
+    """
+    out = np.zeros_like(ink)
+    n, lab, st, cen = components_with_stats(ink)
+    if n <= MIN_DASHES:
+        return out
+    w, h, area = st[1:, 2], st[1:, 3], st[1:, 4]
+    small = (np.maximum(w, h) <= 80) & (area >= 4)
+    for vertical in (True, False):
+        long_, short = (h, w) if vertical else (w, h)
+        dots = (long_ <= 3 * short) & (long_ <= 12)
+        marks = np.flatnonzero(small & (((long_ >= 4 * short) & (short <= 7)) | dots)) + 1
+        if len(marks) < MIN_DASHES:
+            continue
+        along = cen[marks, 1] if vertical else cen[marks, 0]
+        across = cen[marks, 0] if vertical else cen[marks, 1]
+        order = np.argsort(along, kind="stable")
+        marks, along, across = marks[order], along[order], across[order]
+        size = np.maximum(st[marks, 2], st[marks, 3]).astype(np.float64)
+        nxt = np.full(len(marks), -1)
+        for a in range(len(marks)):
+            for b in range(a + 1, len(marks)):
+                step = along[b] - along[a]
+                if step > 4 * size[a] + 12:
+                    break
+                if (
+                    step >= 0.5 * size[a]
+                    and abs(across[b] - across[a]) <= 3 + 0.06 * step
+                    and abs(size[b] - size[a]) <= 0.3 * size[a] + 1
+                ):
+                    nxt[a] = b
+                    break
+        seen = np.zeros(len(marks), bool)
+        for start in range(len(marks)):
+            if seen[start]:
+                continue
+            chain = [start]
+            while nxt[chain[-1]] >= 0 and not seen[nxt[chain[-1]]]:
+                chain.append(int(nxt[chain[-1]]))
+            seen[chain] = True
+            if len(chain) < MIN_DASHES:
+                continue
+            steps = np.diff(along[chain])
+            unit = float(np.median(steps))
+            # Even spacing, a dash now and then missing (a faint line binarised in pieces).
+            multiple = np.maximum(1.0, np.round(steps / max(unit, 1.0)))
+            if np.max(np.abs(steps - multiple * unit)) > 0.25 * unit + 2:
+                continue
+            # A printed row stands clear; among grain or specks, chains are found by chance.
+            ids = marks[chain]
+            x0, y0 = st[ids, 0].min() - 6, st[ids, 1].min() - 6
+            x1 = (st[ids, 0] + st[ids, 2]).max() + 6
+            y1 = (st[ids, 1] + st[ids, 3]).max() + 6
+            inside = (
+                (cen[1:, 0] >= x0) & (cen[1:, 0] <= x1) & (cen[1:, 1] >= y0) & (cen[1:, 1] <= y1)
+            )
+            if np.count_nonzero(inside) > 1.5 * len(chain):
+                continue
+            for c in chain:
+                x, y, bw, bh, _ = st[marks[c]]
+                sub = out[y : y + bh, x : x + bw]
+                sub[lab[y : y + bh, x : x + bw] == marks[c]] = 255
+    return out
+
+
+#: Comb dividers: at least this many short strokes off one rule, evenly spaced, alike in length.
+MIN_TICKS = 3
+TICK_MIN_LENGTH = 8  # pixels: shorter stubs are left to the rule's own removal
+
+
+def _comb_ticks(ink: U8, horiz: U8) -> U8:
+    """Short vertical strokes standing on a printed rule at even spacing: a comb's dividers.
+
+    They are too short for ``remove_rules``' vertical opening (a tick is a third of a digit
+    high), yet each reads as a sure "1". Handwriting touching the rule is not periodic, so only
+    strokes on the rule's grid of equal gaps, alike in height and thickness, are taken.
+    """
+    out = np.zeros_like(ink)
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (1, TICK_MIN_LENGTH))
+    stubs = cv2.morphologyEx(ink, cv2.MORPH_OPEN, k)
+    if not stubs.any():
+        return out
+    near = cv2.dilate(horiz, np.ones((5, 3), np.uint8))
+    _, lab_r, _, _ = components_with_stats(horiz)
+    n, lab, st, _ = components_with_stats(stubs)
+    by_rule: dict[int, list[int]] = {}
+    for i in range(1, n):
+        x, y, bw, bh, _ = st[i]
+        if bw > 6 or bh > 80:  # not a thin short stroke
+            continue
+        sel = lab[y : y + bh, x : x + bw] == i
+        touching = lab_r[y - 3 if y >= 3 else 0 : y + bh + 3, x : x + bw]
+        rules = np.unique(touching[touching > 0])
+        if len(rules) == 1 and near[y : y + bh, x : x + bw][sel].any():
+            by_rule.setdefault(int(rules[0]), []).append(i)
+    # A divider broken by a digit written across it: pieces in one column on two rules.
+    columns: dict[int, list[tuple[int, int]]] = {}
+    for rule, members in by_rule.items():
+        for i in members:
+            columns.setdefault(int(st[i][0] + st[i][2] // 2) // 4, []).append((rule, i))
+    for key, pieces in columns.items():
+        near_pieces = pieces + columns.get(key - 1, []) + columns.get(key + 1, [])
+        if len({rule for rule, _ in near_pieces}) < 2:
+            continue
+        for _, i in pieces:
+            x, y, bw, bh, _ = st[i]
+            out[y : y + bh, x : x + bw][lab[y : y + bh, x : x + bw] == i] = 255
+    for members in by_rule.values():
+        if len(members) < MIN_TICKS:
+            continue
+        heights = np.array([st[i][3] for i in members], np.float64)
+        alike = [
+            i
+            for i, h in zip(members, heights, strict=True)
+            if abs(h - np.median(heights)) <= 0.35 * np.median(heights)
+        ]
+        if len(alike) < MIN_TICKS:
+            continue
+        xs = np.sort(np.array([st[i][0] + st[i][2] / 2 for i in alike]))
+        gaps = np.diff(xs)
+        gap = float(np.median(gaps))
+        if gap < 12:
+            continue
+        even = np.abs(gaps - gap) <= 0.15 * gap
+        if even.sum() < MIN_TICKS - 1 or even.mean() < 0.6:
+            continue
+        for i in alike:
+            x, y, bw, bh, _ = st[i]
+            centre = x + bw / 2
+            if np.min(np.abs(((centre - xs[0]) / gap) - np.round((centre - xs[0]) / gap))) <= 0.15:
+                sel = lab[y : y + bh, x : x + bw] == i
+                out[y : y + bh, x : x + bw][sel] = 255
+    return out
