@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from segmentation.reader import INK_OUTSIDE_BOX, TOUCHES_PRINTED_LINES
+from segmentation.reader import INK_OUTSIDE_BOX, PRINT_SIZED, TOUCHES_PRINTED_LINES
 from segmentation.review_flags import (
     CHECKSUM,
     EMPTY,
@@ -37,6 +37,8 @@ REASONS: dict[str, str] = {
     INK_OUTSIDE_BOX: "The writing runs past the edge of the box: a digit may be missing.",
     TOUCHES_PRINTED_LINES: "The writing touches or crosses a printed line: a digit may have "
     "been cut, or part of the line taken for a digit.",
+    PRINT_SIZED: "These digits are as small as printed text: they may be printed on the form, "
+    "not written by hand.",
 }
 
 #: A few words per code, for the queue's chips (the sentence is their tooltip).
@@ -51,6 +53,7 @@ SHORT: dict[str, str] = {
     POOR_REGISTRATION: "page misaligned",
     INK_OUTSIDE_BOX: "writing outside the box",
     TOUCHES_PRINTED_LINES: "writing on a printed line",
+    PRINT_SIZED: "small like print",
 }
 
 #: A runner-up reading is worth mentioning from this probability on.

@@ -59,6 +59,10 @@ FLIP_MARGIN = 1.0
 #: page's sure strings' height, are printed captions and left out (``_handwriting_only``).
 CAPTION_CONFIDENCE = 0.5
 CAPTION_SIZE = 0.5
+#: Template-free: a string kept whose characters are under this share of the page's handwriting
+#: height is the size of print (row numbers, printed amounts beside fields): a person looks.
+PRINT_SIZE = 0.6
+PRINT_SIZED = "print_sized"
 #: ... and one or two "digits" under this share of that height are dust, however they read.
 DUST_SIZE = 0.3
 #: A template-free "string" cut into more segments than this is no number but a band of marks:
@@ -69,17 +73,11 @@ MAX_STRING_SEGMENTS = 60
 #: Review reason: handwriting ran past the field's box (read with the field where it is whole
 #: and continues the string; a person checks either way).
 INK_OUTSIDE_BOX = "ink_outside_box"
-#: Template-free: the string's ink touches or crosses a printed rule, so removing the rule may
-#: have cut a digit, or a rule's piece may have joined the number: a person looks.
+#: Template-free: the ink touches or crosses a printed rule (a digit may be cut): a person looks.
 TOUCHES_PRINTED_LINES = "touches_printed_lines"
-#: Template-free: a page turned by at least this much is turned upright before reading.
-MIN_DESKEW_DEGREES = 0.3
-#: ... and by at most this much (beyond it the "lines" are strokes, not a form's rules), with at
-#: least this many lines agreeing on the angle.
-MAX_DESKEW_DEGREES = 6.0
-DESKEW_MIN_LINES = 4
-#: Template-free: a string this much shorter than the page's typical one, touching a rule, is a
-#: sliver of the rule or of a digit the rule crossed.
+#: Template-free: pages turned 0.3-6° (four rules agreeing) are turned upright before reading.
+MIN_DESKEW_DEGREES, MAX_DESKEW_DEGREES, DESKEW_MIN_LINES = 0.3, 6.0, 4
+#: Template-free: a string under this share of the typical height, touching a rule, is a sliver.
 DEBRIS_HEIGHT = 0.5
 
 
@@ -463,12 +461,16 @@ def _handwriting_only(plans: list[FieldPlan], fields: list[FieldResult]) -> list
     if not sure:
         return fields
     ref = float(np.median(sure))
-    return [
-        f
+    kept = [
+        (fp, f)
         for fp, f in zip(plans, fields, strict=True)
         if (f.confidence >= CAPTION_CONFIDENCE or fp.digit_height >= CAPTION_SIZE * ref)
         and (len(f.value) > 2 or fp.digit_height >= DUST_SIZE * ref)
     ]
+    for fp, f in kept:  # sure, but the size of print: a row number, a printed amount
+        if fp.digit_height < PRINT_SIZE * ref and PRINT_SIZED not in f.reasons:
+            f.reasons.append(PRINT_SIZED)
+    return [f for _, f in kept]
 
 
 def _flip_gain(

@@ -50,6 +50,7 @@ def emitted_codes() -> set[str]:
     }
     codes.add(segmentation.reader.INK_OUTSIDE_BOX)
     codes.add(segmentation.reader.TOUCHES_PRINTED_LINES)
+    codes.add(segmentation.reader.PRINT_SIZED)
     return codes
 
 
