@@ -191,6 +191,16 @@ MIN_TICKS = 3
 TICK_MIN_LENGTH = 8  # pixels: shorter stubs are left to the rule's own removal
 
 
+def _spans(
+    lab_r: npt.NDArray[np.int32], rules: npt.NDArray[np.int32], x: int, y: int, bw: int, bh: int
+) -> bool:
+    """A stroke at (x, y, bw, bh) meets one rule at its top and another at its bottom."""
+    top = lab_r[max(0, y - 3) : y + 3, x : x + bw]
+    bottom = lab_r[max(0, y + bh - 3) : y + bh + 3, x : x + bw]
+    above, below = set(np.unique(top[top > 0])), set(np.unique(bottom[bottom > 0]))
+    return bool(above and below and above != below)
+
+
 def _comb_ticks(ink: U8, horiz: U8) -> U8:
     """Short vertical strokes standing on a printed rule at even spacing: a comb's dividers.
 
@@ -216,6 +226,8 @@ def _comb_ticks(ink: U8, horiz: U8) -> U8:
         rules = np.unique(touching[touching > 0])
         if len(rules) == 1 and near[y : y + bh, x : x + bw][sel].any():
             by_rule.setdefault(int(rules[0]), []).append(i)
+        elif len(rules) >= 2 and _spans(lab_r, rules, x, y, bw, bh):
+            out[y : y + bh, x : x + bw][sel] = 255  # from one rule to the next: a divider
     # A divider broken by a digit written across it: pieces in one column on two rules.
     columns: dict[int, list[tuple[int, int]]] = {}
     for rule, members in by_rule.items():
