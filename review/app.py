@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digitize.errors import DigitizeError, TransientError
 from digitize.settings import Settings, get_settings
+from review import security
 from review.deps import CsrfRejected, LoginRequired
 from review.rendering import render
 from worker.metrics import OperatorEndpoints
@@ -28,7 +29,6 @@ from worker.metrics import OperatorEndpoints
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "digitize_session"
-SESSION_MAX_AGE_S = 12 * 3600
 
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         SessionMiddleware,
         secret_key=settings.secret_key,
         session_cookie=SESSION_COOKIE,
-        max_age=SESSION_MAX_AGE_S,
+        max_age=int(security.SESSION_TTL.total_seconds()),
         same_site="lax",
         https_only=settings.secure_cookies,
     )

@@ -78,6 +78,27 @@ class Seeded:
         return list(self.fields.values())
 
 
+def _done_document(db: Any, batch: Batch, source: str, sha256: str) -> Document:
+    """A one-page document of ``batch`` read and finished just now."""
+    now = utcnow()
+    doc = Document(
+        batch_id=batch.id,
+        source=source,
+        sha256=sha256,
+        size=1000,
+        status="done",
+        attempts=1,
+        page_count=1,
+        created_at=now,
+        updated_at=now,
+        started_at=now,
+        finished_at=now,
+    )
+    db.add(doc)
+    db.flush()
+    return doc
+
+
 def seed_review(
     url: str,
     *,
@@ -103,22 +124,7 @@ def seed_review(
         n_pages = (n_fields + per_page - 1) // per_page
         made = 0
         for p in range(n_pages):
-            now = utcnow()
-            doc = Document(
-                batch_id=batch.id,
-                source=f"scan {p + 1:03d}.png",
-                sha256=f"{seed:08x}{p:056x}",
-                size=1000,
-                status="done",
-                attempts=1,
-                page_count=1,
-                created_at=now,
-                updated_at=now,
-                started_at=now,
-                finished_at=now,
-            )
-            db.add(doc)
-            db.flush()
+            doc = _done_document(db, batch, f"scan {p + 1:03d}.png", f"{seed:08x}{p:056x}")
             preview = np.full(
                 (int(PAGE_H * PREVIEW_SCALE), int(PAGE_W * PREVIEW_SCALE)), 238, np.uint8
             )
@@ -316,21 +322,7 @@ def seed_field(
         batch = Batch(name="one-field", origin="process", templates=templates or [], created_at=now)
         db.add(batch)
         db.flush()
-        doc = Document(
-            batch_id=batch.id,
-            source=f"{name}.png",
-            sha256=f"{seed:064x}",
-            size=1000,
-            status="done",
-            attempts=1,
-            page_count=1,
-            created_at=now,
-            updated_at=now,
-            started_at=now,
-            finished_at=now,
-        )
-        db.add(doc)
-        db.flush()
+        doc = _done_document(db, batch, f"{name}.png", f"{seed:064x}")
         page = Page(
             document_id=doc.id,
             number=1,
