@@ -6,6 +6,7 @@ and what is wrong, at load time, instead of surfacing as a misread page later.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Iterable
@@ -113,39 +114,108 @@ class _TemplateModel(BaseModel):
     description: str | None = None
     version: int | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> _TemplateModel:
-        w, h = self.size
-        if w <= 0 or h <= 0:
+    @field_validator("size")
+    @classmethod
+    def _size_positive(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] <= 0 or v[1] <= 0:
             raise ValueError("size must be [width, height] in pixels, both > 0")
-        seen: set[str] = set()
-        for f in self.fields:
-            if f.name in seen:
-                raise ValueError(f"field name {f.name!r} is used twice")
-            seen.add(f.name)
-            x, y, bw, bh = f.box
-            if x + bw > w or y + bh > h:
-                raise ValueError(
-                    f"field {f.name!r}: box {list(f.box)} extends past the page size [{w}, {h}]"
-                )
-        return self
+        return v
 
 
-def _explain(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return "; ".join(parts)
+@dataclass(frozen=True)
+class TemplateProblem:
+    """One thing wrong with a template, said once: the field by name, the key, what is wrong."""
+
+    field: str | None  # the field's name (``fields[i]`` when it has none); None: the template's
+    key: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"field {self.field!r}" if self.field is not None else "template"
+        return f"{where}: {self.message}"
+
+
+_KEYS = {
+    "template": tuple(_TemplateModel.model_fields),
+    "field": tuple(_FieldModel.model_fields),
+}
+
+
+def _field_label(data: dict[str, Any], index: int) -> str:
+    fields = data.get("fields")
+    if isinstance(fields, list) and index < len(fields) and isinstance(fields[index], dict):
+        name = fields[index].get("name")
+        if isinstance(name, str) and name:
+            return name
+    return f"fields[{index}]"
+
+
+def _problem(data: dict[str, Any], err: Any) -> TemplateProblem:
+    loc = list(err["loc"])
+    field_name: str | None = None
+    valid = _KEYS["template"]
+    if len(loc) >= 2 and loc[0] == "fields" and isinstance(loc[1], int):
+        field_name = _field_label(data, loc[1])
+        loc = loc[2:]
+        valid = _KEYS["field"]
+    key = str(loc[0]) if loc else None
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden" and key is not None:
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (known keys: {', '.join(valid)})"
+        msg = f"unknown key {key!r}{hint}"
+    elif err["type"] == "missing" and key is not None:
+        msg = f"{key!r} is required"
+    elif key is not None:
+        msg = f"{key}: {msg}"
+    return TemplateProblem(field_name, key, msg)
+
+
+def template_problems(data: dict[str, Any]) -> list[TemplateProblem]:
+    """Everything wrong with a template's JSON (empty when valid), each problem once.
+
+    Problems name the field by its name, not its position, and a misspelt key comes with the
+    closest valid one, so the file can be fixed in one pass (the CLI and the web editor both
+    show these).
+    """
+    try:
+        model = _TemplateModel.model_validate(data)
+    except ValidationError as exc:
+        out: list[TemplateProblem] = []
+        for err in exc.errors():
+            problem = _problem(data, err)
+            if problem not in out:
+                out.append(problem)
+        return out
+    return _layout_problems(model)
+
+
+def _layout_problems(model: _TemplateModel) -> list[TemplateProblem]:
+    """What only the fields together can get wrong: names used twice, boxes off the page."""
+    w, h = model.size
+    out: list[TemplateProblem] = []
+    seen: set[str] = set()
+    for f in model.fields:
+        if f.name in seen:
+            out.append(TemplateProblem(f.name, "name", "the name is used twice"))
+        seen.add(f.name)
+        x, y, bw, bh = f.box
+        if x + bw > w or y + bh > h:
+            message = f"box {list(f.box)} extends past the page size [{w}, {h}]"
+            out.append(TemplateProblem(f.name, "box", message))
+    return out
+
+
+def _validated(data: dict[str, Any], path: Path) -> _TemplateModel:
+    problems = template_problems(data)
+    if problems:
+        raise TemplateError("; ".join(str(p) for p in problems), source=str(path))
+    return _TemplateModel.model_validate(data)
 
 
 def parse_template(data: dict[str, Any], path: Path, reference: npt.NDArray[np.uint8]) -> Template:
     """A ``Template`` from already-decoded JSON and reference image (validated)."""
-    try:
-        model = _TemplateModel.model_validate(data)
-    except ValidationError as exc:
-        raise TemplateError(_explain(exc), source=str(path)) from exc
+    model = _validated(data, path)
     return _build(model, path, reference)
 
 
@@ -191,10 +261,7 @@ def load_template(path: Path | str) -> Template:
         ) from exc
     if not isinstance(data, dict):
         raise TemplateError("the template must be a JSON object", source=str(path))
-    try:
-        model = _TemplateModel.model_validate(data)
-    except ValidationError as exc:
-        raise TemplateError(_explain(exc), source=str(path)) from exc
+    model = _validated(data, path)
     ref_path = path.parent / model.reference
     try:
         raw = ref_path.read_bytes()

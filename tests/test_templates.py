@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from digitize.errors import TemplateError
-from segmentation.templates import FieldSpec, load_template, load_templates
+from segmentation.templates import FieldSpec, load_template, load_templates, template_problems
 
 DOC_EXAMPLE = {
     "name": "claim",
@@ -127,3 +127,34 @@ def test_directory_loads_every_json_and_names_must_be_unique(
         load_templates([folder, form_templates[0]])
     with pytest.raises(TemplateError, match=r"no \*\.json"):
         load_templates([tmp_path])
+
+
+def test_a_misspelt_key_is_named_once_with_the_field_and_the_closest_key(tmp_path: Path) -> None:
+    path = write(tmp_path, _broken(field0_cels=10))
+    with pytest.raises(TemplateError) as info:
+        load_template(path)
+    text = str(info.value)
+    assert "field 'account'" in text and "did you mean 'cells'?" in text
+    assert text.count("cels") == 1 and "fields.0" not in text
+
+
+def test_problems_name_each_field_once_and_find_all_of_them() -> None:
+    data = _broken(field0_cels=10, field0_kind="bx")
+    data["fields"][1]["max_digit"] = 3
+    data["fields"].append({"name": "account", "box": [1600, 10, 200, 10], "kind": "box"})
+    problems = template_problems(data)
+    assert [(p.field, p.key) for p in problems] == [
+        ("account", "kind"),
+        ("account", "cels"),
+        ("amount", "max_digit"),
+    ]
+    assert "did you mean 'max_digits'?" in problems[2].message
+    layout = template_problems(_broken(fields=[DOC_EXAMPLE["fields"][0]] * 2))  # type: ignore[index]
+    assert [(p.field, p.key) for p in layout] == [("account", "name")]
+    assert template_problems(DOC_EXAMPLE) == []
+
+
+def test_a_key_with_nothing_close_lists_the_known_keys() -> None:
+    (problem,) = template_problems(_broken(field0_colour="red"))
+    assert problem.field == "account" and "known keys:" in problem.message
+    assert "cells" in problem.message
