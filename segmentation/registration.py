@@ -252,14 +252,44 @@ def _refined(h_work: Mat, t: Template, pyr: align.Pyramid, ws: float) -> Mat:
     return scale_mat(ws) @ h_ref @ scale_mat(1.0 / prep.work_scale)
 
 
+LID_STEP = 12.0  # grey levels across the paper's edge: a lid is a step, uneven light a slope
+
+
+def _edge_step(blur: Grey, mask: npt.NDArray[np.uint8]) -> float:
+    """Mean grey step across the border between ``mask`` (paper) and the rest (lid).
+
+    Rings a few pixels inside and outside the border: a scanner lid ends at the paper's edge,
+    while light falling off across the page splits it smoothly, with no step at the border.
+    """
+    k = np.ones((3, 3), np.uint8)
+    inner = cv2.erode(mask, k, iterations=2) & ~cv2.erode(mask, k, iterations=4) & 1
+    outer = cv2.dilate(mask, k, iterations=4) & ~cv2.dilate(mask, k, iterations=2) & 1
+    if not inner.any() or not outer.any():
+        return 0.0
+    return float(blur[inner > 0].mean()) - float(blur[outer > 0].mean())
+
+
+def _lid_at_border(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """``mask`` (1 = paper) with dark parts that do not touch the picture's border made paper:
+    a lid surrounds the sheet, so a shaded box or a dark logo inside it is not lid."""
+    _n, labels, stats, _ = cv2.connectedComponentsWithStats((mask == 0).astype(np.uint8), 4)
+    h, w = mask.shape
+    x0, y0 = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    x1, y1 = x0 + stats[:, cv2.CC_STAT_WIDTH], y0 + stats[:, cv2.CC_STAT_HEIGHT]
+    at_border = (x0 == 0) | (y0 == 0) | (x1 == w) | (y1 == h)
+    at_border[0] = False  # label 0 is the paper itself
+    return np.where(at_border[labels], 0, 1).astype(np.uint8)
+
+
 def _paper(work: Grey) -> npt.NDArray[np.bool_]:
     """Where the paper is, when a darker scanner lid shows around it (else everywhere)."""
     blur = cv2.medianBlur(cv2.pyrDown(work), 5)
     _, mask = cv2.threshold(blur, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    mask = _lid_at_border(mask)
     if mask.mean() < 0.4 or mask.all():
         return np.ones(work.shape, bool)
     lid, paper = float(blur[mask == 0].mean()), float(blur[mask > 0].mean())
-    if paper - lid < 25:
+    if paper - lid < 25 or _edge_step(blur, mask) < LID_STEP:
         return np.ones(work.shape, bool)
     mask = cv2.erode(mask, np.ones((4, 4), np.uint8))
     return cv2.resize(mask, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_NEAREST) > 0

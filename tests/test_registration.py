@@ -231,3 +231,14 @@ def test_a_scanned_blank_form_works_as_reference(
     assert np.count_nonzero(ink) > 0.03 * ink.size  # six digits...
     edges = reg.ink[y - 2 : y + 3, x + 5 : x + w - 5]  # ...but not the comb's top edge
     assert np.count_nonzero(edges) < 0.2 * edges.size
+
+
+def test_shaded_boxes_inside_the_sheet_are_paper_and_a_lid_around_it_is_not() -> None:
+    work = np.full((560, 400), 235, np.uint8)
+    for y in range(60, 500, 90):  # grey-filled fields, the darker half of the page's grey levels
+        work[y : y + 50, 60:340] = 150
+    assert registration._paper(work).all()
+    lidded = np.full((560, 400), 120, np.uint8)
+    lidded[30:530, 25:375] = work[30:530, 25:375]
+    paper = registration._paper(lidded)
+    assert not paper[5, 5] and not paper[550, 390] and paper[280, 200] and paper[85, 200]
