@@ -88,3 +88,6 @@ class PageResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     #: The classifier's inputs, one per ``DigitResult.row`` (kept only when asked for).
     crops: npt.NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
+    #: The registration's fit, template pixels → page pixels (None: read template-free); shows
+    #: where each template box landed (``digitize template check``).
+    homography: npt.NDArray[np.float64] | None = field(default=None, repr=False, compare=False)

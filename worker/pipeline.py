@@ -108,6 +108,7 @@ def read_page(
         fields=fields,
         timings_ms=timings,
         crops=crops if keep_crops else None,
+        homography=reg.homography if reg is not None else None,
     )
 
 

@@ -87,6 +87,7 @@ COMMAND_MODULES = (
     "digitize.cli.review_commands",
     "digitize.cli.bench_commands",
     "digitize.cli.admin_commands",
+    "digitize.cli.template_commands",
 )
 
 
