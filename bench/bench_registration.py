@@ -3,6 +3,11 @@
 Pages come from the synthetic generator across the whole effect range (dpi 150–300, any quarter
 turn ± 5°, perspective, noise, blur, JPEG, fax, uneven light) over every layout, plus pages of no
 known form that must give None. Run: ``python bench/bench_registration.py --pages 100``.
+
+``--corpus N`` instead registers N filled pages of each family of the broad corpus
+(``bench.corpus``, MNIST validation digits) against two templates of that family (its own and
+another seed's), and against two others alone, which must give None: per family, how many
+registered by features, by the fallback, not at all or to the wrong template.
 """
 
 from __future__ import annotations
@@ -34,8 +39,51 @@ def corner_error(
     return float(np.linalg.norm(a - b, axis=1).max())
 
 
+def corpus_run(per_family: int) -> None:
+    """Registration on the broad corpus: per family, by method, and false fits."""
+    from collections import Counter
+
+    from bench.bench_corpus import SEED0
+    from bench.corpus.layouts import FAMILIES
+    from bench.corpus.pages import make_page, template_path
+    from bench.corpus.writers import make_writer
+
+    writer = make_writer("mnist", "validation")
+    total: Counter[str] = Counter()
+    times: list[float] = []
+    for family in FAMILIES:
+        counts: Counter[str] = Counter()
+        for k in range(per_family):
+            seed = SEED0 + k
+            page = Page(1, make_page(family, seed, writer).image)
+            own = load_templates([template_path(family, seed), template_path(family, seed + 500)])
+            others = load_templates(
+                [template_path(family, seed + 600), template_path(family, seed + 700)]
+            )
+            warm(own + others)
+            t0 = time.thread_time()
+            reg = identify(page, own)
+            times.append((time.thread_time() - t0) * 1000)
+            if reg is None:
+                counts["none"] += 1
+            elif reg.template.name != f"{family}_{seed}":
+                counts["wrong"] += 1
+            else:
+                counts[reg.method] += 1
+            counts["false fit"] += identify(page, others) is not None
+        total.update(counts)
+        print(f"{family:16s} " + "  ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    n = per_family * len(FAMILIES)
+    print(
+        f"all {n} pages: "
+        + "  ".join(f"{k} {v}" for k, v in sorted(total.items()))
+        + f"; CPU ms per page median {statistics.median(times):.1f}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", type=int, default=0, help="pages per broad-corpus family")
     ap.add_argument("--pages", type=int, default=100)
     ap.add_argument("--free", type=int, default=10, help="pages of no known form")
     ap.add_argument("--seed", type=int, default=1000)
@@ -48,6 +96,9 @@ def main() -> None:
     )
     args = ap.parse_args()
     cv2.setNumThreads(1)
+    if args.corpus:
+        corpus_run(args.corpus)
+        return
     source = (
         synthetic.digit_source_from_npz(args.digits)
         if args.digits
