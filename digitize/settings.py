@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         default=None, description="Model file (.tflite with its .json config); default: shipped."
     )
     templates: list[Path] = Field(default_factory=list, description="Default form templates.")
+    template_dir: Path | None = Field(
+        default=None,
+        description="Where the web template editor saves templates; default: the first folder "
+        "in templates, else templates/ in the working directory (beside the default database).",
+    )
     cache_dir: Path | None = Field(
         default=Path("~/.cache/digitize"),
         description="Derived data kept between runs (prepared templates); empty: none.",

@@ -73,7 +73,7 @@ def _wants_json(request: Request) -> bool:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: the environment's)."""
-    from review import account, api, images, pages
+    from review import account, api, images, pages, template_editor
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account.public)
     app.include_router(account.router)
     app.include_router(pages.router)
+    app.include_router(template_editor.router)
     app.include_router(images.router)
     app.include_router(api.router)
 
