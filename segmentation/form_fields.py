@@ -250,14 +250,12 @@ def _stubs(sh: Sheet, x0: int, x1: int, y: int | npt.NDArray[np.int64]) -> list[
     """Upright strokes standing on row ``y`` (or a row per column) between ``x0`` and ``x1``:
     (centre, height)."""
     hh, ww = sh.stubs.shape
-    lo, x1 = max(0, x0), min(ww, x1)
-    if x1 <= lo:
+    full = np.full(max(0, x1 - x0), y) if np.ndim(y) == 0 else np.asarray(y)
+    lo, hi = max(0, x0), min(ww, x1)
+    if hi <= lo:
         return []
-    rows = (
-        np.broadcast_to(np.asarray(y), (x1 - x0,))[lo - x0 :] if np.ndim(y) else np.full(x1 - lo, y)
-    )
-    x0 = lo
-    rows = np.clip(rows[: x1 - x0], 3, hh - 1)
+    rows = np.clip(full[lo - x0 : hi - x0], 3, hh - 1)
+    x0, x1 = lo, hi
     ys = rows[None, :] - np.arange(0, 4)[:, None]
     band = sh.stubs[ys, np.arange(x0, x1)[None, :]].any(axis=0)
     out: list[tuple[float, int]] = []
