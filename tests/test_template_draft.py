@@ -296,7 +296,6 @@ def _overlap(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="segmentation/form_fields.py's detector is being written")
 def test_the_detector_finds_the_fields_of_a_drawn_form(tmp_path: Path) -> None:
     """End to end with the real detector: each drawn field found once, with its kind and cells;
     nothing found in the printed text (the signature line may count as a field)."""
