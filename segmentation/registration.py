@@ -283,7 +283,9 @@ def _lid_at_border(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 
 def _paper(work: Grey) -> npt.NDArray[np.bool_]:
     """Where the paper is, when a darker scanner lid shows around it (else everywhere)."""
-    blur = cv2.medianBlur(cv2.pyrDown(work), 5)
+    blur = cv2.morphologyEx(
+        cv2.medianBlur(cv2.pyrDown(work), 5), cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8)
+    )  # the paper's shade without the ink on it
     _, mask = cv2.threshold(blur, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     mask = _lid_at_border(mask)
     if mask.mean() < 0.4 or mask.all():

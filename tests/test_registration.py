@@ -242,3 +242,15 @@ def test_shaded_boxes_inside_the_sheet_are_paper_and_a_lid_around_it_is_not() ->
     lidded[30:530, 25:375] = work[30:530, 25:375]
     paper = registration._paper(lidded)
     assert not paper[5, 5] and not paper[550, 390] and paper[280, 200] and paper[85, 200]
+
+
+def test_light_falling_off_across_a_written_grid_is_not_lid() -> None:
+    """The fallback's ink box needs the whole sheet: a grid and writing on the lit-off side must
+    not give the grey fall-off the sharp border of a scanner lid."""
+    work = np.linspace(245, 150, 400)[None, :].repeat(560, axis=0).astype(np.uint8)
+    for y in range(60, 520, 40):
+        cv2.line(work, (20, y), (380, y), 40, 1)
+        cv2.putText(work, "5038", (200, y + 32), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 30, 2)
+    for x in (20, 120, 260, 380):
+        cv2.line(work, (x, 60), (x, 500), 40, 1)
+    assert registration._paper(work).all()
