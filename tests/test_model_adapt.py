@@ -86,7 +86,9 @@ def test_finetuning_learns_the_harvested_crops(
     data = Mnist(images[train], labels[train], images[val], labels[val], images[:0], labels[:0])
     ones = images[labels == 1].astype(np.float32) / 255
     crops = Harvest(np.repeat(ones, 20, axis=0), np.full(20 * len(ones), 7, np.int64), 0, 0, 0)
-    cfg = AdaptConfig(epochs=2, learning_rate=3e-3, ema=0.0, batch_size=64, threads=1)
+    cfg = AdaptConfig(
+        epochs=2, learning_rate=3e-3, ema=0.0, batch_size=64, threads=1, font_digits=0
+    )
     model, info = finetune_on_pages(crops, cfg, data=data)
     after = np.asarray(model.predict(ones[..., None], verbose=0)).argmax(axis=1)
     assert (after == 7).mean() > 0.8

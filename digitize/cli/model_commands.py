@@ -32,7 +32,12 @@ def train(
     report: Path | None = typer.Option(
         None, "--report", help="Report directory (JSON + pictures); default: OUT/report."
     ),
-    epochs: int = typer.Option(26, min=1, help="Epochs: the main knob for the time budget."),
+    epochs: int = typer.Option(22, min=1, help="Epochs: the main knob for the time budget."),
+    font_digits: int = typer.Option(
+        12000,
+        min=0,
+        help="Digits drawn in handwriting fonts (fetched with npm) added to the training set.",
+    ),
     dropout: float = typer.Option(0.25, min=0.0, max=0.9, help="Dropout after each block."),
     seed: int = typer.Option(1, help="Seed for weights, shuffling, augmentation and fragments."),
     batch_size: int = typer.Option(128, min=8),
@@ -103,6 +108,7 @@ def train(
     console = Console(stderr=True)
     cfg = TrainConfig(
         epochs=epochs,
+        font_digits=font_digits,
         seed=seed,
         batch_size=batch_size,
         threads=threads,

@@ -46,6 +46,8 @@ class AdaptConfig:
     ema: float = 0.999
     seed: int = 1
     threads: int = 2  # TensorFlow threads while fine-tuning
+    #: Handwriting-font digits in the usual epoch, as ``digitize train`` has them (0: none).
+    font_digits: int = 12000
 
 
 @dataclass
@@ -168,7 +170,7 @@ def finetune_on_pages(
         pass
     keras.utils.set_random_seed(cfg.seed)
     data = data or load_mnist()
-    train_cfg = TrainConfig(seed=cfg.seed)
+    train_cfg = TrainConfig(seed=cfg.seed, font_digits=cfg.font_digits)
     sets = build_sets(data, train_cfg)
     x_train, y_train = sets["train"]
     x_val = sets["val"][0][: len(data.y_val)]  # the digits (fragments follow them)
