@@ -271,6 +271,22 @@ def adopt_spills(
     return taken
 
 
+def _runs_on_into(inside: list[Segment], elsewhere: list[Segment], href: float) -> bool:
+    """A digit of another field's as close to this string's end as its own digits are.
+
+    One number written across the border between two fields (a table's cells) is read in part
+    by each; neither reading can be sure where the number ends, so both go to review.
+    """
+    if not inside:
+        return False
+    lo = min(s.x for s in inside)
+    hi = max(s.x + s.mask.shape[1] for s in inside)
+    reach = SPILL_GAP * href
+    return any(
+        0 <= s.x - hi <= reach or 0 <= lo - (s.x + s.mask.shape[1]) <= reach for s in elsewhere
+    )
+
+
 def _beside(s: Segment, box: Box) -> int:
     """The gap between ``s`` and the nearer end of ``box`` (where it straddles that end: how
     far it reaches across)."""
@@ -346,6 +362,8 @@ def plan(
             spilled = any(_beside(s, keep) <= 2 * SPILL_GAP * href for s in ran_on)
             if spilled:
                 inside = adopt_spills(inside, ran_on, href, width)
+            elsewhere = [s for s in outside if _spills(s, keep, href, width) and s not in ran_on]
+            spilled = spilled or _runs_on_into(inside, elsewhere, href)
         segs = inside
     if cells:
         return Plan(*_plan_comb(segs, href, cells, field or (0, ink.shape[1])), spilled)

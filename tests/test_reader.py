@@ -254,7 +254,8 @@ def test_writing_past_the_box_is_left_out_and_reported(right: int | None, spille
     [
         (False, False, 4, True),  # the digit past the box's end is read with the field
         (False, True, 3, True),  # ... unless the region cuts it off (half a digit is not read)
-        (True, False, 3, False),  # ... or it lies in another field's box (and is none of ours)
+        (True, False, 3, True),  # ... or it lies in another field's box: not ours to read, but
+        # one number may run across the border (a table's cells), so a person checks
     ],
 )
 def test_writing_past_the_box_is_read_when_whole_and_nobody_elses(
@@ -269,6 +270,24 @@ def test_writing_past_the_box_is_read_when_whole_and_nobody_elses(
     segs, _, spilled = plan(region, digit_height=60, keep=keep, avoid=others)
     assert spilled is reported  # a person checks what ran past the box, read or not
     assert len(segs) == read
+
+
+def test_a_string_running_on_into_the_next_field_sends_both_to_review() -> None:
+    ink = np.pad(draw("1010"), ((0, 0), (0, 30)))
+    h = ink.shape[0]
+    cols = np.flatnonzero(ink.any(axis=0))
+    last = int(cols[-1])
+    border = last - 40  # the last ring's centre lies past the border, in the next field
+    ours, theirs = (0, 10, border, h - 20), (border, 10, ink.shape[1] - border, h - 20)
+    mine = plan(ink, digit_height=60, keep=ours, avoid=[theirs])
+    assert len(mine.parts) == 3 and mine.spilled  # the ring is the neighbour's to read...
+    other = plan(ink, digit_height=60, keep=theirs, avoid=[ours])
+    assert len(other.parts) == 1 and other.spilled  # ...and it too is sent to review
+    far = np.pad(draw("101"), ((0, 0), (0, 200)))
+    far[10 : h - 10, -60:-40] = 255  # the neighbour's digit, well apart from our string
+    end = int(np.flatnonzero(draw("101").any(axis=0))[-1])
+    assert not plan(far, digit_height=60, keep=(0, 10, end + 60, h - 20),
+                    avoid=[(end + 60, 10, 200, h - 20)]).spilled  # fmt: skip
 
 
 @pytest.mark.parametrize(("away", "reported"), [(40, True), (100, False)])
