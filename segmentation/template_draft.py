@@ -183,6 +183,10 @@ def rules_text(spec: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+#: Pixels at the bottom of a ``line`` field's box left alone: the printed line lies there.
+LINE_KEEP = 30
+
+
 def blank_reference(
     grey: npt.NDArray[np.uint8], found: Sequence[FoundField]
 ) -> npt.NDArray[np.uint8]:
@@ -197,9 +201,8 @@ def blank_reference(
     from segmentation.printed_rules import split_rules
 
     ink = binarise(grey)
-    _, rules = split_rules(ink)
-    keep = rules > 0
     h, w = grey.shape[:2]
+    keep = np.zeros((h, w), bool)
     for f in found:
         if f.caption is not None:
             cx, cy, cw, ch = f.caption
@@ -211,10 +214,23 @@ def blank_reference(
         x0, y0, x1, y1 = max(x - m, 0), max(y - m, 0), min(x + bw + m, w), min(y + bh + m, h)
         if x0 >= x1 or y0 >= y1:
             continue
+        # Rules found around this field alone: a page-wide search misses lines a skewed scan
+        # tilts across rows, and whitening them would leave a reference without its boxes.
+        _, rules = split_rules(np.ascontiguousarray(ink[y0:y1, x0:x1]))
+        printed = (rules > 0) | keep[y0:y1, x0:x1]
+        # Only the inside is whitened: the box's own sides stay, whatever their tilt.
+        s = max(3, round(0.08 * min(bw, bh)))
+        bottom = LINE_KEEP if f.kind == "line" else s
+        ix0, iy0 = max(x + s, 0) - x0, max(y + s, 0) - y0
+        ix1, iy1 = min(x + bw - s, w) - x0, min(y + bh - bottom, h) - y0
+        if ix0 >= ix1 or iy0 >= iy1:
+            continue
         region = out[y0:y1, x0:x1]
         paper_px = region[ink[y0:y1, x0:x1] == 0]
         paper = int(np.median(paper_px)) if paper_px.size else 255
-        region[~keep[y0:y1, x0:x1]] = paper
+        inner = np.zeros(region.shape, bool)
+        inner[iy0:iy1, ix0:ix1] = True
+        region[inner & ~printed] = paper
     return out
 
 

@@ -252,6 +252,27 @@ def test_reference_of_a_filled_form_loses_the_handwriting(font_digits: DigitSour
     assert np.array_equal(cleaned[:300], filled[:300])
 
 
+@pytest.mark.slow
+def test_a_skewed_filled_scan_keeps_its_boxes_in_the_reference(font_digits: DigitSource) -> None:
+    """A scan's thin, noisy rules tilt across rows (here 2.7°), where a page-wide search for
+    rules finds none; the reference must keep the boxes (registration and form removal need
+    them)."""
+    from bench.corpus import pages, writers
+
+    page = pages.make_page("boxes", 1, writers.source_writer(font_digits, "fonts"))
+    grey = page.image
+    cleaned = blank_reference(grey, [FoundField("box", tf.box) for tf in page.fields])
+    before = after = 0
+    for tf in page.fields:
+        x, y, w, h = tf.box
+        band = np.zeros(grey.shape, bool)
+        band[y - 4 : y + h + 4, x - 4 : x + w + 4] = True
+        band[y + 4 : y + h - 4, x + 4 : x + w - 4] = False
+        before += np.count_nonzero((grey < 128) & band)
+        after += np.count_nonzero((cleaned < 128) & band)
+    assert after >= 0.98 * before
+
+
 def test_tesseract_is_optional(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(template_draft.shutil, "which", lambda name: None)
     assert tesseract_caption_reader() is None
