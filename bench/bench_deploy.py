@@ -2,6 +2,7 @@
 the page pipeline, database writes and end to end, with more pages and repeats than ``--quick``.
 
     python bench/bench_deploy.py --pages 100 --repeats 3 --out var/bench_deploy.json
+    python bench/bench_deploy.py --sections end_to_end --parts process,tesseract --corpus
 
 Load from other work on the machine skews the scaling figures: the load average is recorded
 at the start and end of each section; run it on a quiet machine for figures to quote.
@@ -25,6 +26,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="runs per figure (median reported)")
     ap.add_argument("--sections", default="pipeline,database,end_to_end")
     ap.add_argument("--parts", default="process,celery,tesseract", help="end-to-end parts")
+    ap.add_argument("--corpus", action="store_true", help="pages of two broad-corpus forms")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     args = ap.parse_args()
     wanted = set(args.sections.split(","))
@@ -36,7 +38,9 @@ def main() -> None:
         result["database"] = database_section(False)
     if "end_to_end" in wanted:
         parts = frozenset(args.parts.split(","))
-        result["end_to_end"] = end_to_end_section(False, args.pages, args.repeats, parts)
+        result["end_to_end"] = end_to_end_section(
+            False, args.pages, args.repeats, parts, corpus=args.corpus
+        )
     result["wall_s"] = round(time.perf_counter() - t, 1)
     text = json.dumps(result, indent=2)
     if args.out:

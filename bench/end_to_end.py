@@ -23,7 +23,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.pipeline_sections import load_average, make_forms, scratch_postgres, templates_dir
+from bench.pipeline_sections import (
+    load_average,
+    make_corpus_forms,
+    make_forms,
+    scratch_postgres,
+    templates_dir,
+)
 
 DIGITIZE = str(Path(sys.executable).parent / "digitize")
 KERAS_RSS = """
@@ -319,21 +325,33 @@ def end_to_end_section(
     pages: int | None = None,
     repeats: int | None = None,
     parts: frozenset[str] = PARTS,
+    corpus: bool = False,
 ) -> dict[str, Any]:
     """Process and Celery scaling, worker memory, Tesseract: ``pages`` forms, medians of runs.
+
+    ``corpus``: pages of two broad-corpus forms (``make_corpus_forms``) instead of the
+    project's own three.
 
     Runs alternate (1 process, 2 processes, Tesseract; then 1 worker, 2 workers) so that a
     change in the machine's load hits both sides of each ratio alike.
     """
+    from bench.pipeline_sections import CORPUS_FORMS, LAYOUTS
     from bench.tesseract import COMMAND, digitize_accuracy, tesseract_run, tesseract_version
 
     n = pages or (4 if quick else 100)
     repeats = repeats or (1 if quick else 3)
-    out: dict[str, Any] = {"pages": n, "repeats": repeats, "load_average_start": load_average()}
+    out: dict[str, Any] = {
+        "pages": n,
+        "repeats": repeats,
+        "forms": "broad corpus: " + ", ".join(f"{f} {s}" for f, s in CORPUS_FORMS)
+        if corpus
+        else "own: " + ", ".join(LAYOUTS),
+        "load_average_start": load_average(),
+    }
     with tempfile.TemporaryDirectory(prefix="digitize-bench-e2e-") as tmp:
         work = Path(tmp)
         forms = work / "forms"
-        truth = make_forms(n, forms)
+        truth = make_corpus_forms(n, forms) if corpus else make_forms(n, forms)
         rates: dict[str, list[float]] = {"1": [], "2": [], "tesseract": []}
         cpu: dict[str, list[float]] = {"1": [], "2": [], "tesseract": []}
         tess: dict[str, Any] = {}

@@ -51,6 +51,33 @@ def make_forms(n: int, directory: Path, seed: int = 0) -> dict[str, dict[str, st
     return truth
 
 
+#: Two forms of the broad corpus for ``make_corpus_forms``: a comb form and a captioned one.
+CORPUS_FORMS = (("comb_full", 27100), ("captions_left", 27101))
+
+
+def make_corpus_forms(n: int, directory: Path) -> dict[str, dict[str, str]]:
+    """``make_forms`` with pages of two broad-corpus forms (``bench.corpus``; scanner effects,
+    MNIST validation digits and validation fonts as handwriting) and their two templates."""
+    from PIL import Image
+
+    from bench.corpus.pages import make_page, template_path
+    from bench.corpus.writers import make_writer
+
+    directory.mkdir(parents=True, exist_ok=True)
+    templates = templates_dir(directory)
+    for family, seed in CORPUS_FORMS:
+        template_path(family, seed, templates)
+    writers = [make_writer("mnist", "validation"), make_writer("fonts", "validation")]
+    truth = {}
+    for i in range(n):
+        family, seed = CORPUS_FORMS[i % 2]
+        page = make_page(family, seed, writers[(i // 2) % 2], fill=i)
+        name = f"form{i:04d}.png"
+        Image.fromarray(page.image).save(directory / name, dpi=(200, 200))
+        truth[name] = {f.name: f.value for f in page.fields}
+    return truth
+
+
 def templates_dir(forms: Path) -> Path:
     return forms.parent / "templates"
 

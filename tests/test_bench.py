@@ -48,3 +48,22 @@ def test_quick_bench_gives_every_figure_with_its_baseline() -> None:
         assert e2e["tesseract"]["speedup_of_process_2_vs_tesseract"] > 0
     else:
         assert "skipped" in e2e["tesseract"]
+
+
+@pytest.mark.slow
+def test_corpus_forms_for_the_deploy_bench_are_two_forms_filled_differently(
+    tmp_path: Path,
+) -> None:
+    from bench.pipeline_sections import make_corpus_forms, templates_dir
+    from segmentation.templates import load_templates
+
+    truth = make_corpus_forms(4, tmp_path / "forms")
+    assert sorted(truth) == [f"form{i:04d}.png" for i in range(4)]
+    templates = load_templates([templates_dir(tmp_path / "forms")])
+    assert len(templates) == 2
+    names = {t.name for t in templates}
+    assert all(set(truth[f"form{i:04d}.png"]) == {f.name for f in templates[0].fields}
+               or set(truth[f"form{i:04d}.png"]) == {f.name for f in templates[1].fields}
+               for i in range(4))  # fmt: skip
+    assert truth["form0000.png"] != truth["form0002.png"]  # the same form, another filling
+    assert len(names) == 2

@@ -199,10 +199,15 @@ def _tick(paper: npt.NDArray[np.float32], box: Box, pen: Pen, rng: np.random.Gen
     _paste(paper, mark, x - 10 + int(rng.integers(-4, 5)), y - 10 + int(rng.integers(-4, 5)), pen)
 
 
-def make_page(family: str, seed: int, writer: Writer, *, strength: float = 1.0) -> CorpusPage:
-    """One filled, scanned page of ``family``: the scan, truth fields, distractors, template."""
+def make_page(
+    family: str, seed: int, writer: Writer, *, strength: float = 1.0, fill: int = 0
+) -> CorpusPage:
+    """One filled, scanned page of ``family``: the scan, truth fields, distractors, template.
+
+    ``seed`` chooses the form; ``fill`` another filling and scan of the same form.
+    """
     lay = layout(family, seed)
-    rng = _seed(family, seed, 1 + zlib.crc32(writer.name.encode()))
+    rng = _seed(family, seed, 1 + zlib.crc32(writer.name.encode()) + 7919 * fill)
     paper = lay.image.astype(np.float32) / 255.0
     pen = random_pen(rng)
     written: list[tuple[CorpusField, str, list[Box], list[str]]] = []
