@@ -1,8 +1,8 @@
 """Why a field is in the queue, and what its digits' confidences say, in words a clerk reads.
 
 The pipeline stores short stable codes (``segmentation.review_flags``, ``segmentation.reader``,
-``worker.pipeline``); people see the sentences here. A code without a sentence (a newer pipeline)
-is shown de-underscored rather than hidden.
+``segmentation.free_filters``, ``worker.pipeline``); people see the sentences here. A code
+without a sentence (a newer pipeline) is shown de-underscored rather than hidden.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from segmentation.reader import INK_OUTSIDE_BOX, PRINT_SIZED, TOUCHES_PRINTED_LINES
+from segmentation.free_filters import LINE_OF_MARKS, PRINT_SIZED
+from segmentation.reader import INK_OUTSIDE_BOX, TOUCHES_PRINTED_LINES
 from segmentation.review_flags import (
     CHECKSUM,
     EMPTY,
@@ -39,6 +40,8 @@ REASONS: dict[str, str] = {
     "been cut, or part of the line taken for a digit.",
     PRINT_SIZED: "These digits are as small as printed text: they may be printed on the form, "
     "not written by hand.",
+    LINE_OF_MARKS: "These 1s lie in a straight line with others down or across the page: they "
+    "may be the pieces of a printed line, not handwriting.",
 }
 
 #: A few words per code, for the queue's chips (the sentence is their tooltip).
@@ -54,6 +57,7 @@ SHORT: dict[str, str] = {
     INK_OUTSIDE_BOX: "writing outside the box",
     TOUCHES_PRINTED_LINES: "writing on a printed line",
     PRINT_SIZED: "small like print",
+    LINE_OF_MARKS: "pieces of a printed line?",
 }
 
 #: A runner-up reading is worth mentioning from this probability on.

@@ -32,6 +32,7 @@ from segmentation.align import skew_angle
 from segmentation.assemble import Step, best_comb_path, read_field, top3
 from segmentation.binarize import binarize
 from segmentation.constrain import constrains
+from segmentation.free_filters import handwriting_only
 from segmentation.freeform import (
     Components,
     components,
@@ -55,16 +56,6 @@ if TYPE_CHECKING:
 FREE_MAX_SIDE = 1800
 #: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
 FLIP_MARGIN = 1.0
-#: Template-free strings reading under this confidence, with characters under this share of the
-#: page's sure strings' height, are printed captions and left out (``_handwriting_only``).
-CAPTION_CONFIDENCE = 0.5
-CAPTION_SIZE = 0.5
-#: Template-free: a string kept whose characters are under this share of the page's handwriting
-#: height is the size of print (row numbers, printed amounts beside fields): a person looks.
-PRINT_SIZE = 0.6
-PRINT_SIZED = "print_sized"
-#: ... and one or two "digits" under this share of that height are dust, however they read.
-DUST_SIZE = 0.3
 #: A template-free "string" cut into more segments than this is no number but a band of marks:
 #: the specks a grey scanner lid leaves along the paper's edge, hatching, a dotted line.
 #: Handwritten strings stay far below it; such bands are slow to classify and read
@@ -436,41 +427,10 @@ def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> lis
             turned = [assemble_field(fp, probs, seg.page.image) for fp in seg.flipped]
             if _flip_gain(seg.fields, out, turned[::-1]) > FLIP_MARGIN:
                 out, plans = turned, seg.flipped
-        out = [f for f in _handwriting_only(plans, out) if f.value]
+        out = [f for f in handwriting_only([fp.digit_height for fp in plans], out) if f.value]
         for k, f in enumerate(out, start=1):
             f.name = f"free_{k}"
     return out
-
-
-def _handwriting_only(plans: list[FieldPlan], fields: list[FieldResult]) -> list[FieldResult]:
-    """Template-free strings minus printed captions ("Reading 1:", a form's title) and dust.
-
-    Printed text is found as strings of its own; its letters read as unsure digits, and each
-    such string would wait in the review queue. A string is a caption when it reads unsure
-    (under ``CAPTION_CONFIDENCE``) and its characters are under ``CAPTION_SIZE`` of the median
-    height of the page's strings of two or more digits that read sure: handwriting is written
-    larger than print. Unsure strings as large as those are kept for review. Specks and the
-    edge of a scanner's lid read as a sure "1" at times: one or two characters under
-    ``DUST_SIZE`` of that height are left out too.
-    """
-    sure = [
-        fp.digit_height
-        for fp, f in zip(plans, fields, strict=True)
-        if len(f.value) >= 2 and f.confidence >= 0.9  # a lone sure "1" may be a speck
-    ]
-    if not sure:
-        return fields
-    ref = float(np.median(sure))
-    kept = [
-        (fp, f)
-        for fp, f in zip(plans, fields, strict=True)
-        if (f.confidence >= CAPTION_CONFIDENCE or fp.digit_height >= CAPTION_SIZE * ref)
-        and (len(f.value) > 2 or fp.digit_height >= DUST_SIZE * ref)
-    ]
-    for fp, f in kept:  # sure, but the size of print: a row number, a printed amount
-        if fp.digit_height < PRINT_SIZE * ref and PRINT_SIZED not in f.reasons:
-            f.reasons.append(PRINT_SIZED)
-    return [f for _, f in kept]
 
 
 def _flip_gain(

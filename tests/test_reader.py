@@ -15,12 +15,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from digitize.types import NOT_A_DIGIT, FieldResult, Page
+from digitize.types import NOT_A_DIGIT, Page
 from segmentation.assemble import best_comb_path, read_field
 from segmentation.oversegment import components, plan
 from segmentation.reader import (
-    FieldPlan,
-    _handwriting_only,
     assemble_page,
     homography_box,
     segment_page,
@@ -656,49 +654,6 @@ def test_flip_of_a_single_digit_photo_ignores_the_specks() -> None:
         [_Reading(c) for c in turned],  # type: ignore[misc]
     )
     assert gain == pytest.approx(np.log(0.6 / 0.99))  # the digit alone decides
-
-
-def _free_plan(height: float) -> FieldPlan:
-    return FieldPlan(
-        "s", (0, 0, 10, 10), None, 1, [(0, 1)], [0], [(0, 0, 10, 10)], digit_height=height
-    )
-
-
-@pytest.mark.parametrize(
-    ("height", "conf", "kept"),
-    [(15.0, 0.01, False), (20.0, 0.9, True), (45.0, 0.01, True), (60.0, 0.2, True)],
-    ids=["unsure-caption", "sure-small", "unsure-large", "unsure-handwriting"],
-)
-def test_unsure_small_print_beside_sure_handwriting_is_left_out(
-    height: float, conf: float, kept: bool
-) -> None:
-    heights, confs, values = [55.0, 60.0, height], [0.99, 0.97, conf], ["123", "4567", "7111"]
-    fields = [
-        FieldResult(f"s{i}", v, c, (0, 0, 10, 10))
-        for i, (v, c) in enumerate(zip(values, confs, strict=True))
-    ]
-    out = _handwriting_only([_free_plan(h) for h in heights], fields)
-    assert (fields[2] in out) is kept
-    assert fields[:2] == out[:2]
-
-
-@pytest.mark.parametrize(("value", "kept"), [("1", False), ("11", False), ("111", True)])
-def test_a_sure_speck_beside_handwriting_is_dust(value: str, kept: bool) -> None:
-    fields = [
-        FieldResult("a", "1234", 0.99, (0, 0, 9, 9)),
-        FieldResult("b", "567", 0.98, (0, 0, 9, 9)),
-        FieldResult("c", value, 0.999, (0, 0, 3, 3)),
-    ]
-    out = _handwriting_only([_free_plan(60.0), _free_plan(55.0), _free_plan(12.0)], fields)
-    assert (fields[2] in out) is kept and fields[:2] == out[:2]
-
-
-def test_with_no_sure_handwriting_nothing_is_left_out() -> None:
-    fields = [
-        FieldResult("a", "71", 0.3, (0, 0, 10, 10)),
-        FieldResult("b", "1", 0.99, (0, 0, 9, 9)),
-    ]
-    assert _handwriting_only([_free_plan(15.0), _free_plan(60.0)], fields) == fields
 
 
 def test_a_free_page_gives_its_numbers_not_its_printed_captions(recognizer: object) -> None:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select, update
 
+import segmentation.free_filters
 import segmentation.reader
 import segmentation.review_flags as flags
 from db.models import Document, Field, ReviewEvent
@@ -50,7 +51,8 @@ def emitted_codes() -> set[str]:
     }
     codes.add(segmentation.reader.INK_OUTSIDE_BOX)
     codes.add(segmentation.reader.TOUCHES_PRINTED_LINES)
-    codes.add(segmentation.reader.PRINT_SIZED)
+    codes.add(segmentation.free_filters.PRINT_SIZED)
+    codes.add(segmentation.free_filters.LINE_OF_MARKS)
     return codes
 
 

@@ -1,0 +1,109 @@
+"""What the template-free reader leaves out or sends to review among the strings it read.
+
+A page without a template is read whole, so its print is read too: captions and titles read
+as unsure digits, specks and the pieces of printed rules as sure 1s, printed row numbers as
+sure small numbers. These rules judge each string against the page's own handwriting: its
+height is a high percentile of the sure strings' heights (print read as sure digits may
+outnumber the handwriting on a table or a ruled page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from digitize.types import Box, FieldResult
+
+#: Strings reading under this confidence, with characters under this share of the page's
+#: handwriting height, are printed captions and left out.
+CAPTION_CONFIDENCE = 0.5
+CAPTION_SIZE = 0.5
+#: A string kept whose characters are under this share of the page's handwriting height is the
+#: size of print (row numbers, printed amounts beside fields): a person looks.
+PRINT_SIZE = 0.6
+PRINT_SIZED = "print_sized"
+#: The page's handwriting height is this percentile of its sure strings' heights.
+HANDWRITING_QUANTILE = 75
+#: One or two "digits" under this share of that height are dust, however they read.
+DUST_SIZE = 0.3
+#: A string of 1s over this many times the handwriting height is a printed rule, not a number.
+RULE_SIZE = 2.5
+#: Thin strings of 1s, three or more on one straight line along the page's axes (within
+#: ``LINE_TILT`` of them): the pieces of a printed rule a scan broke up. A person looks.
+LINE_OF_MARKS = "line_of_marks"
+LINE_TILT = 0.1  # tangent of the largest tilt, about 6 degrees
+LINE_MEMBERS = 3
+
+
+def _ones(f: FieldResult) -> bool:
+    return bool(f.value) and not f.value.strip("1")
+
+
+def handwriting_only(heights: Sequence[float], fields: list[FieldResult]) -> list[FieldResult]:
+    """``fields`` (template-free strings, ``heights[i]`` the height of string i's characters)
+    without printed captions, dust and rules; print-sized ones and broken rules flagged."""
+    sure = [
+        h
+        for h, f in zip(heights, fields, strict=True)
+        # a lone sure "1" may be a speck, and "11" a broken rule
+        if len(f.value) >= 2 and f.confidence >= 0.9 and f.value.strip("1")
+    ]
+    out = fields
+    if sure:
+        ref = float(np.percentile(sure, HANDWRITING_QUANTILE))
+        kept = [
+            (h, f)
+            for h, f in zip(heights, fields, strict=True)
+            if (f.confidence >= CAPTION_CONFIDENCE or h >= CAPTION_SIZE * ref)
+            and (len(f.value) > 2 or h >= DUST_SIZE * ref)
+            and not (_ones(f) and h > RULE_SIZE * ref)
+        ]
+        for h, f in kept:  # sure, but the size of print: a row number, a printed amount
+            if h < PRINT_SIZE * ref and PRINT_SIZED not in f.reasons:
+                f.reasons.append(PRINT_SIZED)
+        out = [f for _, f in kept]
+    for f in lines_of_marks(out):
+        if LINE_OF_MARKS not in f.reasons:
+            f.reasons.append(LINE_OF_MARKS)
+    return out
+
+
+def _thin(box: Box) -> str | None:
+    """ "v" or "h": the long axis of a thin string's box (a 1 or a rule's piece), else None."""
+    w, h = box[2], box[3]
+    if w < 0.35 * h:
+        return "v"
+    if h < 0.35 * w:
+        return "h"
+    return None
+
+
+def lines_of_marks(fields: Sequence[FieldResult]) -> list[FieldResult]:
+    """Thin strings of 1s lying three or more on one straight line along the page's axes,
+    spread over more than their own length: what is left of a printed rule (a page frame's
+    side, a table's divider) that the scan broke into dashes."""
+    marks = [(f, _thin(f.box)) for f in fields if _ones(f)]
+    found: set[int] = set()
+    for axis in ("v", "h"):
+        group = [f for f, a in marks if a == axis]
+        # centres as (along the line, across it)
+        pts = [
+            (b[1] + b[3] / 2, b[0] + b[2] / 2)
+            if axis == "v"
+            else (b[0] + b[2] / 2, b[1] + b[3] / 2)
+            for b in (f.box for f in group)
+        ]
+        length = [max(f.box[2], f.box[3]) for f in group]
+        for i in range(len(group)):
+            for j in range(i + 1, len(group)):
+                (a0, c0), (a1, c1) = pts[i], pts[j]
+                if a1 == a0 or abs((c1 - c0) / (a1 - a0)) > LINE_TILT:
+                    continue
+                slope = (c1 - c0) / (a1 - a0)
+                tol = max(6.0, 0.15 * min(length[i], length[j]))
+                on = [k for k, (a, c) in enumerate(pts) if abs(c0 + slope * (a - a0) - c) <= tol]
+                span = max(pts[k][0] for k in on) - min(pts[k][0] for k in on)
+                if len(on) >= LINE_MEMBERS and span > 2 * max(length[k] for k in on):
+                    found.update(id(group[k]) for k in on)
+    return [f for f in fields if id(f) in found]

@@ -1,0 +1,92 @@
+"""Template-free strings: captions, dust and rules left out; print and broken rules flagged."""
+
+from __future__ import annotations
+
+import pytest
+
+from digitize.types import FieldResult
+from segmentation.free_filters import (
+    LINE_OF_MARKS,
+    PRINT_SIZED,
+    handwriting_only,
+    lines_of_marks,
+)
+
+
+@pytest.mark.parametrize(
+    ("height", "conf", "kept"),
+    [(15.0, 0.01, False), (20.0, 0.9, True), (45.0, 0.01, True), (60.0, 0.2, True)],
+    ids=["unsure-caption", "sure-small", "unsure-large", "unsure-handwriting"],
+)
+def test_unsure_small_print_beside_sure_handwriting_is_left_out(
+    height: float, conf: float, kept: bool
+) -> None:
+    heights, confs, values = [55.0, 60.0, height], [0.99, 0.97, conf], ["123", "4567", "7111"]
+    fields = [
+        FieldResult(f"s{i}", v, c, (0, 0, 10, 10))
+        for i, (v, c) in enumerate(zip(values, confs, strict=True))
+    ]
+    out = handwriting_only(heights, fields)
+    assert (fields[2] in out) is kept
+    assert fields[:2] == out[:2]
+
+
+@pytest.mark.parametrize(("value", "kept"), [("1", False), ("11", False), ("111", True)])
+def test_a_sure_speck_beside_handwriting_is_dust(value: str, kept: bool) -> None:
+    fields = [
+        FieldResult("a", "1234", 0.99, (0, 0, 9, 9)),
+        FieldResult("b", "567", 0.98, (0, 0, 9, 9)),
+        FieldResult("c", value, 0.999, (0, 0, 3, 3)),
+    ]
+    out = handwriting_only([60.0, 55.0, 12.0], fields)
+    assert (fields[2] in out) is kept and fields[:2] == out[:2]
+
+
+def test_with_no_sure_handwriting_nothing_is_left_out() -> None:
+    fields = [
+        FieldResult("a", "71", 0.3, (0, 0, 10, 10)),
+        FieldResult("b", "1", 0.99, (0, 0, 9, 9)),
+    ]
+    assert handwriting_only([15.0, 60.0], fields) == fields
+    assert not any(f.reasons for f in fields)
+
+
+def test_many_sure_printed_row_numbers_do_not_set_the_handwriting_height() -> None:
+    """A table's printed row numbers and broken rules read as sure small strings; the few
+    handwritten numbers set the yardstick, so the print is flagged, not passed."""
+    hand = [FieldResult(f"h{i}", "4073", 0.99, (0, 0, 90, 40)) for i in range(3)]
+    rows = [FieldResult(f"r{i}", f"{i}7", 0.99, (0, 0, 20, 14)) for i in range(10, 16)]
+    handwriting_only([40.0] * 3 + [14.0] * 6, hand + rows)
+    assert all(PRINT_SIZED in f.reasons for f in rows)
+    assert not any(f.reasons for f in hand)
+
+
+def test_a_rule_taller_than_any_handwriting_is_no_number() -> None:
+    fields = [
+        FieldResult("a", "2468", 0.99, (100, 100, 150, 50)),
+        FieldResult("b", "735", 0.99, (100, 300, 120, 50)),
+        FieldResult("side", "1", 1.0, (40, 60, 8, 400)),  # a page frame's side
+    ]
+    out = handwriting_only([50.0, 50.0, 400.0], fields)
+    assert [f.name for f in out] == ["a", "b"]
+
+
+def test_ones_in_a_straight_line_down_the_page_are_a_broken_rule() -> None:
+    dashes = [FieldResult(f"d{i}", "1", 1.0, (114 + i, 140 + 280 * i, 5, 90)) for i in range(5)]
+    apart = [
+        FieldResult("x", "1", 1.0, (600, 500, 8, 60)),  # a handwritten 1 elsewhere
+        FieldResult("y", "11", 0.99, (900, 300, 20, 60)),  # wider than a rule's piece
+    ]
+    assert lines_of_marks(dashes + apart) == dashes
+    handwriting_only([90.0] * 5 + [60.0, 60.0], dashes + apart)
+    assert all(LINE_OF_MARKS in f.reasons for f in dashes)
+    assert not any(LINE_OF_MARKS in f.reasons for f in apart)
+
+
+def test_two_ones_or_a_crooked_row_are_not_a_line() -> None:
+    pair = [FieldResult(f"d{i}", "1", 1.0, (100, 100 + 300 * i, 6, 80)) for i in range(2)]
+    assert lines_of_marks(pair) == []
+    crooked = [
+        FieldResult(f"c{i}", "1", 1.0, (100 + 90 * i, 100 + 300 * i, 6, 80)) for i in range(3)
+    ]
+    assert lines_of_marks(crooked) == []
