@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from segmentation.free_filters import LINE_OF_MARKS, PRINT_SIZED
+from segmentation.free_filters import EDGE_MARKS, LINE_OF_MARKS, PRINT_SIZED
 from segmentation.reader import INK_OUTSIDE_BOX, TOUCHES_PRINTED_LINES
 from segmentation.review_flags import (
     CHECKSUM,
@@ -42,6 +42,8 @@ REASONS: dict[str, str] = {
     "not written by hand.",
     LINE_OF_MARKS: "These 1s lie in a straight line with others down or across the page: they "
     "may be the pieces of a printed line, not handwriting.",
+    EDGE_MARKS: "A mark at the start or end of this number was left out as print (a box's side, "
+    "a row number): check the value against the page.",
 }
 
 #: A few words per code, for the queue's chips (the sentence is their tooltip).
@@ -58,6 +60,7 @@ SHORT: dict[str, str] = {
     TOUCHES_PRINTED_LINES: "writing on a printed line",
     PRINT_SIZED: "small like print",
     LINE_OF_MARKS: "pieces of a printed line?",
+    EDGE_MARKS: "a printed mark left out",
 }
 
 #: A runner-up reading is worth mentioning from this probability on.

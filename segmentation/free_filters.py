@@ -34,6 +34,11 @@ RULE_SIZE = 2.5
 LINE_OF_MARKS = "line_of_marks"
 LINE_TILT = 0.1  # tangent of the largest tilt, about 6 degrees
 LINE_MEMBERS = 3
+#: A string's first or last character left out as print: a 1 over ``EDGE_TALL`` of the
+#: string's character height (a box's side, a table's divider) or any character under
+#: ``EDGE_SMALL`` of it (a printed row number, a unit). A person checks the rest.
+EDGE_MARKS = "marks_at_the_ends"
+EDGE_TALL, EDGE_SMALL = 1.6, 0.55
 
 
 def _ones(f: FieldResult) -> bool:
@@ -63,6 +68,8 @@ def handwriting_only(heights: Sequence[float], fields: list[FieldResult]) -> lis
             if h < PRINT_SIZE * ref and PRINT_SIZED not in f.reasons:
                 f.reasons.append(PRINT_SIZED)
         out = [f for _, f in kept]
+    for f in out:
+        trim_edges(f)
     for f in lines_of_marks(out):
         if LINE_OF_MARKS not in f.reasons:
             f.reasons.append(LINE_OF_MARKS)
@@ -107,3 +114,42 @@ def lines_of_marks(fields: Sequence[FieldResult]) -> list[FieldResult]:
                 if len(on) >= LINE_MEMBERS and span > 2 * max(length[k] for k in on):
                     found.update(id(group[k]) for k in on)
     return [f for f in fields if id(f) in found]
+
+
+def trim_edges(f: FieldResult) -> None:
+    """Leave out ``f``'s first or last character where its size says print, not handwriting.
+
+    Heights are taken along the reading direction (a sideways page's strings run down it).
+    Only strings of three or more characters are judged, against their median height.
+    """
+    if len(f.digits) < 3 or len(f.digits) != len(f.value):
+        return
+    across = f.box[2] >= f.box[3]  # the string runs along x
+
+    def height(b: Box) -> int:
+        return b[3] if across else b[2]
+
+    med = float(np.median([height(d.box) for d in f.digits]))
+    digits = list(f.digits)
+    trimmed = False
+    while len(digits) >= 3:
+        for end in (0, -1):
+            d = digits[end]
+            h = height(d.box)
+            if (d.value == 1 and h > EDGE_TALL * med) or h < EDGE_SMALL * med:
+                digits.pop(end)
+                trimmed = True
+                break
+        else:
+            break
+    if not trimmed:
+        return
+    f.digits = digits
+    f.value = "".join("?" if d.value is None else str(d.value) for d in digits)
+    x0 = min(d.box[0] for d in digits)
+    y0 = min(d.box[1] for d in digits)
+    x1 = max(d.box[0] + d.box[2] for d in digits)
+    y1 = max(d.box[1] + d.box[3] for d in digits)
+    f.box = (x0, y0, x1 - x0, y1 - y0)
+    if EDGE_MARKS not in f.reasons:
+        f.reasons.append(EDGE_MARKS)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from digitize.types import FieldResult
+from digitize.types import Box, DigitResult, FieldResult
 from segmentation.free_filters import (
+    EDGE_MARKS,
     LINE_OF_MARKS,
     PRINT_SIZED,
     handwriting_only,
     lines_of_marks,
+    trim_edges,
 )
 
 
@@ -90,3 +92,37 @@ def test_two_ones_or_a_crooked_row_are_not_a_line() -> None:
         FieldResult(f"c{i}", "1", 1.0, (100 + 90 * i, 100 + 300 * i, 6, 80)) for i in range(3)
     ]
     assert lines_of_marks(crooked) == []
+
+
+def _string(chars: list[tuple[int, Box]], conf: float = 0.99) -> FieldResult:
+    digits = [DigitResult(v, 0.99, b) for v, b in chars]
+    x0 = min(b[0] for _, b in chars)
+    x1 = max(b[0] + b[2] for _, b in chars)
+    y0 = min(b[1] for _, b in chars)
+    y1 = max(b[1] + b[3] for _, b in chars)
+    value = "".join(str(v) for v, _ in chars)
+    return FieldResult("s", value, conf, (x0, y0, x1 - x0, y1 - y0), digits)
+
+
+def test_a_box_side_and_a_printed_row_number_are_left_out_of_the_number() -> None:
+    side = (100, 80, 7, 140)  # a divider twice the digits' height, read as a 1
+    row = (120, 130, 20, 26)  # a printed row number, half their height
+    hand = [(7, (160, 100, 48, 64)), (3, (212, 104, 50, 60)), (0, (266, 100, 52, 66))]
+    f = _string([(1, side), (2, row), *hand])
+    trim_edges(f)
+    assert f.value == "730" and EDGE_MARKS in f.reasons
+    assert f.box == (160, 100, 158, 66)
+
+
+def test_a_handwritten_one_at_the_ends_stays() -> None:
+    f = _string([(1, (100, 100, 12, 66)), (7, (130, 100, 48, 64)), (1, (190, 98, 10, 70))])
+    trim_edges(f)
+    assert f.value == "171" and not f.reasons
+
+
+def test_on_a_sideways_page_heights_run_across() -> None:
+    """A string read down a page turned a quarter: a character's height is its box's width."""
+    hand = [(4, (100, 300, 64, 48)), (9, (102, 240, 60, 50)), (0, (100, 180, 66, 52))]
+    f = _string([*hand, (1, (90, 150, 140, 12))])  # the box's side, long across the string
+    trim_edges(f)
+    assert f.value == "490"

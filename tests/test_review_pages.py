@@ -53,6 +53,7 @@ def emitted_codes() -> set[str]:
     codes.add(segmentation.reader.TOUCHES_PRINTED_LINES)
     codes.add(segmentation.free_filters.PRINT_SIZED)
     codes.add(segmentation.free_filters.LINE_OF_MARKS)
+    codes.add(segmentation.free_filters.EDGE_MARKS)
     return codes
 
 
