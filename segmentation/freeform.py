@@ -142,9 +142,11 @@ def find_strings(
     ink: U8 | None = None,
     comps: Components | None = None,
     min_height: int = 8,
+    rules: U8 | None = None,
 ) -> list[TextString]:
     """Digit-string candidates of a whole page in reading order (``ink``: ``page_ink(image)``,
-    ``comps``: its ``components``)."""
+    ``comps``: its ``components``; ``rules``: the printed rules removed from it, whose long
+    vertical lines no string crosses: a table's columns, a page's two columns)."""
     if ink is None:
         ink = page_ink(image)
     n, lab, st, cen = comps if comps is not None else components(ink)
@@ -171,6 +173,8 @@ def find_strings(
 
     boxes = st[idx, :4].astype(np.float64)
     x, y, w, h = boxes.T
+    walls = _walls(rules, float(np.percentile(h, 75))) if rules is not None else []
+    cx, cy = x + w / 2, y + h / 2
     for a in range(len(idx)):
         # Vectorised test of a against every later component.
         b = np.arange(a + 1, len(idx))
@@ -188,13 +192,15 @@ def find_strings(
         xov = np.minimum(x[a] + w[a], x[b] + w[b]) - np.maximum(x[a], x[b])
         vgap = np.maximum(y[b] - (y[a] + h[a]), y[a] - (y[b] + h[b]))
         ok |= (xov >= 0.4 * np.minimum(w[a], w[b])) & (vgap <= 0.35 * hmax) & (swr <= 3.5)
+        if walls:
+            ok &= ~_walled(walls, cx[a], cy[a], cx[b], cy[b])
         for k in b[ok]:
             parent[find(idx[a])] = find(idx[int(k)])
     groups: dict[int, list[int]] = {}
     for i in idx:
         groups.setdefault(find(i), []).append(i)
     found: list[TextString] = []
-    for members in _merge_groups(list(groups.values()), st, sw):
+    for members in _merge_groups(list(groups.values()), st, sw, walls):
         mb = st[members, :4]
         x0, y0 = int(mb[:, 0].min()), int(mb[:, 1].min())
         x1 = int((mb[:, 0] + mb[:, 2]).max())
@@ -213,8 +219,41 @@ def find_strings(
     return reading_order(found)
 
 
+#: A printed vertical line at least this many digit heights long, and this share of the page's
+#: long side, parts the ink either side (a comb's dividers and a box's sides are shorter).
+WALL_LENGTH = 3.0
+WALL_SHARE = 0.08
+Wall = tuple[float, float, float]  # x centre, top, bottom
+
+
+def _walls(rules: U8, digit_height: float) -> list[Wall]:
+    """The long vertical lines among the printed rules: a table's column lines, a gutter."""
+    length = max(round(WALL_SHARE * max(rules.shape)), round(WALL_LENGTH * digit_height))
+    lines = cv2.morphologyEx(rules, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
+    n, _, st, _ = components_with_stats(lines)
+    return [
+        (st[i, 0] + st[i, 2] / 2, float(st[i, 1]), float(st[i, 1] + st[i, 3])) for i in range(1, n)
+    ]
+
+
+def _walled(
+    walls: list[Wall], ax: float, ay: float, bx: npt.NDArray[np.float64] | float,
+    by: npt.NDArray[np.float64] | float,
+) -> npt.NDArray[np.bool_]:  # fmt: skip
+    """Whether a wall stands between centre (ax, ay) and each centre (bx, by)."""
+    bx, by = np.asarray(bx, np.float64), np.asarray(by, np.float64)
+    lo, hi, mid = np.minimum(ax, bx), np.maximum(ax, bx), (ay + by) / 2
+    out = np.zeros(bx.shape, bool)
+    for wx, top, bottom in walls:
+        out |= (lo < wx) & (wx < hi) & (top <= mid) & (mid <= bottom)
+    return out
+
+
 def _merge_groups(
-    groups: list[list[int]], st: npt.NDArray[np.int32], sw: npt.NDArray[np.float64]
+    groups: list[list[int]],
+    st: npt.NDArray[np.int32],
+    sw: npt.NDArray[np.float64],
+    walls: list[Wall] | None = None,
 ) -> list[list[int]]:
     """Join groups on one text line that are close and alike (a digit broken into small pieces
     forms a group of its own first, since no piece alone is as tall as its neighbours)."""
@@ -235,7 +274,17 @@ def _merge_groups(
             gap = max(bx0 - ax1, ax0 - bx1)
             hmin, hmax = min(ah, bh), max(ah, bh)
             swr = max(asw, bsw) / max(min(asw, bsw), 0.5)
-            if vov >= 0.5 * hmin and gap <= 1.2 * hmax and hmax <= 2.2 * hmin and swr <= 3.5:
+            walled = bool(walls) and bool(
+                _walled(walls or [], (ax0 + ax1) / 2, (ay0 + ay1) / 2, (bx0 + bx1) / 2,
+                        (by0 + by1) / 2).any()
+            )  # fmt: skip
+            if (
+                vov >= 0.5 * hmin
+                and gap <= 1.2 * hmax
+                and hmax <= 2.2 * hmin
+                and swr <= 3.5
+                and not walled
+            ):
                 groups[a] = groups[a] + groups.pop(b)
                 infos.pop(b)
                 infos[a] = info(groups[a])

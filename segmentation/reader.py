@@ -256,7 +256,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
         ink = cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
         rules = cv2.rotate(rules, cv2.ROTATE_90_CLOCKWISE)
         comps = None  # labelled anew, turned
-    strings = find_strings(image, ink=ink, comps=comps)
+    strings = find_strings(image, ink=ink, comps=comps, rules=rules)
     tall = float(np.median([s.digit_height for s in strings])) if strings else 0.0
     for k, s in enumerate(strings, start=1):
         sx, sy = s.box[0], s.box[1]

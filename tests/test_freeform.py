@@ -174,3 +174,22 @@ def test_a_number_touching_a_rule_goes_to_review() -> None:
     result = read_page(Page(1, page, source="t"), [], get_recognizer(None), Settings())
     assert result.fields and all(TOUCHES_PRINTED_LINES in f.reasons for f in result.fields)
     assert all(f.needs_review for f in result.fields)
+
+
+def test_a_table_column_line_parts_the_numbers_either_side() -> None:
+    """Two cells' numbers close to one column line: one string each, not one across the line;
+    a comb's short dividers part nothing."""
+    ink = np.zeros((900, 1400), np.uint8)
+    cv2.putText(ink, "123", (300, 450), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 255, 7)
+    cv2.putText(ink, "45", (455, 450), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 255, 7)
+    column = np.zeros_like(ink)
+    cv2.line(column, (442, 100), (442, 800), 255, 3)  # a table's column line, rows long
+    assert len(find_strings(ink, ink=ink)) == 1  # without the line the two numbers run together
+    parted = find_strings(ink, ink=ink, rules=column)
+    assert sorted(s.box[0] for s in parted) == [
+        pytest.approx(305, abs=15),
+        pytest.approx(460, abs=15),
+    ]
+    divider = np.zeros_like(ink)
+    cv2.line(divider, (442, 380), (442, 470), 255, 3)  # a comb's divider: a cell high
+    assert len(find_strings(ink, ink=ink, rules=divider)) == 1
