@@ -15,6 +15,8 @@ import numpy.typing as npt
 from segmentation.imageops import components_with_stats
 
 U8 = npt.NDArray[np.uint8]
+#: ``components_with_stats`` of an ink mask: count, labels, stats, centroids.
+Labels = tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]
 
 
 def _thickness(ink: U8, x: int, y: int, bw: int, bh: int, horizontal: bool) -> float:
@@ -86,7 +88,8 @@ def split_rules(ink: U8) -> tuple[U8, U8]:
         horiz |= np.ascontiguousarray(
             _comb_ticks(np.ascontiguousarray((ink & ~vert).T), np.ascontiguousarray(vert.T)).T
         )
-    vert |= dashed_lines(ink)
+    cc = components_with_stats(ink)  # labelled once for both
+    vert |= dashed_lines(ink, cc) | small_boxes(ink, cc)
     remove = horiz | vert
     if not remove.any():
         return ink, remove
@@ -112,11 +115,46 @@ def _pen_of_rules_met(
     )
 
 
+#: A small printed box (a check box, a one-digit box): the share of each side of its bounding
+#: box that its ink covers, and its size bounds as shares of the page's long side.
+BOX_SIDE_COVER = 0.85
+BOX_MIN, BOX_MAX = 0.005, 0.05
+
+
+def small_boxes(ink: U8, cc: Labels | None = None) -> U8:
+    """Outlines of small, closed, hollow rectangles: check boxes and one-digit boxes.
+
+    Their sides are shorter than the openings that find rules, and a check box reads as a sure
+    "0". Ink covering all four sides of its bounding box almost whole is a drawn rectangle; a
+    handwritten 0 touches its box's sides at a few points only.
+    """
+    out = np.zeros_like(ink)
+    _, lab, st, _ = cc if cc is not None else components_with_stats(ink)
+    side = max(ink.shape)
+    lo, hi = BOX_MIN * side, BOX_MAX * side
+    w_, h_, a_ = st[:, 2], st[:, 3], st[:, 4]
+    fits = (w_ >= lo) & (w_ <= hi) & (h_ >= lo) & (h_ <= hi) & (w_ <= 2 * h_) & (h_ <= 2 * w_)
+    candidates = np.flatnonzero(fits & (a_ <= 0.4 * w_ * h_))
+    for i in candidates[candidates > 0]:  # label 0 is the paper
+        x, y, w, h, _ = st[i]
+        m = lab[y : y + h, x : x + w] == i
+        band = max(2, round(0.08 * min(w, h)))
+        sides = (
+            m[:band].any(axis=0),
+            m[-band:].any(axis=0),
+            m[:, :band].any(axis=1),
+            m[:, -band:].any(axis=1),
+        )
+        if min(float(c.mean()) for c in sides) >= BOX_SIDE_COVER:
+            out[y : y + h, x : x + w][m] = 255
+    return out
+
+
 #: A dashed or dotted rule: at least this many marks in a row, evenly spaced, alike.
 MIN_DASHES = 4
 
 
-def dashed_lines(ink: U8) -> U8:
+def dashed_lines(ink: U8, cc: Labels | None = None) -> U8:
     """Dashes or dots in a straight row at even spacing, alike in size: a dashed printed rule.
 
     Each dash alone is a thin stroke that reads as a sure "1" (a dot as a speck); handwriting
@@ -124,7 +162,7 @@ def dashed_lines(ink: U8) -> U8:
     axes (a skewed scan).
     """
     out = np.zeros_like(ink)
-    n, lab, st, cen = components_with_stats(ink)
+    n, lab, st, cen = cc if cc is not None else components_with_stats(ink)
     if n <= MIN_DASHES:
         return out
     w, h, area = st[1:, 2], st[1:, 3], st[1:, 4]
