@@ -47,7 +47,7 @@ class AdaptConfig:
     seed: int = 1
     threads: int = 2  # TensorFlow threads while fine-tuning
     #: Handwriting-font digits in the usual epoch, as ``digitize train`` has them (0: none).
-    font_digits: int = 12000
+    font_digits: int = 0
 
 
 @dataclass
