@@ -17,7 +17,7 @@ import numpy.typing as npt
 from digitize.types import Box
 from segmentation.binarize import binarize
 from segmentation.imageops import components_with_stats
-from segmentation.printed_rules import remove_rules, split_rules
+from segmentation.printed_rules import box_sides, remove_rules, split_rules
 
 U8 = npt.NDArray[np.uint8]
 
@@ -227,13 +227,20 @@ Wall = tuple[float, float, float]  # x centre, top, bottom
 
 
 def _walls(rules: U8, digit_height: float) -> list[Wall]:
-    """The long vertical lines among the printed rules: a table's column lines, a gutter."""
+    """The long vertical lines among the printed rules (a table's column lines, a gutter), and
+    the ends of every drawn box: what is written in a box is read apart from its neighbours."""
     length = max(round(WALL_SHARE * max(rules.shape)), round(WALL_LENGTH * digit_height))
     lines = cv2.morphologyEx(rules, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
     n, _, st, _ = components_with_stats(lines)
-    return [
+    walls = [
         (st[i, 0] + st[i, 2] / 2, float(st[i, 1]), float(st[i, 1] + st[i, 3])) for i in range(1, n)
     ]
+    n, lab, st, _ = components_with_stats(rules)
+    for i in range(1, n):
+        x, y, w, h, _ = st[i]
+        if min(w, h) >= digit_height and box_sides(lab[y : y + h, x : x + w] == i)[1]:
+            walls += [(float(x), float(y), float(y + h)), (float(x + w), float(y), float(y + h))]
+    return walls
 
 
 def _walled(

@@ -115,38 +115,57 @@ def _pen_of_rules_met(
     )
 
 
-#: A small printed box (a check box, a one-digit box): the share of each side of its bounding
-#: box that its ink covers, and its size bounds as shares of the page's long side.
+#: A drawn box: the share of each side of its bounding box that its ink covers. Small ones (a
+#: check box, a one-digit box: sides 0.5-5 % of the page's long side) go whole; a field's box
+#: (up to ``FIELD_BOX_MAX`` of it) loses its outline only, whatever is written inside.
 BOX_SIDE_COVER = 0.85
-BOX_MIN, BOX_MAX = 0.005, 0.05
+BOX_MIN, BOX_MAX, FIELD_BOX_MAX = 0.005, 0.05, 0.6
+
+
+def box_sides(m: npt.NDArray[np.bool_]) -> tuple[int, bool]:
+    """(band width, whether ``m``'s ink covers all four sides of its bounding box).
+
+    The band reaches past the outline's pen (its thickness along the top side, where little
+    handwriting reaches), so a broad pen's outline goes whole.
+    """
+    h, w = m.shape
+    top = m[: max(1, h // 4)]
+    pen = float(np.median(np.argmin(top, axis=0))) if top[0].mean() > 0.5 else 0.0
+    band = int(min(max(2, round(0.08 * min(w, h)), pen + 2), max(2, 0.25 * min(w, h))))
+    sides = (
+        m[:band].any(axis=0),
+        m[-band:].any(axis=0),
+        m[:, :band].any(axis=1),
+        m[:, -band:].any(axis=1),
+    )
+    return band, min(float(c.mean()) for c in sides) >= BOX_SIDE_COVER
 
 
 def small_boxes(ink: U8, cc: Labels | None = None) -> U8:
-    """Outlines of small, closed, hollow rectangles: check boxes and one-digit boxes.
+    """Outlines of closed, hollow rectangles: check boxes, one-digit boxes, fields' boxes.
 
-    Their sides are shorter than the openings that find rules, and a check box reads as a sure
-    "0". Ink covering all four sides of its bounding box almost whole is a drawn rectangle; a
-    handwritten 0 touches its box's sides at a few points only.
+    Their sides may be shorter than the openings that find rules, or drawn with a pen too broad
+    for them, and a check box reads as a sure "0". Ink covering all four sides of its bounding
+    box almost whole is a drawn rectangle; a handwritten 0 touches its box's sides at a few
+    points only.
     """
     out = np.zeros_like(ink)
     _, lab, st, _ = cc if cc is not None else components_with_stats(ink)
     side = max(ink.shape)
-    lo, hi = BOX_MIN * side, BOX_MAX * side
+    lo, hi, big = BOX_MIN * side, BOX_MAX * side, FIELD_BOX_MAX * side
     w_, h_, a_ = st[:, 2], st[:, 3], st[:, 4]
-    fits = (w_ >= lo) & (w_ <= hi) & (h_ >= lo) & (h_ <= hi) & (w_ <= 2 * h_) & (h_ <= 2 * w_)
-    candidates = np.flatnonzero(fits & (a_ <= 0.4 * w_ * h_))
+    small = (w_ <= hi) & (h_ <= hi) & (w_ <= 2 * h_) & (h_ <= 2 * w_)
+    fits = (w_ >= lo) & (h_ >= lo) & (w_ <= big) & (h_ <= big) & (a_ <= 0.4 * w_ * h_)
+    candidates = np.flatnonzero(fits)
     for i in candidates[candidates > 0]:  # label 0 is the paper
         x, y, w, h, _ = st[i]
         m = lab[y : y + h, x : x + w] == i
-        band = max(2, round(0.08 * min(w, h)))
-        sides = (
-            m[:band].any(axis=0),
-            m[-band:].any(axis=0),
-            m[:, :band].any(axis=1),
-            m[:, -band:].any(axis=1),
-        )
-        if min(float(c.mean()) for c in sides) >= BOX_SIDE_COVER:
-            out[y : y + h, x : x + w][m] = 255
+        band, closed = box_sides(m)
+        if not closed:
+            continue
+        if not small[i]:  # the outline only: what is written inside stays
+            m[band:-band, band:-band] = False
+        out[y : y + h, x : x + w][m] = 255
     return out
 
 

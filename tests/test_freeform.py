@@ -9,6 +9,7 @@ import pytest
 
 from segmentation.binarize import binarize, dark_ink
 from segmentation.freeform import find_strings, remove_rules
+from segmentation.printed_rules import split_rules
 
 U8 = npt.NDArray[np.uint8]
 
@@ -193,3 +194,17 @@ def test_a_table_column_line_parts_the_numbers_either_side() -> None:
     divider = np.zeros_like(ink)
     cv2.line(divider, (442, 380), (442, 470), 255, 3)  # a comb's divider: a cell high
     assert len(find_strings(ink, ink=ink, rules=divider)) == 1
+
+
+def test_numbers_in_two_boxes_side_by_side_stay_apart() -> None:
+    """A box's ends part what is written in it from the next box's number (a value and its
+    cents, two short fields in a row), however close the two are."""
+    page = np.zeros((2339, 1654), np.uint8)
+    cv2.rectangle(page, (300, 400), (560, 500), 255, 9)  # broad-pen boxes
+    cv2.rectangle(page, (585, 400), (700, 500), 255, 9)
+    cv2.putText(page, "425", (330, 480), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 255, 7)
+    cv2.putText(page, "53", (598, 480), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 255, 7)
+    ink, rules = split_rules(page)
+    strings = find_strings(page, ink=ink, rules=rules)
+    assert len(strings) == 2
+    assert all(s.box[0] > 300 and s.box[0] + s.box[2] < 700 for s in strings)
