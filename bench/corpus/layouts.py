@@ -277,7 +277,7 @@ def table_grid(rng: np.random.Generator) -> FormLayout:
     x0 = int(rng.integers(110, 200))
     xs = np.cumsum([x0, *widths]).tolist()
     head_h, row_h = int(rng.integers(60, 90)), int(rng.integers(90, 130))
-    rows = int(min(rng.integers(6, 12), (A4[1] - 400 - y - head_h) // row_h))
+    rows = min(int(rng.integers(6, 12)), (A4[1] - 400 - y - head_h) // row_h)
     lw = f.lw
     y1 = y + head_h + rows * row_h
     for i, hx in enumerate(heads):

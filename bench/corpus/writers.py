@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -122,7 +123,7 @@ def mnist_writer(split: str) -> SourceWriter:
 
 
 @lru_cache(maxsize=64)
-def _font(path: str, size: int):  # type: ignore[no-untyped-def]
+def _font(path: str, size: int) -> Any:
     from PIL import ImageFont
 
     return ImageFont.truetype(path, size)
