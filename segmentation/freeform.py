@@ -30,6 +30,9 @@ class TextString:
     ink: U8
     digit_height: float
     stroke: float
+    #: Writing close to it on the far side of a printed line was kept apart: one number may run
+    #: across the line (into the next cell), so digits may be missing.
+    parted: bool = False
 
 
 def _stroke_widths(
@@ -175,6 +178,7 @@ def find_strings(
     x, y, w, h = boxes.T
     walls = _walls(rules, float(np.percentile(h, 75))) if rules is not None else []
     cx, cy = x + w / 2, y + h / 2
+    parted: set[int] = set()
     for a in range(len(idx)):
         # Vectorised test of a against every later component.
         b = np.arange(a + 1, len(idx))
@@ -193,7 +197,12 @@ def find_strings(
         vgap = np.maximum(y[b] - (y[a] + h[a]), y[a] - (y[b] + h[b]))
         ok |= (xov >= 0.4 * np.minimum(w[a], w[b])) & (vgap <= 0.35 * hmax) & (swr <= 3.5)
         if walls:
-            ok &= ~_walled(walls, cx[a], cy[a], cx[b], cy[b])
+            walled = _walled(walls, cx[a], cy[a], cx[b], cy[b])
+            near = ok & walled & (gap <= 0.6 * hmax) & (hmax <= 1.5 * hmin)
+            if near.any():  # kept apart, though close and alike: a number may run across
+                parted.add(idx[a])
+                parted.update(idx[int(k)] for k in b[near])
+            ok &= ~walled
         for k in b[ok]:
             parent[find(idx[a])] = find(idx[int(k)])
     groups: dict[int, list[int]] = {}
@@ -214,7 +223,13 @@ def find_strings(
         dh = float(np.median(heights[heights >= 0.5 * heights.max()]))
         stroke = float(np.median(sw[members]))
         found.append(
-            TextString((x0, y0, x1 - x0, y1 - y0), (inside * 255).astype(np.uint8), dh, stroke)
+            TextString(
+                (x0, y0, x1 - x0, y1 - y0),
+                (inside * 255).astype(np.uint8),
+                dh,
+                stroke,
+                parted=any(i in parted for i in members),
+            )
         )
     return reading_order(found)
 

@@ -301,7 +301,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
             to_page=to_page,
             picture=_crop(page.image, page_box),
             digit_height=s.digit_height,
-            reasons=[TOUCHES_PRINTED_LINES] if on_rules else [],
+            reasons=[TOUCHES_PRINTED_LINES] * on_rules + [INK_OUTSIDE_BOX] * s.parted,
         )
 
 

@@ -191,6 +191,7 @@ def test_a_table_column_line_parts_the_numbers_either_side() -> None:
         pytest.approx(305, abs=15),
         pytest.approx(460, abs=15),
     ]
+    assert all(s.parted for s in parted)  # so close, one number may run across: both flagged
     divider = np.zeros_like(ink)
     cv2.line(divider, (442, 380), (442, 470), 255, 3)  # a comb's divider: a cell high
     assert len(find_strings(ink, ink=ink, rules=divider)) == 1
@@ -208,3 +209,14 @@ def test_numbers_in_two_boxes_side_by_side_stay_apart() -> None:
     strings = find_strings(page, ink=ink, rules=rules)
     assert len(strings) == 2
     assert all(s.box[0] > 300 and s.box[0] + s.box[2] < 700 for s in strings)
+
+
+def test_numbers_well_apart_across_a_column_line_are_not_flagged() -> None:
+    ink = np.zeros((900, 1400), np.uint8)
+    cv2.putText(ink, "123", (300, 450), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 255, 7)
+    cv2.putText(ink, "45", (480, 450), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 255, 7)
+    assert len(find_strings(ink, ink=ink)) == 1  # near enough to join without the line...
+    column = np.zeros_like(ink)
+    cv2.line(column, (455, 100), (455, 800), 255, 3)
+    strings = find_strings(ink, ink=ink, rules=column)  # ...but too far apart to be one number
+    assert len(strings) == 2 and not any(s.parted for s in strings)
