@@ -176,7 +176,9 @@ def find_strings(
 
     boxes = st[idx, :4].astype(np.float64)
     x, y, w, h = boxes.T
-    walls = _walls(rules, float(np.percentile(h, 75))) if rules is not None else []
+    unit = float(np.percentile(h, 75))
+    walls, drawn = _walls(rules, unit) if rules is not None else ([], [])
+    drawn = [b for b in drawn if b[3] <= BOX_ROW * unit]  # one row: a comb, a field's box
     cx, cy = x + w / 2, y + h / 2
     parted: set[int] = set()
     for a in range(len(idx)):
@@ -191,7 +193,10 @@ def find_strings(
         swr = np.maximum(sw[idx[a]], sw[np.array(idx)[b]]) / np.maximum(
             np.minimum(sw[idx[a]], sw[np.array(idx)[b]]), 0.5
         )
-        ok = (vov >= 0.5 * hmin) & (gap <= 1.2 * hmax) & (hmax <= 2.2 * hmin) & (swr <= 3.5)
+        reach = 1.2 * hmax
+        if drawn:  # in one comb or box, digits in far-apart cells are one number
+            reach = np.where(_boxed(drawn, cx[a], cy[a], cx[b], cy[b]), BOX_REACH * hmax, reach)
+        ok = (vov >= 0.5 * hmin) & (gap <= reach) & (hmax <= 2.2 * hmin) & (swr <= 3.5)
         # Rejoin broken digits: a small piece above/below a larger one, overlapping in x.
         xov = np.minimum(x[a] + w[a], x[b] + w[b]) - np.maximum(x[a], x[b])
         vgap = np.maximum(y[b] - (y[a] + h[a]), y[a] - (y[b] + h[b]))
@@ -239,23 +244,40 @@ def find_strings(
 WALL_LENGTH = 3.0
 WALL_SHARE = 0.08
 Wall = tuple[float, float, float]  # x centre, top, bottom
+#: Inside one drawn box at most this many handwriting heights tall, strings join across gaps
+#: up to ``BOX_REACH`` character heights (a comb's cells, a box written in with spaces).
+BOX_ROW, BOX_REACH = 3.0, 4.0
 
 
-def _walls(rules: U8, digit_height: float) -> list[Wall]:
+def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box]]:
     """The long vertical lines among the printed rules (a table's column lines, a gutter), and
-    the ends of every drawn box: what is written in a box is read apart from its neighbours."""
+    the ends of every drawn box: what is written in a box is read apart from its neighbours;
+    and the drawn boxes themselves (a comb's cells keep its digits far apart)."""
     length = max(round(WALL_SHARE * max(rules.shape)), round(WALL_LENGTH * digit_height))
     lines = cv2.morphologyEx(rules, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
     n, _, st, _ = components_with_stats(lines)
     walls = [
         (st[i, 0] + st[i, 2] / 2, float(st[i, 1]), float(st[i, 1] + st[i, 3])) for i in range(1, n)
     ]
+    boxes: list[Box] = []
     n, lab, st, _ = components_with_stats(rules)
     for i in range(1, n):
         x, y, w, h, _ = st[i]
         if min(w, h) >= digit_height and box_sides(lab[y : y + h, x : x + w] == i)[1]:
             walls += [(float(x), float(y), float(y + h)), (float(x + w), float(y), float(y + h))]
-    return walls
+            boxes.append((int(x), int(y), int(w), int(h)))
+    return walls, boxes
+
+
+def _boxed(boxes: list[Box], ax: float, ay: float, bx: npt.NDArray[np.float64],
+           by: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:  # fmt: skip
+    """Whether centre (ax, ay) and each centre (bx, by) lie in one drawn box of one row's
+    height (a comb, a box for one number; not a table, whose rows share its frame)."""
+    out = np.zeros(bx.shape, bool)
+    for x, y, w, h in boxes:
+        if x <= ax <= x + w and y <= ay <= y + h:
+            out |= (x <= bx) & (bx <= x + w) & (y <= by) & (by <= y + h)
+    return out
 
 
 def _walled(

@@ -220,3 +220,15 @@ def test_numbers_well_apart_across_a_column_line_are_not_flagged() -> None:
     cv2.line(column, (455, 100), (455, 800), 255, 3)
     strings = find_strings(ink, ink=ink, rules=column)  # ...but too far apart to be one number
     assert len(strings) == 2 and not any(s.parted for s in strings)
+
+
+def test_digits_in_far_apart_cells_of_one_comb_are_one_number() -> None:
+    page = np.zeros((2339, 1654), np.uint8)
+    cv2.rectangle(page, (200, 400), (1000, 500), 255, 3)
+    for i in range(1, 5):  # a comb of five wide cells
+        cv2.line(page, (200 + 160 * i, 400), (200 + 160 * i, 500), 255, 3)
+    for i, d in enumerate("4071"):
+        cv2.putText(page, d, (250 + 160 * i, 480), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 255, 7)
+    ink, rules = split_rules(page)
+    assert len(find_strings(page, ink=ink)) == 4  # cells far apart: four strings alone
+    assert len(find_strings(page, ink=ink, rules=rules)) == 1  # the comb makes them one
