@@ -36,6 +36,7 @@ MIN_QUALITY = 0.72  # below this no template explains the page (look-alikes scor
 FALLBACK_QUALITY = 0.9  # right fallback fits score >= 0.99, wrong ones <= 0.75
 GOOD_QUALITY = 0.85  # good enough to stop trying other templates
 PAGE_FEATURES = 600
+RETRY_FEATURES = 1500
 TEMPLATE_FEATURES = 700
 
 
@@ -358,6 +359,11 @@ def identify(page: Page, templates: Sequence[Template]) -> Registration | None:
         fb = _fallback_candidates(pyr, work, ws, templates)
         if fb and max(c[0] for c in fb) > max((c[0] for c in cands), default=0.0):
             cands, method = fb, "fallback"
+    if not cands or max(c[0] for c in cands) < MIN_QUALITY:
+        # Handwriting crowds a sparse or repetitive form's own features out of the strongest
+        # few hundred: look again with more (only pages that found no fit pay for it).
+        kps, desc = align.orb_features(work, RETRY_FEATURES)
+        cands, method = _feature_candidates(pyr, work, ws, kps, desc, templates), "features"
     if not cands:
         return None
     q, ti, h_work = max(cands, key=lambda c: c[0])

@@ -254,3 +254,19 @@ def test_light_falling_off_across_a_written_grid_is_not_lid() -> None:
     for x in (20, 120, 260, 380):
         cv2.line(work, (x, 60), (x, 500), 40, 1)
     assert registration._paper(work).all()
+
+
+@pytest.mark.slow
+def test_a_form_whose_features_the_handwriting_crowds_out_registers_on_a_second_look() -> None:
+    """A sparse comb form filled in: the strongest 600 features are mostly handwriting, and the
+    form's own are found only among more (the fallback's frame does not fit it either)."""
+    from bench.corpus import pages, writers
+    from segmentation.templates import load_templates
+
+    writer = writers.source_writer(synthetic.font_digit_source(), "fonts")
+    page = pages.make_page("comb_ticks", 102, writer)
+    templates = load_templates([pages.template_path("comb_ticks", 102)])
+    reg = identify(Page(1, page.image), templates)
+    assert reg is not None and reg.quality > 0.95
+    error = field_corner_error(page.homography, reg.homography, templates[0])
+    assert error < 6.0 * page.effects.dpi / 200
