@@ -186,7 +186,7 @@ class Reader:
 
 def run(
     families: list[str], seeds: list[int], writer: Writer | None, reader: Reader | None,
-    *, examples: bool = True, progress: bool = False,
+    *, examples: bool = True, progress: bool = False, example_pages: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
     blank: dict[str, list[tuple[Counter[str], float]]] = defaultdict(list)
     filled: dict[str, list[tuple[Counter[str], float]]] = defaultdict(list)
@@ -211,7 +211,8 @@ def run(
         if progress:
             print(f"  {fam} done", file=sys.stderr, flush=True)
     if examples:
-        _examples(seeds, blank, filled, reading, reader, tmp, writer is not None)
+        pages = example_pages or max(1, len(seeds) // 2)
+        _examples(seeds, blank, filled, reading, reader, tmp, writer is not None, pages)
     report: dict[str, Any] = {"seeds": [seeds[0], seeds[-1]], "iou": IOU, "groups": {}}
     names = list(blank)
     for name in names:
@@ -242,6 +243,7 @@ def run(
 def _examples(
     seeds: list[int], blank: dict[str, Any], filled: dict[str, Any],
     reading: dict[str, Counter[str]], reader: Reader | None, tmp: Path, with_filled: bool,
+    pages: int = 1,
 ) -> None:  # fmt: skip
     """The bundled examples' forms: their reference against their template, and filled pages."""
     from model.training import forms, synthetic
@@ -259,7 +261,8 @@ def _examples(
         if not with_filled:
             continue
         path, drafted = (None, []) if reader is None else draft(ref, f"ex_{name}", tmp)
-        for seed in seeds[: max(1, len(seeds) // 2)]:
+        for k in range(pages):
+            seed = seeds[0] + k
             page = synthetic.make_page(name, source, 5000 + seed)
             scan_truth = [
                 (f.kind, page.field_boxes[f.name], t[2])
@@ -323,6 +326,9 @@ def main() -> None:
     ap.add_argument("--blank-only", action="store_true", help="no filled pages, no reading")
     ap.add_argument("--no-read", action="store_true", help="no reading with drafted templates")
     ap.add_argument("--no-examples", action="store_true")
+    ap.add_argument(
+        "--example-pages", type=int, default=0, help="filled pages per example (default: seeds / 2)"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     families = [f for f in args.families.split(",") if f] or list(FAMILIES)
@@ -330,7 +336,13 @@ def main() -> None:
     writer = None if args.blank_only else make_writer(args.writer, args.digits)
     reader = None if args.blank_only or args.no_read else Reader()
     report = run(
-        families, seeds, writer, reader, examples=not args.no_examples, progress=not args.json
+        families,
+        seeds,
+        writer,
+        reader,
+        examples=not args.no_examples,
+        progress=not args.json,
+        example_pages=args.example_pages,
     )
     if args.json:
         print(json.dumps(report, indent=2))
