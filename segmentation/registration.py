@@ -254,6 +254,7 @@ def _refined(h_work: Mat, t: Template, pyr: align.Pyramid, ws: float) -> Mat:
 
 
 LID_STEP = 12.0  # grey levels across the paper's edge: a lid is a step, uneven light a slope
+LID_INK = 0.01  # share of a lid's pixels that may read as ink (noise, dust), not print
 
 
 def _edge_step(blur: Grey, mask: npt.NDArray[np.uint8]) -> float:
@@ -295,7 +296,13 @@ def _paper(work: Grey) -> npt.NDArray[np.bool_]:
     if paper - lid < 25 or _edge_step(blur, mask) < LID_STEP:
         return np.ones(work.shape, bool)
     mask = cv2.erode(mask, np.ones((4, 4), np.uint8))
-    return cv2.resize(mask, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    mask = cv2.resize(mask, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    # A lid is bare: a "lid" with print on it is paper in the shade of uneven light.
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
+    ink = _binarise_small(work) & ~near
+    if np.count_nonzero(ink) > LID_INK * max(int(np.count_nonzero(~near)), 1):
+        return np.ones(work.shape, bool)
+    return mask
 
 
 def _fallback_candidates(

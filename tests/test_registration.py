@@ -270,3 +270,20 @@ def test_a_form_whose_features_the_handwriting_crowds_out_registers_on_a_second_
     assert reg is not None and reg.quality > 0.95
     error = field_corner_error(page.homography, reg.homography, templates[0])
     assert error < 6.0 * page.effects.dpi / 200
+
+
+def test_a_shaded_half_with_print_on_it_is_paper_and_a_bare_border_is_lid() -> None:
+    rng = np.random.default_rng(0)
+    work = np.full((560, 400), 235, np.uint8)
+    work[:, :190] = 185  # the paper's darker half (a fold, a lamp): a sharp step
+    for y in range(80, 500, 40):  # print across both halves
+        cv2.line(work, (40, y), (360, y), 40, 1)
+    noisy = np.clip(work + rng.normal(0, 4, work.shape), 0, 255).astype(np.uint8)
+    assert registration._paper(noisy).all()
+    lidded = np.full((560, 400), 110, np.uint8)
+    lidded[30:530, 25:375] = 235
+    for y in range(80, 500, 40):
+        cv2.line(lidded, (60, y), (340, y), 40, 1)
+    noisy = np.clip(lidded + rng.normal(0, 4, lidded.shape), 0, 255).astype(np.uint8)
+    paper = registration._paper(noisy)
+    assert not paper[5, 5] and paper[280, 200]
