@@ -287,3 +287,16 @@ def test_a_shaded_half_with_print_on_it_is_paper_and_a_bare_border_is_lid() -> N
     noisy = np.clip(lidded + rng.normal(0, 4, lidded.shape), 0, 255).astype(np.uint8)
     paper = registration._paper(noisy)
     assert not paper[5, 5] and paper[280, 200]
+
+
+@pytest.mark.slow
+def test_a_grid_of_thin_grey_rules_is_found_where_the_fit_puts_it() -> None:
+    """Thin grey rules fade at the working size; the form's ink must still count as found."""
+    from bench.corpus import pages, writers
+    from segmentation.templates import load_templates
+
+    writer = writers.source_writer(synthetic.font_digit_source(), "fonts")
+    page = pages.make_page("table_grid", 100, writer)
+    templates = load_templates([pages.template_path("table_grid", 100)])
+    reg = identify(Page(1, page.image), templates)
+    assert reg is not None and reg.quality > 0.85
