@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.corpus import fonts
+from model.training.augment import jitter
 from model.training.synthetic import DigitSource
 
 Alpha = npt.NDArray[np.float32]
@@ -155,21 +156,9 @@ class FontWriter(Writer):
         m = np.array([[1, shear, -shear * h / 2], [0, 1, 0]], np.float32)
         m[:, :2] *= [[rng.uniform(0.85, 1.15)], [1.0]]  # narrower or wider hands
         a = cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR)
-        a = _elastic(a, rng, amount=float(rng.uniform(0.015, 0.04)) * h)
+        a = jitter(a, rng, amount=float(rng.uniform(0.015, 0.04)) * h)
         a = _pen_width(a, 2 * pen.width)  # at twice the size
         return _fit_height(a, height)
-
-
-def _elastic(a: Alpha, rng: np.random.Generator, amount: float) -> Alpha:
-    """Smooth random displacement of the strokes (a hand is never a typeface)."""
-    h, w = a.shape
-    sigma = max(h, w) / 8
-    dx = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), sigma)
-    dy = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), sigma)
-    dx *= amount / max(float(np.abs(dx).max()), 1e-6)
-    dy *= amount / max(float(np.abs(dy).max()), 1e-6)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    return cv2.remap(a, xx + dx, yy + dy, cv2.INTER_LINEAR, borderValue=0).astype(np.float32)
 
 
 def font_writer(split: str) -> FontWriter:

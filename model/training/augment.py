@@ -105,7 +105,7 @@ def page_style(
     if mask.sum() < 5:  # a faint fragment: keep what there is
         mask = big > 0.1
     if cfg.gap > 0 and rng.random() < cfg.gap:  # no draw when off: seeded runs stay as they were
-        _cut_gap(mask, rng)
+        cut_gap(mask, rng)
     if not mask.any():
         return digit.astype(np.float32) * np.float32(1 / 255)
     return to_mnist(crop_ink(mask))
@@ -140,16 +140,34 @@ def touching(big: F32, other: U8, scale: float, rng: np.random.Generator) -> F32
     return canvas
 
 
-def _cut_gap(mask: npt.NDArray[np.bool_], rng: np.random.Generator) -> None:
-    """A thin slanted gap through the middle half, as a lifted pen or a dry stroke leaves."""
+def cut_gap(
+    mask: npt.NDArray[np.bool_], rng: np.random.Generator, *, pen: int = 25, keep: float = 0.6
+) -> None:
+    """A thin slanted gap through the middle half, as a lifted pen or a dry stroke leaves.
+
+    The gap is ``h // pen`` wide; it is cut only where ``keep`` of the ink stays.
+    """
     h, w = mask.shape
     y0 = int(rng.integers(h // 4, max(h // 4 + 1, 3 * h // 4)))
     y1 = y0 + int(rng.integers(-(h // 6), h // 6 + 1))
     line = np.zeros(mask.shape, np.uint8)
-    cv2.line(line, (0, y0), (w, y1), 1, max(1, h // 25))
+    cv2.line(line, (0, y0), (w, y1), 1, max(1, h // pen))
     kept = mask & (line == 0)
-    if kept.sum() >= 0.6 * mask.sum():
+    if kept.sum() >= keep * mask.sum():
         mask[:] = kept
+
+
+def jitter(a: F32, rng: np.random.Generator, amount: float) -> F32:
+    """Smooth random displacement of one drawn digit's strokes by up to ``amount`` pixels (a
+    hand is never a typeface); unlike ``elastic``, one image at a time, of any size."""
+    h, w = a.shape
+    sigma = max(h, w) / 8
+    dx = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), sigma)
+    dy = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), sigma)
+    dx *= amount / max(float(np.abs(dx).max()), 1e-6)
+    dy *= amount / max(float(np.abs(dy).max()), 1e-6)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(a, xx + dx, yy + dy, cv2.INTER_LINEAR, borderValue=0).astype(np.float32)
 
 
 def augment(x: U8, rng: np.random.Generator, cfg: AugmentConfig) -> F32:

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from model.training.augment import cut_gap, jitter
 from segmentation.normalize import to_mnist
 from segmentation.strokes import crop_ink
 
@@ -233,30 +234,6 @@ def _glyph_hershey(face: int, digit: int, size: int) -> F32:
     return canvas.astype(np.float32) / 255.0
 
 
-def _elastic(a: F32, rng: np.random.Generator, amount: float) -> F32:
-    """Smooth random displacement of the strokes (a hand is never a typeface)."""
-    h, w = a.shape
-    sigma = max(h, w) / 8
-    dx = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), sigma)
-    dy = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), sigma)
-    dx *= amount / max(float(np.abs(dx).max()), 1e-6)
-    dy *= amount / max(float(np.abs(dy).max()), 1e-6)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    return cv2.remap(a, xx + dx, yy + dy, cv2.INTER_LINEAR, borderValue=0).astype(np.float32)
-
-
-def _gap(mask: npt.NDArray[np.bool_], rng: np.random.Generator) -> None:
-    """A thin slanted cut through the middle half, as a lifted pen or a dry stroke leaves."""
-    h, w = mask.shape
-    y0 = int(rng.integers(h // 4, max(h // 4 + 1, 3 * h // 4)))
-    y1 = y0 + int(rng.integers(-(h // 6), h // 6 + 1))
-    line = np.zeros(mask.shape, np.uint8)
-    cv2.line(line, (0, y0), (w, y1), 1, max(1, h // 30))
-    kept = mask & (line == 0)
-    if kept.sum() >= 0.7 * mask.sum():
-        mask[:] = kept
-
-
 def render_digit(
     font: str | int, digit: int, rng: np.random.Generator, page_style: bool = False
 ) -> F32:
@@ -282,7 +259,7 @@ def render_digit(
     m = np.array([[1, shear, -shear * h / 2], [0, 1, 0]], np.float32)
     m[0, :] *= rng.uniform(0.8, 1.2)  # narrower or wider hands
     a = cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR)
-    a = _elastic(a, rng, amount=float(rng.uniform(0.01, 0.045)) * h)
+    a = jitter(a, rng, amount=float(rng.uniform(0.01, 0.045)) * h)
     r = int(rng.integers(-1, 3))  # pen: thinner than the font's, or fatter
     if r:
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(r) + 1, 2 * abs(r) + 1))
@@ -291,7 +268,7 @@ def render_digit(
             a = other
     mask = a > 0.5
     if rng.random() < 0.1:
-        _gap(mask, rng)
+        cut_gap(mask, rng, pen=30, keep=0.7)
     if mask.sum() < 5:
         return to_mnist(a)
     ink = crop_ink(mask)  # strokes to MNIST's pen width, as the reader evens them out
