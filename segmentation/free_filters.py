@@ -145,7 +145,7 @@ def trim_edges(f: FieldResult) -> None:
     if not trimmed:
         return
     f.digits = digits
-    f.value = "".join("?" if d.value is None else str(d.value) for d in digits)
+    f.value = "".join(str(d.value) for d in digits)  # every digit read one: lengths agree
     x0 = min(d.box[0] for d in digits)
     y0 = min(d.box[1] for d in digits)
     x1 = max(d.box[0] + d.box[2] for d in digits)

@@ -318,17 +318,14 @@ def _merge_groups(
             gap = max(bx0 - ax1, ax0 - bx1)
             hmin, hmax = min(ah, bh), max(ah, bh)
             swr = max(asw, bsw) / max(min(asw, bsw), 0.5)
-            walled = bool(walls) and bool(
-                _walled(walls or [], (ax0 + ax1) / 2, (ay0 + ay1) / 2, (bx0 + bx1) / 2,
-                        (by0 + by1) / 2).any()
-            )  # fmt: skip
             if (
                 vov >= 0.5 * hmin
                 and gap <= 1.2 * hmax
                 and hmax <= 2.2 * hmin
                 and swr <= 3.5
-                and not walled
-            ):
+                and not (walls and _walled(walls, (ax0 + ax1) / 2, (ay0 + ay1) / 2,
+                                           (bx0 + bx1) / 2, (by0 + by1) / 2).any())
+            ):  # fmt: skip
                 groups[a] = groups[a] + groups.pop(b)
                 infos.pop(b)
                 infos[a] = info(groups[a])

@@ -69,9 +69,9 @@ class _Prep:
     refine_pts: npt.NDArray[np.float32]
 
 
-def _binarise_small(image: Grey) -> npt.NDArray[np.bool_]:
+def _binarise_small(image: Grey, offset: int = 18) -> npt.NDArray[np.bool_]:
     return cv2.adaptiveThreshold(
-        image, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 15, 18
+        image, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 15, offset
     ).astype(bool)
 
 
@@ -154,9 +154,7 @@ def verify(work: Grey, t: Template, h_work: Mat) -> float:
     )
     raw = _binarise_small(aligned)
     # Found where expected: fainter ink counts (thin grey rules fade at the working size).
-    faint = cv2.adaptiveThreshold(
-        aligned, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 15, RECALL_OFFSET
-    )
+    faint = _binarise_small(aligned, RECALL_OFFSET).astype(np.uint8)
     page_ink = cv2.dilate(faint, np.ones((3, 3), np.uint8))
     recall = int(np.count_nonzero(page_ink[prep.ink])) / prep.ink_count
     inside = cv2.warpPerspective(
@@ -288,8 +286,9 @@ def _lid_at_border(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return np.where(at_border[labels], 0, 1).astype(np.uint8)
 
 
-def _paper(work: Grey) -> npt.NDArray[np.bool_]:
-    """Where the paper is, when a darker scanner lid shows around it (else everywhere)."""
+def _paper(work: Grey, ink: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.bool_]:
+    """Where the paper is, when a darker scanner lid shows around it (else everywhere);
+    ``ink``: ``_binarise_small(work)`` when the caller has it."""
     blur = cv2.morphologyEx(
         cv2.medianBlur(cv2.pyrDown(work), 5), cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8)
     )  # the paper's shade without the ink on it
@@ -304,7 +303,7 @@ def _paper(work: Grey) -> npt.NDArray[np.bool_]:
     mask = cv2.resize(mask, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
     # A lid is bare: a "lid" with print on it is paper in the shade of uneven light.
     near = cv2.dilate(mask.astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
-    ink = _binarise_small(work) & ~near
+    ink = (_binarise_small(work) if ink is None else ink) & ~near
     if np.count_nonzero(ink) > LID_INK * max(int(np.count_nonzero(~near)), 1):
         return np.ones(work.shape, bool)
     return mask
@@ -317,7 +316,8 @@ def _fallback_candidates(
     quarter turn and template; the best few guesses (by correlation) refined coarse to fine and
     verified. Only results above ``FALLBACK_QUALITY`` are returned: without feature consensus a
     repetitive form shifted by one row can look half right."""
-    ink = _binarise_small(work) & _paper(work)
+    raw = _binarise_small(work)
+    ink = raw & _paper(work, raw)
     p_frame = align.ink_frame(ink)
     if p_frame is None:
         return []
