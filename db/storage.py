@@ -8,8 +8,6 @@ share. Either way nothing depends on a path only the submitter can see.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Blob
 from digitize.errors import ConfigError, NotFoundError
+from digitize.files import write_atomic
 
 
 def sha256_of(data: bytes) -> str:
@@ -81,11 +80,7 @@ class DirectoryStorage:
         path = self.path_for(digest)
         if path.exists():
             return digest
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)  # atomic: readers never see half a file
+        write_atomic(path, data)  # readers never see half a file
         return digest
 
     def get(self, session: Session, sha256: str) -> bytes:

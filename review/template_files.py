@@ -10,10 +10,8 @@ folder reads only its own ``*.json``) until it is saved under a name.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from digitize.errors import BadInputError, InputTooLargeError, NotFoundError
+from digitize.files import write_atomic
 from digitize.settings import Settings
 from segmentation.loading import load_pages, sniff
 
@@ -153,19 +152,6 @@ def safe_name(text: str) -> str:
     return name or "form"
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all (a temporary file beside it, then a rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _png(grey: npt.NDArray[np.uint8]) -> bytes:
     ok, buf = cv2.imencode(".png", grey)
     if not ok:  # pragma: no cover - OpenCV encodes any uint8 picture
@@ -195,8 +181,8 @@ def create_draft(settings: Settings, data: bytes, filename: str, name: str) -> s
     drafted = draft(grey, name, f"{name}.png", read_caption=tesseract_caption_reader())
     draft_id = secrets.token_hex(8)
     base = _drafts_dir(settings) / draft_id
-    _write(base.with_suffix(".png"), _png(blank_reference(grey, drafted.found)))
-    _write(base.with_suffix(".json"), _dump(drafted.template))
+    write_atomic(base.with_suffix(".png"), _png(blank_reference(grey, drafted.found)))
+    write_atomic(base.with_suffix(".json"), _dump(drafted.template))
     return draft_id
 
 
@@ -318,8 +304,8 @@ def save(settings: Settings, source: Source, data: dict[str, Any]) -> Saved | li
     folder = template_folder(settings)
     json_path, png_path = folder / f"{name}.json", folder / f"{name}.png"
     if png_path.resolve() != ref_path.resolve():
-        _write(png_path, _png(grey))
-    _write(json_path, _dump(_clean(fixed)))
+        write_atomic(png_path, _png(grey))
+    write_atomic(json_path, _dump(_clean(fixed)))
     if source.kind == "draft":
         delete_draft(settings, source.key)
     return Saved(json_path, name)

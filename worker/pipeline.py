@@ -31,6 +31,7 @@ from db.readings import FieldRows, PageRows, store_reading
 from db.session import session_scope
 from db.storage import get_storage
 from digitize.errors import BadInputError, DigitizeError, TemplateError, TransientError
+from digitize.files import write_atomic
 from digitize.settings import Settings, get_settings
 from digitize.types import DigitClassifier, FieldResult, Page, PageResult
 from segmentation.imageops import fit
@@ -195,10 +196,7 @@ def _unpack(session: Session, entries: list[dict[str, Any]], settings: Settings)
             if folder.resolve() not in target.parents:
                 raise TemplateError(f"template file name {rel!r} leaves its folder")
             if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-                tmp.write_bytes(storage.get(session, sha))
-                os.replace(tmp, target)
+                write_atomic(target, storage.get(session, sha))
         paths.append(str(folder / entry["json"]))
     return paths
 
