@@ -8,10 +8,10 @@ pasted where its box says. The truth of each field is returned so tests can act 
 from __future__ import annotations
 
 import io
-import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from db.session import dispose_engines, init_db, session_scope
 from digitize.settings import Settings
 from model.training.synthetic import font_digit_source
 from review.users import add_user
+from tests.fixtures_db import free_port
 from worker.pipeline import jpeg
 
 CHROMIUM = "/usr/bin/chromium"
@@ -222,28 +223,17 @@ def review_settings(url: str) -> Settings:
     return Settings(database_url=url, secret_key="test-secret-" + "x" * 32, api_token=API_TOKEN)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class LiveServer:
     url: str
     db_url: str
 
 
-@pytest.fixture
-def live_server(review_db: str) -> Iterator[LiveServer]:
-    """The real app under uvicorn on 127.0.0.1 (a background thread), on the test database."""
-    from review.app import create_app
-
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """``app`` under uvicorn on 127.0.0.1 (a background thread) while the block runs; its URL."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(review_settings(review_db)), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -251,9 +241,20 @@ def live_server(review_db: str) -> Iterator[LiveServer]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the review server did not start")
         time.sleep(0.02)
-    yield LiveServer(f"http://127.0.0.1:{port}", review_db)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(review_db: str) -> Iterator[LiveServer]:
+    """The real app under uvicorn on 127.0.0.1 (a background thread), on the test database."""
+    from review.app import create_app
+
+    with serve(create_app(review_settings(review_db))) as url:
+        yield LiveServer(url, review_db)
 
 
 @pytest.fixture(scope="session")

@@ -4,15 +4,12 @@ and read a filled form with what was saved."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import cv2
 import pytest
-import uvicorn
 
 from digitize.settings import Settings
 from digitize.types import Page
@@ -20,7 +17,7 @@ from model.inference import get_recognizer
 from review.users import add_user
 from segmentation import form_fields
 from segmentation.templates import load_template
-from tests.fixtures_review import free_port
+from tests.fixtures_review import serve
 from tests.test_review_browser import shots_dir
 from tests.test_review_browser_clerk import sign_in_as
 from tests.test_template_editor import AMOUNT_BOX, blank_form, editor_settings, write_digits
@@ -38,19 +35,8 @@ def editor_url(review_db: str, tmp_path: Path) -> Iterator[str]:
     from tests.fixtures_review import PASSWORD
 
     add_user(review_db, "root", PASSWORD, admin=True)
-    app = create_app(editor_settings(review_db, tmp_path / "templates"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the review server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(editor_settings(review_db, tmp_path / "templates"))) as url:
+        yield url
 
 
 def boxes(page: Any) -> list[dict[str, Any]]:
