@@ -81,3 +81,11 @@ def test_bench_measures_the_configured_model(weights_copy: Path) -> None:
     (weights_copy / "digits.tflite").write_bytes(b"not a model")
     out = _digitize(*args, env={"DIGITIZE_MODEL_PATH": str(config)})
     assert out.returncode == 4 and "does not match" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_ensemble_refuses_a_single_member() -> None:
+    out = _digitize("ensemble", "model/weights/digits.json", "--out", "out/never")
+    assert out.returncode == 2
+    assert "two or more" in out.stderr
+    assert not (REPO / "out" / "never").exists()

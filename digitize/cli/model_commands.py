@@ -248,6 +248,28 @@ def evaluate(
 
 
 @app.command()
+def ensemble(
+    members: list[Path] = typer.Argument(
+        ..., exists=True, dir_okay=False, help="Two or more model configs (digits.json) to join."
+    ),
+    out: Path = typer.Option(Path("out/ensemble"), "--out", help="Folder for the joined model."),
+    seed: int = typer.Option(1, help="Seed of the reader-style validation crops (calibration)."),
+) -> None:
+    """Join trained models into one: each reads every crop, their calibrated logits averaged.
+
+    The joined model is calibrated on the validation digits and written like a trained one
+    (``model.training.ensemble``); point ``DIGITIZE_MODEL_PATH`` at it or copy it to model/weights.
+    """
+    if len(members) < 2:
+        raise typer.BadParameter("give two or more models", param_hint="MEMBERS")
+    from model.training.ensemble import build_ensemble
+
+    with contextlib.redirect_stdout(sys.stderr):  # the converter talks on stdout
+        report = build_ensemble(members, out, seed=seed)
+    typer.echo(json.dumps(report, indent=2), file=document_stream())
+
+
+@app.command()
 def adapt(
     out: Path = typer.Option(
         Path("out/model"), "--out", help="Folder for the adapted model and its report."
