@@ -24,7 +24,7 @@ def _members() -> list[object]:
     return [build_model((4, 8), dense=16), build_model((4, 8), dense=16)]
 
 
-def test_the_joined_logits_are_the_mean_of_the_members_calibrated_logits() -> None:
+def test_the_joined_logits_are_the_weighted_mean_of_the_members_calibrated_logits() -> None:
     members = _members()
     x = np.random.default_rng(0).random((5, 28, 28, 1), dtype=np.float32)
     joined = combine(members, [2.0, 0.5])
@@ -35,6 +35,12 @@ def test_the_joined_logits_are_the_mean_of_the_members_calibrated_logits() -> No
     assert joined.name.startswith("ensemble2-")
     with pytest.raises(ValueError, match="two or more"):
         combine(members[:1], [1.0])
+    weighted = combine(members, [2.0, 0.5], [3.0, 1.0])
+    np.testing.assert_allclose(
+        np.asarray(weighted(x, training=False)), 0.75 * a / 2.0 + 0.25 * b / 0.5, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="positive weight"):
+        combine(members, [1.0, 1.0], [1.0, 0.0])
 
 
 def test_the_joined_model_is_written_and_served_like_a_trained_one(tmp_path: Path) -> None:

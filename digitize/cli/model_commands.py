@@ -188,6 +188,18 @@ def _widths(text: str) -> tuple[int, int]:
     return first, second
 
 
+def _weights(text: str, members: int) -> list[float]:
+    try:
+        shares = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise typer.BadParameter("numbers, e.g. 2,1", param_hint="--weights") from None
+    if len(shares) != members or min(shares) <= 0:
+        raise typer.BadParameter(
+            f"one positive weight for each of the {members} models", param_hint="--weights"
+        )
+    return shares
+
+
 def _finetune(extra: Path, out: Path, seed: int) -> None:
     from model.training.finetune import FinetuneConfig, finetune
     from review.export import load_corrections
@@ -253,6 +265,9 @@ def ensemble(
         ..., exists=True, dir_okay=False, help="Two or more model configs (digits.json) to join."
     ),
     out: Path = typer.Option(Path("out/ensemble"), "--out", help="Folder for the joined model."),
+    weights: str | None = typer.Option(
+        None, "--weights", help="One positive weight per member, e.g. 2,1 (default: equal)."
+    ),
     seed: int = typer.Option(1, help="Seed of the reader-style validation crops (calibration)."),
 ) -> None:
     """Join trained models into one: each reads every crop, their calibrated logits averaged.
@@ -264,8 +279,9 @@ def ensemble(
         raise typer.BadParameter("give two or more models", param_hint="MEMBERS")
     from model.training.ensemble import build_ensemble
 
+    shares = _weights(weights, len(members)) if weights else None
     with contextlib.redirect_stdout(sys.stderr):  # the converter talks on stdout
-        report = build_ensemble(members, out, seed=seed)
+        report = build_ensemble(members, out, weights=shares, seed=seed)
     typer.echo(json.dumps(report, indent=2), file=document_stream())
 
 

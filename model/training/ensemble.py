@@ -1,8 +1,8 @@
 """Two or more trained networks joined into one model file: each reads every crop, logits averaged.
 
 The members' logits are divided by each member's own temperature (so each speaks in calibrated
-log-odds) and averaged, which is the log of the normalised geometric mean of their
-probabilities; the joined model then gets its own temperature like any trained one. It is one
+log-odds) and averaged (weighted, if asked): the log of a weighted geometric mean of their
+probabilities. The joined model then gets its own temperature like any trained one. It is one
 Keras graph, so the .tflite, the checksum, OpenVINO, the Keras baseline of the classifier
 benchmark and ``digitize adapt`` all treat it as they treat a single network.
 """
@@ -27,19 +27,29 @@ def _renamed(model: Any, name: str) -> Any:
     return copy
 
 
-def combine(members: Sequence[Any], temperatures: Sequence[float]) -> Any:
-    """One Keras model whose logits are the mean of the members' temperature-scaled logits."""
+def combine(
+    members: Sequence[Any], temperatures: Sequence[float], weights: Sequence[float] | None = None
+) -> Any:
+    """One Keras model whose logits are the weighted mean of the members' calibrated logits.
+
+    ``weights`` (default: equal) are normalised to sum to one.
+    """
     import keras
     from keras import layers
 
     if len(members) < 2 or len(members) != len(temperatures):
         raise ValueError("an ensemble needs two or more members, each with its temperature")
+    weights = list(weights) if weights is not None else [1.0] * len(members)
+    if len(weights) != len(members) or min(weights) <= 0:
+        raise ValueError("give one positive weight per member")
+    total = float(sum(weights))
     inputs = keras.Input((28, 28, 1), name="crops")
     scaled = []
-    for i, (member, t) in enumerate(zip(members, temperatures, strict=True)):
+    for i, (member, t, w) in enumerate(zip(members, temperatures, weights, strict=True)):
         net = _renamed(member, f"member{i}_{member.name}")
-        scaled.append(layers.Rescaling(1.0 / float(t), name=f"member{i}_calibrated")(net(inputs)))
-    logits = layers.Average(name="logits")(scaled)
+        share = float(w) / total / float(t)
+        scaled.append(layers.Rescaling(share, name=f"member{i}_weighted")(net(inputs)))
+    logits = layers.Add(name="logits")(scaled)
     name = f"{ENSEMBLE_PREFIX}{len(members)}-" + "+".join(sorted({m.name for m in members}))
     return keras.Model(inputs, logits, name=name)
 
@@ -56,7 +66,13 @@ def load_members(paths: Sequence[Path]) -> tuple[list[Any], list[ModelConfig]]:
     return models, configs
 
 
-def build_ensemble(paths: Sequence[Path], out_dir: Path, *, seed: int = 1) -> dict[str, Any]:
+def build_ensemble(
+    paths: Sequence[Path],
+    out_dir: Path,
+    *,
+    weights: Sequence[float] | None = None,
+    seed: int = 1,
+) -> dict[str, Any]:
     """``digitize ensemble``: join the members, calibrate on validation digits, write the trio.
 
     The members must share the class list. Returns the report (also written as
@@ -70,7 +86,7 @@ def build_ensemble(paths: Sequence[Path], out_dir: Path, *, seed: int = 1) -> di
     classes = configs[0].classes
     if any(c.classes != classes for c in configs):
         raise ValueError("the members do not share one class list")
-    model = combine(models, [c.temperature for c in configs])
+    model = combine(models, [c.temperature for c in configs], weights)
     data = load_mnist()
     scores = calibrate_and_score(model, data, TrainConfig(seed=seed))
     training = {
@@ -82,7 +98,8 @@ def build_ensemble(paths: Sequence[Path], out_dir: Path, *, seed: int = 1) -> di
                 "training": c.raw.get("training", {}),
             }
             for c in configs
-        ]
+        ],
+        "weights": list(weights) if weights is not None else None,
     }
     cfg_path, diff = write_model(
         model,
