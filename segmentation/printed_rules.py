@@ -71,6 +71,8 @@ def split_rules(ink: U8) -> tuple[U8, U8]:
                 sub[lab[ly : ly + bh, lx : lx + bw] == i] = 255
                 if horizontal:
                     rules.append((x, y, bw, bh, thick))
+    cc = components_with_stats(ink)  # labelled once for the finders below
+    horiz |= broken_rules(ink, cc, vertical=False, anchored_span=short)
     if vert.any():
         # Keep vertical lines that are very long or touch a horizontal rule.
         near = cv2.dilate(horiz, np.ones((7, 7), np.uint8))
@@ -88,8 +90,8 @@ def split_rules(ink: U8) -> tuple[U8, U8]:
         horiz |= np.ascontiguousarray(
             _comb_ticks(np.ascontiguousarray((ink & ~vert).T), np.ascontiguousarray(vert.T)).T
         )
-    cc = components_with_stats(ink)  # labelled once for both
-    vert |= dashed_lines(ink, cc) | small_boxes(ink, cc)
+    sides = broken_rules(ink, cc, anchors=horiz, anchored_span=short)
+    vert |= dashed_lines(ink, cc) | small_boxes(ink, cc) | sides
     remove = horiz | vert
     if not remove.any():
         return ink, remove
@@ -241,6 +243,83 @@ def dashed_lines(ink: U8, cc: Labels | None = None) -> U8:
                 sub = out[y : y + bh, x : x + bw]
                 sub[lab[y : y + bh, x : x + bw] == marks[c]] = 255
     return out
+
+
+#: A long printed line scanned faint breaks into thin pieces of any length: a row of them at
+#: least this long (a share of the page's side) and mostly ink is a line.
+BROKEN_SPAN = 0.12
+BROKEN_COVER = 0.5
+BROKEN_MANY = 4  #: ... or this many pieces in a row, however short the row
+
+
+def broken_rules(
+    ink: U8,
+    cc: Labels | None = None,
+    *,
+    vertical: bool = True,
+    anchors: U8 | None = None,
+    anchored_span: float = 0.0,
+) -> U8:
+    """Thin strokes end to end along one straight line: a faint printed rule, frame or box side.
+
+    A faint line binarises in pieces of uneven length, each a thin stroke that reads as a sure
+    "1" (``dashed_lines`` wants even dashes). A chain of them spanning a good part of the page,
+    mostly ink and straight, is printed: handwriting does not stack strokes end to end. A
+    shorter chain (``anchored_span`` pixels or more) counts when it has many pieces or meets
+    ``anchors`` (the horizontal rules, which a box's side runs between).
+    """
+    out = np.zeros_like(ink)
+    n, lab, st, _ = cc if cc is not None else components_with_stats(ink)
+    if n <= 3:
+        return out
+    a0 = st[1:, 1 if vertical else 0].astype(np.float64)  # start along the line
+    length = st[1:, 3 if vertical else 2].astype(np.float64)
+    across = st[1:, 0 if vertical else 1] + st[1:, 2 if vertical else 3] / 2.0
+    thin = st[1:, 2 if vertical else 3]
+    marks = np.flatnonzero((thin <= 6) & (length >= 4 * thin) & (length >= 8))
+    if len(marks) < 3:
+        return out
+    span_min = BROKEN_SPAN * ink.shape[0 if vertical else 1]
+    marks = marks[np.argsort(a0[marks], kind="stable")]
+    nxt = np.full(n, -1)
+    for i, a in enumerate(marks):
+        end = a0[a] + length[a]
+        for b in marks[i + 1 :]:
+            gap = a0[b] - end
+            if gap > max(12.0, 1.5 * length[a]):
+                break
+            if gap >= -2 and abs(across[b] - across[a]) <= 2 + 0.03 * (a0[b] - a0[a]):
+                nxt[a] = b
+                break
+    pointed = set(nxt[nxt >= 0].tolist())
+    for start in marks:
+        if start in pointed:
+            continue
+        chain = [int(start)]
+        while nxt[chain[-1]] >= 0:
+            chain.append(int(nxt[chain[-1]]))
+        ids = np.array(chain)
+        span = a0[ids[-1]] + length[ids[-1]] - a0[ids[0]]
+        if len(chain) < 3 or length[ids].sum() < BROKEN_COVER * span:
+            continue
+        anchored = anchors is not None and _meets(anchors, st[ids + 1])
+        if span < span_min and not (
+            span >= anchored_span and (len(chain) >= BROKEN_MANY or anchored)
+        ):
+            continue
+        for c in ids + 1:
+            x, y, bw, bh, _ = st[c]
+            sub = out[y : y + bh, x : x + bw]
+            sub[lab[y : y + bh, x : x + bw] == c] = 255
+    return out
+
+
+def _meets(anchors: U8, boxes: npt.NDArray[np.int32]) -> bool:
+    """Whether ink of ``anchors`` lies within a few pixels of the first or the last box."""
+    for x, y, bw, bh, _ in (boxes[0], boxes[-1]):
+        if anchors[max(0, y - 4) : y + bh + 4, max(0, x - 4) : x + bw + 4].any():
+            return True
+    return False
 
 
 #: Comb dividers: at least this many short strokes off one rule, evenly spaced, alike in length.

@@ -1,11 +1,11 @@
-"""Printed structure the template-free reader removes: here, small boxes (check boxes)."""
+"""Printed structure the template-free reader removes: small boxes (check boxes), faint rules."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from segmentation.printed_rules import small_boxes, split_rules
+from segmentation.printed_rules import broken_rules, small_boxes, split_rules
 
 
 def test_a_check_box_is_structure_and_a_written_zero_is_not() -> None:
@@ -28,3 +28,38 @@ def test_a_box_with_a_digit_touching_its_side_is_left_alone() -> None:
     cv2.rectangle(ink, (100, 100), (160, 165), 255, 2)
     cv2.line(ink, (130, 110), (100, 180), 255, 7)  # a stroke through the side
     assert not small_boxes(ink).any()
+
+
+def _broken_line(ink: np.ndarray, x: int, y0: int, y1: int, seed: int) -> None:
+    """A one-pixel vertical line scanned faint: pieces of uneven length with small gaps."""
+    rng = np.random.default_rng(seed)
+    y = y0
+    while y < y1:
+        n = int(rng.integers(8, 30))
+        ink[y : min(y + n, y1), x] = 255
+        y += n + int(rng.integers(2, 9))
+
+
+def test_a_faint_frame_in_pieces_is_structure_and_written_ones_are_not() -> None:
+    ink = np.zeros((1800, 1300), np.uint8)
+    _broken_line(ink, 60, 100, 1700, seed=1)  # the page's frame, long
+    for y, n in ((300, 15), (317, 15), (339, 10), (358, 9)):  # a box's side, as one was found
+        ink[y : y + n, 400] = 255
+    for k in range(3):  # a column of written 1s, one above the other, a row apart
+        cv2.line(ink, (800, 300 + 90 * k), (804, 350 + 90 * k), 255, 5)
+    cv2.line(ink, (1000, 300), (1000, 325), 255, 2)  # a fine-pen 1 broken in two
+    cv2.line(ink, (1000, 330), (1000, 355), 255, 2)
+    found = broken_rules(ink, anchored_span=40)
+    assert found[100:1700, 60].sum() == ink[100:1700, 60].sum()
+    assert found[300:370, 400].any()
+    assert not found[:, 700:].any()
+    kept, _ = split_rules(ink)
+    assert not kept[:, 50:70].any() and kept[:, 790:810].any() and kept[:, 995:1005].any()
+
+
+def test_a_faint_rule_in_pieces_across_the_page_is_structure() -> None:
+    ink = np.zeros((1300, 1800), np.uint8)
+    _broken_line(ink.T, 600, 100, 1700, seed=3)  # a horizontal rule, written through a view
+    cv2.putText(ink, "1111", (300, 560), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 255, 6)
+    found = broken_rules(ink, vertical=False)
+    assert found[600, 100:1700].any() and not found[480:580, :].any()
