@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from segmentation.free_filters import EDGE_MARKS, LINE_OF_MARKS, PRINT_SIZED
+from segmentation.free_filters import EDGE_MARKS, INK_BESIDE, LINE_OF_MARKS, PRINT_SIZED
 from segmentation.reader import INK_OUTSIDE_BOX, TOUCHES_PRINTED_LINES
 from segmentation.review_flags import (
     CHECKSUM,
@@ -44,6 +44,8 @@ REASONS: dict[str, str] = {
     "may be the pieces of a printed line, not handwriting.",
     EDGE_MARKS: "A mark at the start or end of this number was left out as print (a box's side, "
     "a row number): check the value against the page.",
+    INK_BESIDE: "Ink beside this number was not read (part of a digit cut by a line, or a faint "
+    "stroke): the number may be longer than the value shown.",
 }
 
 #: A few words per code, for the queue's chips (the sentence is their tooltip).
@@ -61,6 +63,7 @@ SHORT: dict[str, str] = {
     PRINT_SIZED: "small like print",
     LINE_OF_MARKS: "pieces of a printed line?",
     EDGE_MARKS: "a printed mark left out",
+    INK_BESIDE: "ink left unread",
 }
 
 #: A runner-up reading is worth mentioning from this probability on.

@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from digitize.types import Box, FieldResult
+
+U8 = npt.NDArray[np.uint8]
 
 #: Strings reading under this confidence, with characters under this share of the page's
 #: handwriting height, are printed captions and left out.
@@ -153,3 +156,27 @@ def trim_edges(f: FieldResult) -> None:
     f.box = (x0, y0, x1 - x0, y1 - y0)
     if EDGE_MARKS not in f.reasons:
         f.reasons.append(EDGE_MARKS)
+
+
+#: Ink the string left out, within ``BESIDE_REACH`` character heights past its ends on its line
+#: or inside its box, over ``BESIDE_SHARE`` of one of its characters' ink: a digit cut by a
+#: printed line it crossed, or the specks of a pen that skipped. The number may be longer than
+#: what was read: a person looks.
+INK_BESIDE = "ink_beside_number"
+BESIDE_REACH, BESIDE_SHARE = 0.6, 0.25
+
+
+def ink_beside(box: Box, own: U8, ink: U8, digit_height: float) -> bool:
+    """Whether ``ink`` (the page's, print removed) holds much that the string at ``box``, whose
+    own ink is ``own``, left out: inside its box or just past either end."""
+    x, y, w, h = box
+    mine = int(np.count_nonzero(own))
+    if mine == 0:
+        return False
+    reach = round(BESIDE_REACH * digit_height)
+    x0, x1 = max(0, x - reach), min(ink.shape[1], x + w + reach)
+    around = ink[y : y + h, x0:x1] > 0
+    inner = around[:, x - x0 : x - x0 + w]  # a view: the string's own ink is taken out
+    inner &= ~(own[: inner.shape[0], : inner.shape[1]] > 0)
+    chars = max(1.0, w / max(1.0, 0.7 * digit_height))
+    return int(np.count_nonzero(around)) > BESIDE_SHARE * mine / chars

@@ -32,7 +32,7 @@ from segmentation.align import skew_angle
 from segmentation.assemble import Step, best_comb_path, read_field, top3
 from segmentation.binarize import binarize
 from segmentation.constrain import constrains
-from segmentation.free_filters import handwriting_only
+from segmentation.free_filters import INK_BESIDE, handwriting_only, ink_beside
 from segmentation.freeform import (
     Components,
     components,
@@ -301,7 +301,9 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
             to_page=to_page,
             picture=_crop(page.image, page_box),
             digit_height=s.digit_height,
-            reasons=[TOUCHES_PRINTED_LINES] * on_rules + [INK_OUTSIDE_BOX] * s.parted,
+            reasons=[TOUCHES_PRINTED_LINES] * on_rules
+            + [INK_OUTSIDE_BOX] * s.parted
+            + [INK_BESIDE] * ink_beside(s.box, s.ink, ink, s.digit_height),
         )
 
 

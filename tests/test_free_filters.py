@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 
 from digitize.types import Box, DigitResult, FieldResult
@@ -10,6 +12,7 @@ from segmentation.free_filters import (
     LINE_OF_MARKS,
     PRINT_SIZED,
     handwriting_only,
+    ink_beside,
     lines_of_marks,
     trim_edges,
 )
@@ -126,3 +129,27 @@ def test_on_a_sideways_page_heights_run_across() -> None:
     f = _string([*hand, (1, (90, 150, 140, 12))])  # the box's side, long across the string
     trim_edges(f)
     assert f.value == "490"
+
+
+def _string_page() -> tuple[Box, np.ndarray, np.ndarray]:
+    """A page's ink with a three-digit string at (200, 100, 150, 60) and its own ink."""
+    ink = np.zeros((400, 700), np.uint8)
+    for k, d in enumerate("357"):
+        cv2.putText(ink, d, (200 + 50 * k, 155), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 255, 6)
+    box: Box = (195, 100, 160, 60)
+    own = ink[100:160, 195:355].copy()
+    return box, own, ink
+
+
+def test_ink_left_out_just_past_a_number_sends_it_to_review() -> None:
+    box, own, ink = _string_page()
+    assert not ink_beside(box, own, ink, 50.0)
+    ink[110:150, 362:370] = 255  # the part of a digit past a printed line the string stops at
+    assert ink_beside(box, own, ink, 50.0)
+
+
+def test_a_speck_beside_a_number_or_ink_far_away_is_not_ink_left_out() -> None:
+    box, own, ink = _string_page()
+    ink[130:133, 360:363] = 255  # a speck of dust
+    ink[100:160, 500:540] = 255  # another number, well away
+    assert not ink_beside(box, own, ink, 50.0)

@@ -54,6 +54,7 @@ def emitted_codes() -> set[str]:
     codes.add(segmentation.free_filters.PRINT_SIZED)
     codes.add(segmentation.free_filters.LINE_OF_MARKS)
     codes.add(segmentation.free_filters.EDGE_MARKS)
+    codes.add(segmentation.free_filters.INK_BESIDE)
     return codes
 
 
