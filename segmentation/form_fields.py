@@ -168,7 +168,9 @@ def _enclosed(sh: Sheet) -> list[_Cand]:
                 x1, y1 = run[-1].right + grow, max(r.bottom for r in run) + grow
                 cands.append(_Cand("comb", (x0, y0, x1 - x0, y1 - y0), len(run)))
             else:
-                c = _single(sh, run[0], grow)
+                # A table's cell shares its lines with its neighbours: its box stops at their
+                # near edge, so what is left of a line after form removal is in no field.
+                c = _single(sh, run[0], grow if len(chain) == 1 else 0.0)
                 if c is not None:
                     cands.append(c)
     for x, y, w, h in shaded_areas(sh):

@@ -133,3 +133,20 @@ def test_a_shaded_box_without_border_is_a_field() -> None:
     found = find_fields(im)
     assert [f.kind for f in found] == ["box"]
     assert _iou(found[0].box, (300, 300, 300, 60)) >= 0.6
+
+
+def test_table_cells_stop_at_the_lines_they_share() -> None:
+    """A table ruled with a broad pen: each cell's box holds none of its lines, whose remnants
+    after form removal would otherwise sit inside two fields at once."""
+    im = np.full((H, W), 255, np.uint8)
+    xs, ys = [200, 600, 1000, 1400], [500, 620, 740]
+    for x in xs:
+        cv2.line(im, (x, ys[0]), (x, ys[-1]), INK, 6)
+    for y in ys:
+        cv2.line(im, (xs[0], y), (xs[-1], y), INK, 6)
+    cells = find_fields(im)
+    assert len(cells) == 6 and {f.kind for f in cells} == {"box"}
+    for f in cells:
+        x, y, w, h = f.box
+        assert w > 380 and h > 100
+        assert (im[y : y + h, x : x + w] == 255).all(), f.box
