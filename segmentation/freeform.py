@@ -200,7 +200,11 @@ def find_strings(
         # Rejoin broken digits: a small piece above/below a larger one, overlapping in x.
         xov = np.minimum(x[a] + w[a], x[b] + w[b]) - np.maximum(x[a], x[b])
         vgap = np.maximum(y[b] - (y[a] + h[a]), y[a] - (y[b] + h[b]))
-        ok |= (xov >= 0.4 * np.minimum(w[a], w[b])) & (vgap <= 0.35 * hmax) & (swr <= 3.5)
+        stacked = (xov >= 0.4 * np.minimum(w[a], w[b])) & (vgap <= 0.35 * hmax) & (swr <= 3.5)
+        if rules is not None:
+            for k in np.flatnonzero(stacked & ~ok):
+                stacked[k] = not _floor_between(rules, st[idx[a], :4], st[idx[int(b[k])], :4])
+        ok |= stacked
         if walls:
             walled = _walled(walls, cx[a], cy[a], cx[b], cy[b])
             near = ok & walled & (gap <= 0.6 * hmax) & (hmax <= 1.5 * hmin)
@@ -237,6 +241,23 @@ def find_strings(
             )
         )
     return reading_order(found)
+
+
+def _floor_between(rules: U8, first: npt.NDArray[np.int32], second: npt.NDArray[np.int32]) -> bool:
+    """A printed rule runs between two marks stacked one above the other, and one of them stands
+    clear of it: a caption over a comb, not the halves of a digit the rule's removal cut."""
+    (ax, ay, aw, ah), (bx, by, bw, bh) = first, second
+    if ay > by:
+        (ax, ay, aw, ah), (bx, by, bw, bh) = (bx, by, bw, bh), (ax, ay, aw, ah)
+    x0, x1 = max(ax, bx), min(ax + aw, bx + bw)
+    y0, y1 = ay + ah - 2, by + 2  # from the upper one's foot to the lower one's head
+    if x1 - x0 < 2 or y1 <= y0:
+        return False
+    rows = np.flatnonzero((rules[max(0, y0) : y1, x0:x1] > 0).mean(axis=1) >= 0.8)
+    if not len(rows):
+        return False
+    top, bottom = max(0, y0) + rows[0], max(0, y0) + rows[-1]
+    return bool(top - (ay + ah) > 2 or by - bottom > 2)
 
 
 #: A printed vertical line at least this many digit heights long, and this share of the page's

@@ -232,3 +232,25 @@ def test_digits_in_far_apart_cells_of_one_comb_are_one_number() -> None:
     ink, rules = split_rules(page)
     assert len(find_strings(page, ink=ink)) == 4  # cells far apart: four strings alone
     assert len(find_strings(page, ink=ink, rules=rules)) == 1  # the comb makes them one
+
+
+def test_a_caption_over_a_comb_is_not_part_of_its_digits() -> None:
+    """Print just above a comb's top line is no piece of the digits under it; the halves of a
+    digit that a rule's removal cut in two still join."""
+    page = np.zeros((2339, 1654), np.uint8)
+    cv2.rectangle(page, (200, 400), (520, 500), 255, 3)
+    for i in range(1, 4):
+        cv2.line(page, (200 + 80 * i, 400), (200 + 80 * i, 500), 255, 3)
+    cv2.putText(page, "Code", (205, 394), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 255, 5)
+    for i, d in enumerate("2574"):
+        cv2.putText(page, d, (212 + 80 * i, 492), cv2.FONT_HERSHEY_SIMPLEX, 3.2, 255, 7)
+    ink, rules = split_rules(page)
+    strings = find_strings(page, ink=ink, rules=rules)
+    number = max(strings, key=lambda s: s.box[2] * s.box[3])
+    assert number.box[1] > 395  # the caption stays out of the number's box
+    cut = np.zeros((900, 1400), np.uint8)
+    cv2.putText(cut, "7", (300, 450), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 255, 8)
+    line = np.zeros_like(cut)
+    line[388:393, 100:1300] = 255  # a rule through the 7, removed with it
+    cut[line > 0] = 0
+    assert len(find_strings(cut, ink=cut, rules=line)) == 1
