@@ -272,8 +272,8 @@ BOX_ROW, BOX_REACH = 3.0, 4.0
 
 def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box]]:
     """The long vertical lines among the printed rules (a table's column lines, a gutter), and
-    the ends of every drawn box: what is written in a box is read apart from its neighbours;
-    and the drawn boxes themselves (a comb's cells keep its digits far apart)."""
+    the ends of every drawn box and comb of ticks: what is written in one is read apart from its
+    neighbours; and those boxes themselves (a comb's cells keep its digits far apart)."""
     length = max(round(WALL_SHARE * max(rules.shape)), round(WALL_LENGTH * digit_height))
     lines = cv2.morphologyEx(rules, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
     n, _, st, _ = components_with_stats(lines)
@@ -287,7 +287,32 @@ def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box]]:
         if min(w, h) >= digit_height and box_sides(lab[y : y + h, x : x + w] == i)[1]:
             walls += [(float(x), float(y), float(y + h)), (float(x + w), float(y), float(y + h))]
             boxes.append((int(x), int(y), int(w), int(h)))
+        elif (
+            w >= 3 * digit_height
+            and h <= 1.2 * digit_height
+            and _ticked_at_both_ends(lab[y : y + h, x : x + w] == i, digit_height)
+        ):
+            top = max(0, round(y + h - COMB_HEIGHT * digit_height))
+            walls += [
+                (float(x), float(top), float(y + h)),
+                (float(x + w), float(top), float(y + h)),
+            ]
+            boxes.append((int(x), int(top), int(w), int(y + h - top)))
     return walls, boxes
+
+
+#: A comb drawn as a line with ticks: what is written on it stands this many digit heights tall.
+COMB_HEIGHT = 1.6
+
+
+def _ticked_at_both_ends(m: npt.NDArray[np.bool_], digit_height: float) -> bool:
+    """A rule with a tick rising at each end (a comb of ticks): its ends bound the writing on it,
+    so a caption printed just before it is not read with the number."""
+    cols = m.sum(axis=0)
+    pen = float(np.median(cols))
+    end = max(2, round(0.02 * m.shape[1]))
+    rise = pen + 0.2 * digit_height
+    return bool(cols[:end].max() >= rise and cols[-end:].max() >= rise)
 
 
 def _boxed(boxes: list[Box], ax: float, ay: float, bx: npt.NDArray[np.float64],

@@ -254,3 +254,18 @@ def test_a_caption_over_a_comb_is_not_part_of_its_digits() -> None:
     line[388:393, 100:1300] = 255  # a rule through the 7, removed with it
     cut[line > 0] = 0
     assert len(find_strings(cut, ink=cut, rules=line)) == 1
+
+
+def test_a_caption_just_before_a_comb_of_ticks_stays_out_of_the_number() -> None:
+    page = np.zeros((2339, 1654), np.uint8)
+    cv2.line(page, (400, 500), (880, 500), 255, 3)  # a comb of ticks: a line, ticks rising
+    for i in range(7):
+        cv2.line(page, (400 + 80 * i, 470), (400 + 80 * i, 500), 255, 3)
+    cv2.putText(page, "Po1ic", (250, 490), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 255, 6)
+    for i, d in enumerate("43 48"):  # far apart in the comb's cells, still one number
+        cv2.putText(page, d, (410 + 80 * i, 490), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 255, 7)
+    ink, rules = split_rules(page)
+    strings = find_strings(page, ink=ink, rules=rules)
+    number = [s for s in strings if s.box[0] >= 395]
+    assert len(number) == 1 and number[0].box[0] + number[0].box[2] > 760
+    assert all(s.box[0] + s.box[2] <= 400 or s.box[0] >= 395 for s in strings)
