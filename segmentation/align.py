@@ -197,10 +197,12 @@ def plausible(h: Mat | None, t_size: tuple[int, int], p_size: tuple[int, int]) -
     return bool(sides.min() > 0.5 * sides.max() * min(w, hh) / max(w, hh))
 
 
-def skew_angle(ink: npt.NDArray[np.bool_], *, min_agreeing: int = 1) -> float:
+def skew_angle(
+    ink: npt.NDArray[np.bool_], *, min_agreeing: int = 1, agree_degrees: float = 0.5
+) -> float:
     """The page's skew in degrees, from the long straight lines a form is full of (Hough), folded
-    into ±45° and weighted by length; 0 unless ``min_agreeing`` lines lie within half a degree of
-    it (one stroke of a large digit is no form's rule)."""
+    into ±45° and weighted by length; 0 unless ``min_agreeing`` lines lie within
+    ``agree_degrees`` of it (one stroke of a large digit is no form's rule)."""
     # Hough at half size: long lines survive, the cost drops fourfold
     half = cv2.resize(
         ink.astype(np.uint8) * 255, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA
@@ -223,7 +225,8 @@ def skew_angle(ink: npt.NDArray[np.bool_], *, min_agreeing: int = 1) -> float:
     order = np.argsort(folded)
     weight = np.hypot(dx, dy)[order]
     angle = float(folded[order][np.searchsorted(np.cumsum(weight), weight.sum() / 2)])
-    return angle if np.count_nonzero(np.abs(folded - angle) <= 0.5) >= min_agreeing else 0.0
+    agreeing = np.count_nonzero(np.abs(folded - angle) <= agree_degrees)
+    return angle if agreeing >= min_agreeing else 0.0
 
 
 def ink_frame(ink: npt.NDArray[np.bool_], *, deskew: bool = True) -> Mat | None:

@@ -66,8 +66,9 @@ MAX_STRING_SEGMENTS = 60
 INK_OUTSIDE_BOX = "ink_outside_box"
 #: Template-free: the ink touches or crosses a printed rule (a digit may be cut): a person looks.
 TOUCHES_PRINTED_LINES = "touches_printed_lines"
-#: Template-free: pages turned 0.3-6° (four rules agreeing) are turned upright before reading.
-MIN_DESKEW_DEGREES, MAX_DESKEW_DEGREES, DESKEW_MIN_LINES = 0.3, 6.0, 4
+#: Template-free: pages turned 0.3-6° (two rules agreeing within a degree: a photo's perspective
+#: turns a page's rules by different angles) are turned upright before reading.
+MIN_DESKEW_DEGREES, MAX_DESKEW_DEGREES, DESKEW_MIN_LINES, DESKEW_AGREE = 0.3, 6.0, 2, 1.0
 #: Template-free: a string under this share of the typical height, touching a rule, is a sliver.
 DEBRIS_HEIGHT = 0.5
 
@@ -237,7 +238,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
     image, scale = fit(page.image, FREE_MAX_SIDE)
     raw = binarize(image)
     unskew: npt.NDArray[np.float64] | None = None  # working image → before deskewing
-    angle = skew_angle(raw > 0, min_agreeing=DESKEW_MIN_LINES)
+    angle = skew_angle(raw > 0, min_agreeing=DESKEW_MIN_LINES, agree_degrees=DESKEW_AGREE)
     # Printed lines turned back along the axes, where the openings find them.
     if MIN_DESKEW_DEGREES <= abs(angle) <= MAX_DESKEW_DEGREES:
         hw = (image.shape[1] / 2, image.shape[0] / 2)

@@ -269,3 +269,25 @@ def test_a_caption_just_before_a_comb_of_ticks_stays_out_of_the_number() -> None
     number = [s for s in strings if s.box[0] >= 395]
     assert len(number) == 1 and number[0].box[0] + number[0].box[2] > 760
     assert all(s.box[0] + s.box[2] <= 400 or s.box[0] >= 395 for s in strings)
+
+
+def test_a_page_with_two_rules_turned_by_a_photos_perspective_is_deskewed() -> None:
+    """Two long rules a degree apart (perspective) agree on the page's turn; handwriting alone
+    turns nothing."""
+    from segmentation.align import skew_angle
+    from segmentation.reader import DESKEW_AGREE, DESKEW_MIN_LINES
+
+    def rule(page: U8, y: int, degrees: float) -> None:
+        dy = round(1000 * np.tan(np.radians(degrees)))
+        cv2.line(page, (150, y), (1150, y + dy), 255, 3)
+
+    page = np.zeros((1800, 1300), np.uint8)
+    rule(page, 300, 2.2)
+    rule(page, 900, 3.0)
+    angle = skew_angle(page > 0, min_agreeing=DESKEW_MIN_LINES, agree_degrees=DESKEW_AGREE)
+    assert 2.0 <= angle <= 3.2
+    strokes = np.zeros_like(page)
+    for k in range(6):  # handwritten 1s and 7s' bars, all leaning alike
+        cv2.line(strokes, (300 + 120 * k, 600), (330 + 120 * k, 680), 255, 7)
+        cv2.line(strokes, (300 + 120 * k, 800), (360 + 120 * k, 803), 255, 7)
+    assert skew_angle(strokes > 0, min_agreeing=DESKEW_MIN_LINES, agree_degrees=DESKEW_AGREE) == 0
