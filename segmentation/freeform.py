@@ -244,8 +244,9 @@ def find_strings(
 
 
 def _floor_between(rules: U8, first: npt.NDArray[np.int32], second: npt.NDArray[np.int32]) -> bool:
-    """A printed rule runs between two marks stacked one above the other, and one of them stands
-    clear of it: a caption over a comb, not the halves of a digit the rule's removal cut."""
+    """A printed rule runs between two marks stacked one above the other (under most of their
+    overlap), and one of them stands clear of it: a caption over a comb, a table's next row;
+    not the halves of a digit the rule's removal cut."""
     (ax, ay, aw, ah), (bx, by, bw, bh) = first, second
     if ay > by:
         (ax, ay, aw, ah), (bx, by, bw, bh) = (bx, by, bw, bh), (ax, ay, aw, ah)
@@ -253,9 +254,10 @@ def _floor_between(rules: U8, first: npt.NDArray[np.int32], second: npt.NDArray[
     y0, y1 = ay + ah - 2, by + 2  # from the upper one's foot to the lower one's head
     if x1 - x0 < 2 or y1 <= y0:
         return False
-    rows = np.flatnonzero((rules[max(0, y0) : y1, x0:x1] > 0).mean(axis=1) >= 0.8)
-    if not len(rows):
+    band = rules[max(0, y0) : y1, x0:x1] > 0
+    if band.any(axis=0).mean() < 0.8:  # across most of the overlap (a tilted rule spans rows)
         return False
+    rows = np.flatnonzero(band.any(axis=1))
     top, bottom = max(0, y0) + rows[0], max(0, y0) + rows[-1]
     return bool(top - (ay + ah) > 2 or by - bottom > 2)
 
