@@ -381,7 +381,6 @@ def _merge_groups(
         else:
             a += 1
     return groups
-    return groups
 
 
 def reading_order(strings: list[TextString]) -> list[TextString]:
