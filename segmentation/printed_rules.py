@@ -250,6 +250,7 @@ def dashed_lines(ink: U8, cc: Labels | None = None) -> U8:
 BROKEN_SPAN = 0.12
 BROKEN_COVER = 0.5
 BROKEN_MANY = 4  #: ... or this many pieces in a row, however short the row
+BROKEN_SPAN_MIN = 160  #: ... and never shorter than this many pixels
 
 
 def broken_rules(
@@ -279,7 +280,8 @@ def broken_rules(
     marks = np.flatnonzero((thin <= 6) & (length >= 4 * thin) & (length >= 8))
     if len(marks) < 3:
         return out
-    span_min = BROKEN_SPAN * ink.shape[0 if vertical else 1]
+    # On a small image (a photo of one number) a share of its side is a digit's height.
+    span_min = max(BROKEN_SPAN * ink.shape[0 if vertical else 1], BROKEN_SPAN_MIN)
     marks = marks[np.argsort(a0[marks], kind="stable")]
     nxt = np.full(n, -1)
     for i, a in enumerate(marks):

@@ -67,8 +67,11 @@ INK_OUTSIDE_BOX = "ink_outside_box"
 #: Template-free: the ink touches or crosses a printed rule (a digit may be cut): a person looks.
 TOUCHES_PRINTED_LINES = "touches_printed_lines"
 #: Template-free: pages turned 0.3-6° (two rules agreeing within a degree: a photo's perspective
-#: turns a page's rules by different angles) are turned upright before reading.
+#: turns a page's rules by different angles) are turned upright before reading. On an image
+#: under ``DESKEW_PAGE_SIDE`` pixels (a photo of one number) the long lines are digit strokes:
+#: four must agree within half a degree.
 MIN_DESKEW_DEGREES, MAX_DESKEW_DEGREES, DESKEW_MIN_LINES, DESKEW_AGREE = 0.3, 6.0, 2, 1.0
+DESKEW_PAGE_SIDE = 1000
 #: Template-free: a string under this share of the typical height, touching a rule, is a sliver.
 DEBRIS_HEIGHT = 0.5
 
@@ -238,7 +241,12 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
     image, scale = fit(page.image, FREE_MAX_SIDE)
     raw = binarize(image)
     unskew: npt.NDArray[np.float64] | None = None  # working image → before deskewing
-    angle = skew_angle(raw > 0, min_agreeing=DESKEW_MIN_LINES, agree_degrees=DESKEW_AGREE)
+    page_sized = max(raw.shape) >= DESKEW_PAGE_SIDE
+    angle = skew_angle(
+        raw > 0,
+        min_agreeing=DESKEW_MIN_LINES if page_sized else 4,
+        agree_degrees=DESKEW_AGREE if page_sized else 0.5,
+    )
     # Printed lines turned back along the axes, where the openings find them.
     if MIN_DESKEW_DEGREES <= abs(angle) <= MAX_DESKEW_DEGREES:
         hw = (image.shape[1] / 2, image.shape[0] / 2)

@@ -63,3 +63,16 @@ def test_a_faint_rule_in_pieces_across_the_page_is_structure() -> None:
     cv2.putText(ink, "1111", (300, 560), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 255, 6)
     found = broken_rules(ink, vertical=False)
     assert found[600, 100:1700].any() and not found[480:580, :].any()
+
+
+def test_on_a_photo_of_one_number_a_broken_one_over_its_underline_stays() -> None:
+    """A small image (a cheque amount): a thin 1 in pieces standing on the line under the
+    number is handwriting, not a box's side (the spans are in pixels, not shares of the side)."""
+    ink = np.zeros((45, 160), np.uint8)
+    for y, n in ((4, 9), (15, 9), (26, 10)):  # a thin 1, three pieces, down to the line
+        ink[y : y + n, 12] = 255
+    ink[38:40, 2:158] = 255  # the line under the amount
+    cv2.putText(ink, "3", (30, 36), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 255, 2)
+    assert not broken_rules(ink)[:, 10:15].any()
+    kept, _ = split_rules(ink)
+    assert kept[4:36, 12].sum() == ink[4:36, 12].sum()
