@@ -65,6 +65,9 @@ def test_every_reason_code_has_a_sentence() -> None:
         assert code in reasons.REASONS and code in reasons.SHORT, code
         assert "_" not in reasons.explain(code) and reasons.explain(code).endswith(".")
     assert reasons.explain("brand_new_code") == "Brand new code."
+    documented = Path(__file__).resolve().parents[1] / "docs" / "reasons.md"
+    table = set(re.findall(r"^\| `([a-z_]+)` \|", documented.read_text(), re.M))
+    assert table == codes  # the user's list of reasons is whole, and lists nothing else
 
 
 def test_digit_confidences_explain_the_field() -> None:
