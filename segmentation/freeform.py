@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from digitize.types import Box
 from segmentation.binarize import binarize
-from segmentation.imageops import components_with_stats
+from segmentation.imageops import Components, components_with_stats
 from segmentation.printed_rules import box_sides, remove_rules, split_rules
 
 U8 = npt.NDArray[np.uint8]
@@ -67,10 +67,6 @@ def touches(string: TextString, rules: U8, margin: int = 2) -> bool:
     grown[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = string.ink[: near.shape[0], : near.shape[1]]
     grown = cv2.dilate(grown, np.ones((2 * m + 1, 2 * m + 1), np.uint8))
     return bool((grown & near).any())
-
-
-#: ``cv2.connectedComponentsWithStats(ink, 8)``: count, labels, stats, centroids.
-Components = tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]
 
 
 def components(ink: U8) -> Components:
@@ -286,20 +282,20 @@ def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box]]:
     n, lab, st, _ = components_with_stats(rules)
     for i in range(1, n):
         x, y, w, h, _ = st[i]
-        if min(w, h) >= digit_height and box_sides(lab[y : y + h, x : x + w] == i)[1]:
-            walls += [(float(x), float(y), float(y + h)), (float(x + w), float(y), float(y + h))]
-            boxes.append((int(x), int(y), int(w), int(h)))
+        m = lab[y : y + h, x : x + w] == i
+        if min(w, h) >= digit_height and box_sides(m)[1]:
+            top = int(y)
         elif (
             w >= 3 * digit_height
             and h <= 1.2 * digit_height
-            and _ticked_at_both_ends(lab[y : y + h, x : x + w] == i, digit_height)
-        ):
+            and _ticked_at_both_ends(m, digit_height)
+        ):  # the writing on a comb of ticks stands above its line
             top = max(0, round(y + h - COMB_HEIGHT * digit_height))
-            walls += [
-                (float(x), float(top), float(y + h)),
-                (float(x + w), float(top), float(y + h)),
-            ]
-            boxes.append((int(x), int(top), int(w), int(y + h - top)))
+        else:
+            continue
+        bottom = float(y + h)
+        walls += [(float(x), float(top), bottom), (float(x + w), float(top), bottom)]
+        boxes.append((int(x), top, int(w), int(y + h) - top))
     return walls, boxes
 
 

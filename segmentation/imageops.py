@@ -45,9 +45,11 @@ def pad(mask: npt.NDArray[np.uint8], r: int) -> npt.NDArray[np.uint8]:
     return cv2.copyMakeBorder(mask, r, r, r, r, cv2.BORDER_CONSTANT, value=0)
 
 
-def components_with_stats(
-    mask: npt.NDArray[np.uint8],
-) -> tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+#: ``components_with_stats`` of a mask: count, labels, stats, centroids.
+Components = tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]
+
+
+def components_with_stats(mask: npt.NDArray[np.uint8]) -> Components:
     """``cv2.connectedComponentsWithStats(mask, 8)``, the same labels, 3× faster.
 
     OpenCV's default labelling (Spaghetti) gathers the statistics slowly in this build: 20 ms

@@ -354,15 +354,12 @@ def plan(
         if avoid is None or cells:
             spilled = any(_spills(s, keep, href, width) for s in outside)
         else:  # a wide region: only ink near the box's ends, of no other field, ran on
-            ran_on = [
-                s
-                for s in outside
-                if _spills(s, keep, href, width) and not _nearer_elsewhere(s, keep, avoid)
-            ]
+            spills = [s for s in outside if _spills(s, keep, href, width)]
+            ran_on = [s for s in spills if not _nearer_elsewhere(s, keep, avoid)]
+            elsewhere = [s for s in spills if s not in ran_on]
             spilled = any(_beside(s, keep) <= 2 * SPILL_GAP * href for s in ran_on)
             if spilled:
                 inside = adopt_spills(inside, ran_on, href, width)
-            elsewhere = [s for s in outside if _spills(s, keep, href, width) and s not in ran_on]
             spilled = spilled or _runs_on_into(inside, elsewhere, href)
         segs = inside
     if cells:

@@ -12,11 +12,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.imageops import components_with_stats
+from segmentation.imageops import Components, components_with_stats
 
 U8 = npt.NDArray[np.uint8]
-#: ``components_with_stats`` of an ink mask: count, labels, stats, centroids.
-Labels = tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]
 
 
 def _thickness(ink: U8, x: int, y: int, bw: int, bh: int, horizontal: bool) -> float:
@@ -143,7 +141,7 @@ def box_sides(m: npt.NDArray[np.bool_]) -> tuple[int, bool]:
     return band, min(float(c.mean()) for c in sides) >= BOX_SIDE_COVER
 
 
-def small_boxes(ink: U8, cc: Labels | None = None) -> U8:
+def small_boxes(ink: U8, cc: Components | None = None) -> U8:
     """Outlines of closed, hollow rectangles: check boxes, one-digit boxes, fields' boxes.
 
     Their sides may be shorter than the openings that find rules, or drawn with a pen too broad
@@ -175,7 +173,7 @@ def small_boxes(ink: U8, cc: Labels | None = None) -> U8:
 MIN_DASHES = 4
 
 
-def dashed_lines(ink: U8, cc: Labels | None = None) -> U8:
+def dashed_lines(ink: U8, cc: Components | None = None) -> U8:
     """Dashes or dots in a straight row at even spacing, alike in size: a dashed printed rule.
 
     Each dash alone is a thin stroke that reads as a sure "1" (a dot as a speck); handwriting
@@ -255,7 +253,7 @@ BROKEN_SPAN_MIN = 160  #: ... and never shorter than this many pixels
 
 def broken_rules(
     ink: U8,
-    cc: Labels | None = None,
+    cc: Components | None = None,
     *,
     vertical: bool = True,
     anchors: U8 | None = None,

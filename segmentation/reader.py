@@ -34,13 +34,12 @@ from segmentation.binarize import binarize
 from segmentation.constrain import constrains
 from segmentation.free_filters import INK_BESIDE, handwriting_only, ink_beside
 from segmentation.freeform import (
-    Components,
     components,
     find_strings,
     touches,
     vertical_text,
 )
-from segmentation.imageops import fit
+from segmentation.imageops import Components, fit
 from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
 from segmentation.printed_rules import split_rules
@@ -72,6 +71,7 @@ TOUCHES_PRINTED_LINES = "touches_printed_lines"
 #: four must agree within half a degree.
 MIN_DESKEW_DEGREES, MAX_DESKEW_DEGREES, DESKEW_MIN_LINES, DESKEW_AGREE = 0.3, 6.0, 2, 1.0
 DESKEW_PAGE_SIDE = 1000
+SMALL_DESKEW_MIN_LINES, SMALL_DESKEW_AGREE = 4, 0.5
 #: Template-free: a string under this share of the typical height, touching a rule, is a sliver.
 DEBRIS_HEIGHT = 0.5
 
@@ -244,8 +244,8 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
     page_sized = max(raw.shape) >= DESKEW_PAGE_SIDE
     angle = skew_angle(
         raw > 0,
-        min_agreeing=DESKEW_MIN_LINES if page_sized else 4,
-        agree_degrees=DESKEW_AGREE if page_sized else 0.5,
+        min_agreeing=DESKEW_MIN_LINES if page_sized else SMALL_DESKEW_MIN_LINES,
+        agree_degrees=DESKEW_AGREE if page_sized else SMALL_DESKEW_AGREE,
     )
     # Printed lines turned back along the axes, where the openings find them.
     if MIN_DESKEW_DEGREES <= abs(angle) <= MAX_DESKEW_DEGREES:
