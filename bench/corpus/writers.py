@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -27,6 +26,7 @@ import numpy.typing as npt
 
 from bench.corpus import fonts
 from model.training.augment import jitter
+from model.training.fonts import crop_to_ink, draw_glyph
 from model.training.synthetic import DigitSource
 
 Alpha = npt.NDArray[np.float32]
@@ -64,15 +64,8 @@ def _pen_width(alpha: Alpha, width: int) -> Alpha:
     return (cv2.dilate(alpha, k) if width > 0 else cv2.erode(alpha, k)).astype(np.float32)
 
 
-def _crop(a: Alpha, thresh: float = 0.1) -> Alpha:
-    ys, xs = np.nonzero(a > thresh)
-    if ys.size == 0:
-        return a
-    return a[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-
-
 def _fit_height(a: Alpha, height: int) -> Alpha:
-    a = _crop(a)
+    a = crop_to_ink(a, 0.1)
     scale = height / a.shape[0]
     width = max(2, round(a.shape[1] * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
@@ -123,13 +116,6 @@ def mnist_writer(split: str) -> SourceWriter:
     return SourceWriter(_mnist(split), f"mnist-{split}")
 
 
-@lru_cache(maxsize=64)
-def _font(path: str, size: int) -> Any:
-    from PIL import ImageFont
-
-    return ImageFont.truetype(path, size)
-
-
 class FontWriter(Writer):
     """Digits in handwriting fonts: random font, size, slant, elastic jitter and pen width."""
 
@@ -139,16 +125,9 @@ class FontWriter(Writer):
         self.name = name
 
     def glyph(self, digit: int, height: int, pen: Pen, rng: np.random.Generator) -> Alpha:
-        from PIL import Image as PILImage
-        from PIL import ImageDraw
-
         path = self.paths[int(rng.integers(0, len(self.paths)))]
         size = 2 * height + int(rng.integers(-8, 9))  # drawn at twice the size, then shrunk
-        font = _font(path, size)
-        canvas = PILImage.new("L", (3 * size, 3 * size), 0)
-        ImageDraw.Draw(canvas).text((size, size // 2), str(digit), fill=255, font=font)
-        a = np.asarray(canvas, np.float32) / 255.0
-        a = _crop(a, 0.05)
+        a = crop_to_ink(draw_glyph(path, digit, size), 0.05)
         pad = max(8, a.shape[0] // 3)
         a = cv2.copyMakeBorder(a, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
         h, w = a.shape

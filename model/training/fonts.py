@@ -211,14 +211,17 @@ def _font(path: str, size: int) -> Any:
     return ImageFont.truetype(path, size)
 
 
-def _crop(a: F32, level: float = 0.05) -> F32:
+def crop_to_ink(a: F32, level: float = 0.05) -> F32:
+    """``a`` cut to the bounding box of its values above ``level`` (all of it when none are)."""
     ys, xs = np.nonzero(a > level)
     if not len(ys):
         return a
     return a[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
 
-def _glyph_pil(path: str, digit: int, size: int) -> F32:
+def draw_glyph(path: str, digit: int, size: int) -> F32:
+    """``digit`` drawn in the font file at ``path``, ``size`` pixels, white on black in [0, 1],
+    on a canvas three times the size (the corpus's font writers draw theirs here too)."""
     from PIL import Image, ImageDraw
 
     canvas = Image.new("L", (3 * size, 3 * size), 0)
@@ -247,9 +250,9 @@ def render_digit(
     a = (
         _glyph_hershey(font, digit, size)
         if isinstance(font, int)
-        else _glyph_pil(font, digit, size)
+        else draw_glyph(font, digit, size)
     )
-    a = _crop(a)
+    a = crop_to_ink(a)
     if a.size < 4 or a.max() <= 0:
         return np.zeros((28, 28), np.float32)
     pad = max(8, a.shape[0] // 3)
