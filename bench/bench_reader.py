@@ -236,7 +236,12 @@ def bench_forms(
 
 
 def bench_photos(
-    classifier: DigitClassifier, count: int, seed: int, split: str = "test"
+    classifier: DigitClassifier,
+    count: int,
+    seed: int,
+    split: str = "test",
+    *,
+    closeups: bool = False,
 ) -> dict[str, Any]:
     from bench.photos import encode_jpeg, make_set
     from digitize.settings import Settings
@@ -247,7 +252,13 @@ def bench_photos(
     rng = np.random.default_rng(seed)
     single = single_ok = multi = multi_ok = dig = dig_ok = 0
     failures = []
-    for k, photo in enumerate(make_set(images, labels, count, seed)):
+    fine = None
+    if closeups:  # fine pens: thin-stroked handwriting fonts of the same split
+        from bench.corpus.writers import font_writer
+
+        fine = font_writer(split)
+    photos = make_set(images, labels, count, seed, closeups=closeups, fine=fine)
+    for k, photo in enumerate(photos):
         (page,) = load_pages(encode_jpeg(photo.image, rng), f"photo{k}.jpg")
         value = read_photo(page, classifier, Settings()).value
         ok = value == photo.label
@@ -275,6 +286,13 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=30)
     ap.add_argument("--photos", type=int, default=300)
     ap.add_argument(
+        "--closeups",
+        type=int,
+        default=0,
+        help="small pictures cropped tight around a few digits (fine, plain or broad pens, "
+        "some out of focus)",
+    )
+    ap.add_argument(
         "--seeds",
         "--seed",
         default="12345",
@@ -301,6 +319,10 @@ def main() -> None:
         report.update(bench_forms(classifier, args.pages, seeds, args.digits))
     if args.photos:
         report["photos"] = bench_photos(classifier, args.photos, seeds[0], args.digits)
+    if args.closeups:
+        report["closeups"] = bench_photos(
+            classifier, args.closeups, seeds[0], args.digits, closeups=True
+        )
     if args.json:
         print(json.dumps(report, indent=2))
         return

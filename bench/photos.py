@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from bench.corpus.writers import Pen, Writer
+
 U8 = npt.NDArray[np.uint8]
 
 
@@ -114,6 +116,64 @@ def make_photo(digits: list[U8], label: str, rng: np.random.Generator) -> Photo:
     return Photo(out, label, inverted)
 
 
+def _broad(glyph: U8, height: int, rng: np.random.Generator) -> U8:
+    """``glyph`` (white on black, ``height`` tall) redrawn with a broad felt tip."""
+    r = max(1, round(height * rng.uniform(0.01, 0.04)))
+    return cv2.dilate(glyph, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+
+
+def make_closeup(
+    digits: list[U8], label: str, rng: np.random.Generator, fine: Writer | None = None
+) -> Photo:
+    """A close-up of a few digits: a small picture (40-250-pixel digits) cropped tight around
+    them, written with a fine pen (``fine``: a writer of thin-stroked handwriting fonts, when
+    given), MNIST's own or a broad felt tip, sometimes out of focus. Unlike
+    ``make_photo``'s marker on a large sheet, a digit's straight strokes here are as long as
+    a page's printed lines, and a blurred stroke as wide as the paper's shading."""
+    height = int(rng.integers(40, 251))
+    pen = str(rng.choice(["fine", "plain", "broad"], p=[0.35, 0.3, 0.35]))  # one per writer
+    thin = -int(rng.integers(1, 4))  # how much finer than the font's own stroke
+    glyphs = []
+    for d, c in zip(digits, label, strict=True):
+        h = max(8, round(height * rng.uniform(0.9, 1.05)))
+        if pen == "fine" and fine is not None:
+            a = fine.glyph(int(c), h, Pen((0, 0, 0), thin, 1.0), rng)
+            if (a > 0.5).sum() < 0.5 * h:  # the font's strokes were finer still: as drawn
+                a = fine.glyph(int(c), h, Pen((0, 0, 0), 0, 1.0), rng)
+            glyphs.append(np.clip(a * 255, 0, 255).astype(np.uint8))
+            continue
+        t = _tight(d).astype(np.float32)
+        w = max(2, round(t.shape[1] * h / t.shape[0]))
+        g = np.clip(cv2.resize(t, (w, h), interpolation=cv2.INTER_CUBIC), 0, 255).astype(np.uint8)
+        glyphs.append(_broad(g, h, rng) if pen == "broad" else g)
+    gaps = [round(height * rng.uniform(0.08, 0.4)) for _ in glyphs[1:]]
+    m = [round(height * rng.uniform(0.06, 0.35)) for _ in range(4)]  # left, top, right, bottom
+    H = max(g.shape[0] for g in glyphs) + m[1] + m[3]
+    W = sum(g.shape[1] for g in glyphs) + sum(gaps) + m[0] + m[2]
+    alpha = np.zeros((H, W), np.float32)
+    x = m[0]
+    for k, g in enumerate(glyphs):
+        y = m[1] + int(rng.integers(0, H - m[1] - m[3] - g.shape[0] + 1))
+        sub = alpha[y : y + g.shape[0], x : x + g.shape[1]]
+        np.maximum(sub, g / 255.0, out=sub)
+        x += g.shape[1] + (gaps[k] if k < len(gaps) else 0)
+    paper = rng.uniform(150, 250) + rng.uniform(-15, 15, 3).astype(np.float32)
+    ink_col = np.array(rng.uniform(10, 90, 3), np.float32)
+    if rng.random() < 0.4:  # blue ballpoint
+        ink_col = np.array(
+            [rng.uniform(110, 200), rng.uniform(20, 90), rng.uniform(10, 60)], np.float32
+        )
+    img = paper[None, None, :] * (1 - alpha[..., None]) + ink_col[None, None, :] * alpha[..., None]
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    ang = rng.uniform(0, 2 * np.pi)
+    grad = (np.cos(ang) * xx / W + np.sin(ang) * yy / H) * rng.uniform(0.0, 0.3)
+    img *= (1.0 - (grad - grad.min()))[..., None]
+    if rng.random() < 0.5:  # out of focus: up to a twentieth of the digit's height
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.01, 0.05) * height)
+    img += rng.normal(0, rng.uniform(1, 6), img.shape).astype(np.float32)
+    return Photo(np.clip(img, 0, 255).astype(np.uint8), label, False)
+
+
 def make_set(
     images: npt.NDArray[np.uint8],
     labels: npt.NDArray[np.integer],
@@ -121,15 +181,23 @@ def make_set(
     seed: int,
     *,
     single_fraction: float = 0.5,
+    closeups: bool = False,
+    fine: Writer | None = None,
 ) -> list[Photo]:
-    """``count`` photos: about ``single_fraction`` of them one digit, the rest 2-8 digits."""
+    """``count`` photos: about ``single_fraction`` of them one digit, the rest 2-8 digits
+    (close-ups: 2-5 digits)."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(count):
-        n = 1 if rng.random() < single_fraction else int(rng.integers(2, 9))
+        most = 6 if closeups else 9
+        n = 1 if rng.random() < single_fraction else int(rng.integers(2, most))
         pick = rng.choice(len(images), size=n, replace=False)
         label = "".join(str(int(labels[i])) for i in pick)
-        out.append(make_photo([images[i] for i in pick], label, rng))
+        digits = [images[i] for i in pick]
+        if closeups:
+            out.append(make_closeup(digits, label, rng, fine))
+        else:
+            out.append(make_photo(digits, label, rng))
     return out
 
 

@@ -16,6 +16,11 @@ from segmentation.imageops import fit, shrink
 
 U8 = npt.NDArray[np.uint8]
 
+#: The closing that finds the paper, in pixels of the working image (``ink_darkness`` works at
+#: 320 pixels or less): a tenth of a page's side there, and as much on a small picture (a
+#: close-up of a number), whose strokes, wide or blurred, are wide in its own pixels.
+PAPER_CLOSING = 33
+
 
 def _as_grey(image: npt.NDArray[np.generic]) -> U8:
     a = np.asarray(image)
@@ -61,7 +66,7 @@ def ink_darkness(grey: U8, *, polarity: bool | None = None) -> npt.NDArray[np.fl
     small = fit(g, 320)[0]
     f = small.shape[0] / h
     # Closing removes dark strokes thinner than the kernel: what remains is the paper.
-    k = max(5, round(max(small.shape) / 10)) | 1
+    k = PAPER_CLOSING
     bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     # Blurred as floats: OpenCV's 8-bit Gaussian is 5x slower at this size; rounded back after.
     bg = np.rint(cv2.GaussianBlur(bg.astype(np.float32), (0, 0), k / 3)).astype(np.uint8)

@@ -34,13 +34,16 @@ def remove_rules(ink: U8) -> U8:
     return split_rules(ink)[0]
 
 
-def split_rules(ink: U8) -> tuple[U8, U8]:
+def split_rules(ink: U8, *, photo: bool = False) -> tuple[U8, U8]:
     """The ink without printed rules, and the rules: long thin straight lines, and the shorter
     ticks hanging off them.
 
     A line is judged by the thickness of the original ink across it (a curved thick pen stroke
     yields a thin sliver when opened, but its ink across is thick). Short vertical lines (comb
     ticks, box sides) only count when they touch a horizontal rule, so a handwritten 1 stays.
+    ``photo``: the image is a picture of a number or two, not a page, so its digits' straight
+    strokes (a 2's foot, a 4's bar and stem) are as long as the lines a page's rules are found
+    by: a horizontal rule must be as long as the image is high, and a vertical one must meet it.
     """
     h, w = ink.shape
     horiz = np.zeros_like(ink)
@@ -61,6 +64,8 @@ def split_rules(ink: U8) -> tuple[U8, U8]:
             lx, ly, bw, bh, _ = st[i]
             x, y = lx + ox, ly + oy
             long_ = bw if horizontal else bh
+            if photo and horizontal and long_ < h:
+                continue
             thick = _thickness(ink, x, y, bw, bh, horizontal)
             # A box side or divider is drawn with the pen of the rules it meets.
             pen = 0.0 if horizontal else _pen_of_rules_met(rules, x, y, bw, bh)
@@ -80,7 +85,7 @@ def split_rules(ink: U8) -> tuple[U8, U8]:
             lx, ly, bw, bh, _ = st[i]
             x, y = lx + ox, ly + oy
             sel = lab[ly : ly + bh, lx : lx + bw] == i
-            if bh < 3 * short and not (near[y : y + bh, x : x + bw][sel]).any():
+            if (photo or bh < 3 * short) and not (near[y : y + bh, x : x + bw][sel]).any():
                 vert[y : y + bh, x : x + bw][sel] = 0
     if horiz.any():
         vert |= _comb_ticks(ink & ~horiz, horiz)

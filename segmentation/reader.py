@@ -256,7 +256,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
         )
         raw = binarize(image)
         unskew = cv2.invertAffineTransform(turn)
-    ink, rules = split_rules(raw)
+    ink, rules = split_rules(raw, photo=not page_sized)
     comps: Components | None = components(ink)
     turned = vertical_text(ink, comps)
     sh = image.shape[0]

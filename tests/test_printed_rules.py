@@ -76,3 +76,31 @@ def test_on_a_photo_of_one_number_a_broken_one_over_its_underline_stays() -> Non
     assert not broken_rules(ink)[:, 10:15].any()
     kept, _ = split_rules(ink)
     assert kept[4:36, 12].sum() == ink[4:36, 12].sum()
+
+
+def _fine_pen_two(ink: np.ndarray) -> None:
+    """A 2 written with a fine pen, its foot a ruler-straight hairline."""
+    cv2.ellipse(ink, (78, 70), (45, 40), 0, 180, 360, 255, 2)  # the bow
+    cv2.line(ink, (123, 70), (35, 190), 255, 2)  # the stroke down
+    cv2.line(ink, (35, 190), (140, 190), 255, 2)  # the foot
+
+
+def test_on_a_photo_a_digits_straight_strokes_stay() -> None:
+    """A close-up of one digit: its foot is as long as the lines a page's rules are found by
+    and as thin as print; read as a page, it goes and the 2 reads as a 7."""
+    ink = np.zeros((230, 160), np.uint8)
+    _fine_pen_two(ink)
+    foot = ink[186:195, 50:130].sum()
+    assert split_rules(ink)[0][186:195, 50:130].sum() < foot  # as a page: taken for a rule
+    kept, rules = split_rules(ink, photo=True)
+    assert kept[186:195, 50:130].sum() == foot and not rules.any()
+
+
+def test_on_a_photo_a_line_across_it_is_still_a_rule() -> None:
+    """A cheque amount: the line under the number spans the picture, longer than it is high."""
+    ink = np.zeros((120, 500), np.uint8)
+    cv2.putText(ink, "350", (60, 90), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 255, 6)
+    ink[100:102, 5:495] = 255
+    kept, rules = split_rules(ink, photo=True)
+    assert not kept[99:103, 5:495].any() and rules[100, 250]
+    assert kept[30:95, 60:300].any()
