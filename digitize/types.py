@@ -75,6 +75,9 @@ class FieldResult:
     #: Other cuts' readings, likeliest first, each with its own confidence: kept only for a
     #: field whose best reading breaks its template's rules, to be read under them.
     others: list[FieldResult] = field(default_factory=list)
+    #: No handwriting at all was found in the field once the form's print was taken off: not
+    #: even marks read as stray (a template field left blank).
+    blank: bool = False
 
 
 @dataclass

@@ -26,7 +26,7 @@ from segmentation.review_flags import (
 
 #: Every reason code the pipeline emits → what it means for the person looking at the field.
 REASONS: dict[str, str] = {
-    EMPTY: "Nothing was read here: the field looks blank, or the writing was too faint to find.",
+    EMPTY: "Nothing was read here, but there are marks (faint writing?) or the field is required.",
     LOW_DIGIT: "At least one digit is hard to read (marked in orange below).",
     LOW_FIELD: "The machine is unsure of the value as a whole.",
     PATTERN: "The value does not have the shape this field expects (for example a date).",

@@ -420,7 +420,14 @@ def _result(
         )
     value = "".join(str(d.value) for d in digits)
     return FieldResult(
-        fp.name, value, float(conf), fp.box, digits, reasons=list(fp.reasons), image=fp.image
+        fp.name,
+        value,
+        float(conf),
+        fp.box,
+        digits,
+        reasons=list(fp.reasons),
+        image=fp.image,
+        blank=fp.n_segments == 0,
     )
 
 

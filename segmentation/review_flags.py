@@ -75,14 +75,16 @@ def validate_fields(
     """Set ``needs_review`` and ``reasons`` on every field (and flag its weak digits); returns them.
 
     ``specs`` are matched to fields by name; fields without a spec get the confidence checks only.
-    An empty field is flagged unless its spec says ``min_digits: 0``.
+    An empty field is flagged unless its spec says ``min_digits: 0``, or it is ``blank`` (no ink
+    at all: a field left blank, as many on a form are) and its spec does not require digits
+    (``min_digits`` of 1 or more). Ink read as stray marks is flagged: it may be a faint number.
     """
     by_name = {s.name: s for s in specs or ()}
     for f in fields:
         spec = by_name.get(f.name)
         reasons = [r for r in f.reasons if r not in OWN]
         if not f.value:
-            if spec is None or spec.min_digits != 0:
+            if spec is None or not (spec.min_digits == 0 or (f.blank and spec.min_digits is None)):
                 reasons.append(EMPTY)
         else:
             weak = False

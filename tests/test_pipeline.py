@@ -67,6 +67,32 @@ def test_poorly_registered_pages_are_flagged(
     assert all(f.needs_review and "poor_registration" in f.reasons for f in page.fields)
 
 
+def test_a_blank_form_passes_blank_and_required_fields_go_to_review(
+    form_templates: list[Path], recognizer: Any
+) -> None:
+    """A field with no ink at all is a field left blank: nobody needs to look, unless the
+    template requires digits there (``min_digits``); a mark read as stray still goes to review."""
+    template = next(
+        t for t in load_templates(form_templates) if all(f.min_digits is None for f in t.fields)
+    )
+    blank = template.reference.copy()
+    data = io.BytesIO()
+    Image.fromarray(blank).save(data, format="PNG")
+    (page,) = read_document(data.getvalue(), "blank.png", [template], recognizer, get_settings())
+    assert page.template == template.name and page.fields
+    assert all(f.value == "" and f.blank and "empty" not in f.reasons for f in page.fields)
+    template.fields[0].min_digits = 1
+    (page,) = read_document(data.getvalue(), "blank.png", [template], recognizer, get_settings())
+    assert page.fields[0].reasons == ["empty"] and page.fields[0].needs_review
+    x, y, w, h = (int(v) for v in template.fields[1].box)
+    blank[y + h // 2 : y + h // 2 + 6, x + w // 3 : x + w // 3 + 40] = 0  # a dash
+    data = io.BytesIO()
+    Image.fromarray(blank).save(data, format="PNG")
+    (page,) = read_document(data.getvalue(), "mark.png", [template], recognizer, get_settings())
+    second = page.fields[1]
+    assert not second.blank and (second.value or "empty" in second.reasons)
+
+
 def test_template_free_page(form_scans: dict[str, Any], recognizer: Any) -> None:
     data = (form_scans["scans"] / "free page.png").read_bytes()
     (page,) = read_document(data, "free page.png", [], recognizer, get_settings())

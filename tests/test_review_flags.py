@@ -69,6 +69,17 @@ def test_empty_allowed_when_min_digits_zero() -> None:
     assert check(field(""), spec(min_digits=0)) == []
 
 
+def test_a_blank_field_passes_unless_digits_are_required() -> None:
+    """No ink at all: a field left blank. Ink read as stray marks may be a faint number."""
+    blank = field("")
+    blank.blank = True
+    assert check(blank, spec()) == []
+    assert check(blank, spec(min_digits=1)) == ["empty"]
+    assert check(field(""), spec()) == ["empty"]  # marks were there, read as stray
+    blank.reasons = ["poor_registration"]
+    assert check(blank, spec()) == ["poor_registration"]
+
+
 def test_driver_reason_survives_revalidation() -> None:
     f = field("42")
     f.reasons = ["poor_registration"]
