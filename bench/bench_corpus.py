@@ -2,6 +2,7 @@
 
     python bench/bench_corpus.py --pages-per-family 10 --digits validation --writer both
     python bench/bench_corpus.py --families comb_full,comb_ticks --show out/corpus --json
+    python bench/bench_corpus.py --speed --pages-per-family 4 --baseline main  # free ms/page
 
 Each page is read template-free (``templates=[]``) and with its own template through
 ``worker.pipeline.read_page`` on one core. Template mode: a field is exact when its value
@@ -296,12 +297,26 @@ def main() -> None:
     ap.add_argument("--families", default="", help="comma-separated (default: all)")
     ap.add_argument("--show", type=Path, default=None, help="write annotated pages here")
     ap.add_argument("--json", action="store_true")
+    speed = ap.add_argument_group("speed (bench/free_speed.py: template-free ms per page only)")
+    speed.add_argument("--speed", action="store_true", help="time template-free reading")
+    speed.add_argument("--baseline", default=None, help="git revision timed beside this tree")
+    speed.add_argument("--dpi", type=float, default=None, help="scan every page at this dpi")
+    speed.add_argument("--rounds", type=int, default=3, help="a page's time: its fastest round")
     args = ap.parse_args()
     from worker.pipeline import default_classifier
 
     families = [f for f in args.families.split(",") if f] or list(FAMILIES)
     kinds = ["mnist", "fonts"] if args.writer == "both" else [args.writer]
     writers = [make_writer(k, args.digits) for k in kinds]
+    if args.speed:
+        from bench.free_speed import compare, make_pages, print_speed
+
+        pages = make_pages(families, args.pages_per_family, writers, args.dpi)
+        speed_report = compare(pages, args.baseline, args.rounds)
+        print(json.dumps(speed_report, indent=2) if args.json else "", end="")
+        if not args.json:
+            print_speed(speed_report)
+        return
     classifier = default_classifier(Settings())
     classifier.predict_proba(np.zeros((1, 28, 28), np.float32))  # load before timing
     report = run(

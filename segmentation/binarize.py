@@ -74,19 +74,19 @@ def ink_darkness(grey: U8, *, polarity: bool | None = None) -> npt.NDArray[np.fl
         bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
     # The paper is never darker than the pixel itself (nor black), so g / paper lies in [0, 1];
     # taken in place, a pass each, as the page is millions of pixels.
-    paper = np.maximum(np.maximum(bg, g), 1).astype(np.float32)
-    out = g.astype(np.float32)
-    np.divide(out, paper, out=out)
+    paper = cv2.max(cv2.max(bg, g), 1)
+    out = cv2.divide(g, paper, dtype=cv2.CV_32F)  # as floats, IEEE's quotient
     return np.subtract(1.0, out, out=out)
 
 
 def binarize(image: npt.NDArray[np.generic], *, polarity: bool | None = None) -> U8:
     """Ink mask (255 = ink) of a photo or scan of either polarity."""
     d = ink_darkness(_as_grey(image), polarity=polarity)
-    u = (d * 255).astype(np.uint8)
-    otsu, _ = cv2.threshold(u, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    u = np.multiply(d, 255, out=d).astype(np.uint8)
+    otsu, mask = cv2.threshold(u, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # Otsu splits ink from paper; the floor stops it splitting paper texture when there is no ink.
     t = max(float(otsu), 0.22 * 255)
     t = min(t, 0.5 * 255)
-    mask = (u > t).astype(np.uint8) * 255
+    if t != otsu:  # ink is what lies above t (OpenCV's threshold: above its whole part)
+        mask = cv2.threshold(u, t, 255, cv2.THRESH_BINARY)[1]
     return mask

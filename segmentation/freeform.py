@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from digitize.types import Box
 from segmentation.binarize import binarize
-from segmentation.imageops import Components, components_with_stats
+from segmentation.imageops import Components, components_with_stats, sparse_components
 from segmentation.printed_rules import box_sides, remove_rules, split_rules
 
 U8 = npt.NDArray[np.uint8]
@@ -176,40 +176,37 @@ def find_strings(
     walls, drawn = _walls(rules, unit) if rules is not None else ([], [])
     drawn = [b for b in drawn if b[3] <= BOX_ROW * unit]  # one row: a comb, a field's box
     cx, cy = x + w / 2, y + h / 2
+    # Every test below wants the two boxes overlapping across or along the line: only such
+    # pairs are tested, all at once (the same sums and comparisons, pair by pair).
+    a, b = _overlapping_pairs(x, y, w, h)
+    ia = np.asarray(idx)
+    hmax = np.maximum(h[a], h[b])
+    hmin = np.minimum(h[a], h[b])
+    vov = np.minimum(y[a] + h[a], y[b] + h[b]) - np.maximum(y[a], y[b])
+    gap = np.maximum(x[b] - (x[a] + w[a]), x[a] - (x[b] + w[b]))
+    swa, swb = sw[ia[a]], sw[ia[b]]
+    swr = np.maximum(swa, swb) / np.maximum(np.minimum(swa, swb), 0.5)
+    reach = 1.2 * hmax
+    if drawn:  # in one comb or box, digits in far-apart cells are one number
+        reach = np.where(_boxed(drawn, cx[a], cy[a], cx[b], cy[b]), BOX_REACH * hmax, reach)
+    ok = (vov >= 0.5 * hmin) & (gap <= reach) & (hmax <= 2.2 * hmin) & (swr <= 3.5)
+    # Rejoin broken digits: a small piece above/below a larger one, overlapping in x.
+    xov = np.minimum(x[a] + w[a], x[b] + w[b]) - np.maximum(x[a], x[b])
+    vgap = np.maximum(y[b] - (y[a] + h[a]), y[a] - (y[b] + h[b]))
+    stacked = (xov >= 0.4 * np.minimum(w[a], w[b])) & (vgap <= 0.35 * hmax) & (swr <= 3.5)
+    if rules is not None:
+        for k in np.flatnonzero(stacked & ~ok):
+            stacked[k] = not _floor_between(rules, st[ia[a[k]], :4], st[ia[b[k]], :4])
+    ok |= stacked
     parted: set[int] = set()
-    for a in range(len(idx)):
-        # Vectorised test of a against every later component.
-        b = np.arange(a + 1, len(idx))
-        if not len(b):
-            break
-        hmax = np.maximum(h[a], h[b])
-        hmin = np.minimum(h[a], h[b])
-        vov = np.minimum(y[a] + h[a], y[b] + h[b]) - np.maximum(y[a], y[b])
-        gap = np.maximum(x[b] - (x[a] + w[a]), x[a] - (x[b] + w[b]))
-        swr = np.maximum(sw[idx[a]], sw[np.array(idx)[b]]) / np.maximum(
-            np.minimum(sw[idx[a]], sw[np.array(idx)[b]]), 0.5
-        )
-        reach = 1.2 * hmax
-        if drawn:  # in one comb or box, digits in far-apart cells are one number
-            reach = np.where(_boxed(drawn, cx[a], cy[a], cx[b], cy[b]), BOX_REACH * hmax, reach)
-        ok = (vov >= 0.5 * hmin) & (gap <= reach) & (hmax <= 2.2 * hmin) & (swr <= 3.5)
-        # Rejoin broken digits: a small piece above/below a larger one, overlapping in x.
-        xov = np.minimum(x[a] + w[a], x[b] + w[b]) - np.maximum(x[a], x[b])
-        vgap = np.maximum(y[b] - (y[a] + h[a]), y[a] - (y[b] + h[b]))
-        stacked = (xov >= 0.4 * np.minimum(w[a], w[b])) & (vgap <= 0.35 * hmax) & (swr <= 3.5)
-        if rules is not None:
-            for k in np.flatnonzero(stacked & ~ok):
-                stacked[k] = not _floor_between(rules, st[idx[a], :4], st[idx[int(b[k])], :4])
-        ok |= stacked
-        if walls:
-            walled = _walled(walls, cx[a], cy[a], cx[b], cy[b])
-            near = ok & walled & (gap <= 0.6 * hmax) & (hmax <= 1.5 * hmin)
-            if near.any():  # kept apart, though close and alike: a number may run across
-                parted.add(idx[a])
-                parted.update(idx[int(k)] for k in b[near])
-            ok &= ~walled
-        for k in b[ok]:
-            parent[find(idx[a])] = find(idx[int(k)])
+    if walls:
+        walled = _walled(walls, cx[a], cy[a], cx[b], cy[b])
+        # Kept apart, though close and alike: a number may run across.
+        near = ok & walled & (gap <= 0.6 * hmax) & (hmax <= 1.5 * hmin)
+        parted.update(ia[a[near]].tolist() + ia[b[near]].tolist())
+        ok &= ~walled
+    for i, j in zip(ia[a[ok]].tolist(), ia[b[ok]].tolist(), strict=True):
+        parent[find(i)] = find(j)
     groups: dict[int, list[int]] = {}
     for i in idx:
         groups.setdefault(find(i), []).append(i)
@@ -274,12 +271,12 @@ def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box]]:
     neighbours; and those boxes themselves (a comb's cells keep its digits far apart)."""
     length = max(round(WALL_SHARE * max(rules.shape)), round(WALL_LENGTH * digit_height))
     lines = cv2.morphologyEx(rules, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
-    n, _, st, _ = components_with_stats(lines)
+    n, _, st, _ = sparse_components(lines)
     walls = [
         (st[i, 0] + st[i, 2] / 2, float(st[i, 1]), float(st[i, 1] + st[i, 3])) for i in range(1, n)
     ]
     boxes: list[Box] = []
-    n, lab, st, _ = components_with_stats(rules)
+    n, lab, st, _ = sparse_components(rules)
     for i in range(1, n):
         x, y, w, h, _ = st[i]
         m = lab[y : y + h, x : x + w] == i
@@ -313,28 +310,57 @@ def _ticked_at_both_ends(m: npt.NDArray[np.bool_], digit_height: float) -> bool:
     return bool(cols[:end].max() >= rise and cols[-end:].max() >= rise)
 
 
-def _boxed(boxes: list[Box], ax: float, ay: float, bx: npt.NDArray[np.float64],
-           by: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:  # fmt: skip
-    """Whether centre (ax, ay) and each centre (bx, by) lie in one drawn box of one row's
-    height (a comb, a box for one number; not a table, whose rows share its frame)."""
-    out = np.zeros(bx.shape, bool)
+Centres = float | npt.NDArray[np.float64]
+
+
+def _boxed(
+    boxes: list[Box], ax: Centres, ay: Centres, bx: Centres, by: Centres
+) -> npt.NDArray[np.bool_]:
+    """Whether centre (ax, ay) and centre (bx, by) (pair by pair) lie in one drawn box of one
+    row's height (a comb, a box for one number; not a table, whose rows share its frame)."""
+    ax, ay, bx, by = (np.asarray(v, np.float64) for v in (ax, ay, bx, by))
+    out = np.zeros(np.broadcast(ax, bx).shape, bool)
     for x, y, w, h in boxes:
-        if x <= ax <= x + w and y <= ay <= y + h:
-            out |= (x <= bx) & (bx <= x + w) & (y <= by) & (by <= y + h)
+        in_a = (x <= ax) & (ax <= x + w) & (y <= ay) & (ay <= y + h)
+        out |= in_a & (x <= bx) & (bx <= x + w) & (y <= by) & (by <= y + h)
     return out
 
 
-def _walled(
-    walls: list[Wall], ax: float, ay: float, bx: npt.NDArray[np.float64] | float,
-    by: npt.NDArray[np.float64] | float,
-) -> npt.NDArray[np.bool_]:  # fmt: skip
-    """Whether a wall stands between centre (ax, ay) and each centre (bx, by)."""
-    bx, by = np.asarray(bx, np.float64), np.asarray(by, np.float64)
+def _walled(walls: list[Wall], ax: Centres, ay: Centres, bx: Centres, by: Centres
+            ) -> npt.NDArray[np.bool_]:  # fmt: skip
+    """Whether a wall stands between centre (ax, ay) and centre (bx, by) (pair by pair)."""
+    ax, ay, bx, by = (np.asarray(v, np.float64) for v in (ax, ay, bx, by))
     lo, hi, mid = np.minimum(ax, bx), np.maximum(ax, bx), (ay + by) / 2
-    out = np.zeros(bx.shape, bool)
+    out = np.zeros(lo.shape, bool)
     for wx, top, bottom in walls:
         out |= (lo < wx) & (wx < hi) & (top <= mid) & (mid <= bottom)
     return out
+
+
+#: Pairs of boxes are found among this many boxes at a time (a block of pairs in memory).
+PAIR_BLOCK = 512
+
+
+def _overlapping_pairs(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    w: npt.NDArray[np.float64],
+    h: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Index pairs (a, b), a < b, in order, of boxes overlapping vertically or horizontally."""
+    n = len(x)
+    firsts, seconds = [], []
+    b = np.arange(n)
+    for start in range(0, n, PAIR_BLOCK):
+        a = np.arange(start, min(n, start + PAIR_BLOCK))[:, None]
+        across = (y[a] < y + h) & (y < y[a] + h[a])
+        along = (x[a] < x + w) & (x < x[a] + w[a])
+        ka, kb = np.nonzero((across | along) & (b > a))
+        firsts.append(ka + start)
+        seconds.append(kb)
+    if not firsts:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    return np.concatenate(firsts), np.concatenate(seconds)
 
 
 def _merge_groups(

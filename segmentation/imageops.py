@@ -59,3 +59,57 @@ def components_with_stats(mask: npt.NDArray[np.uint8]) -> Components:
         mask, 8, cv2.CV_32S, cv2.CCL_GRANA
     )
     return int(n), labels, stats, centroids
+
+
+def sparse_components(mask: npt.NDArray[np.uint8]) -> Components:
+    """``components_with_stats`` of a mask whose ink lies in few rows or columns (printed rules,
+    the strokes near them): the same components with the same statistics, but numbered in an
+    order of their own, and label 0's statistics and centroid left zero.
+
+    The statistics cost by the pixel, paper included (6-11 ms a page), so the blank rows (and
+    columns, when most are blank) are dropped before labelling, one kept between runs of ink so
+    that nothing joins. A component spans no blank row or column, so its box maps back whole;
+    the labels are put back in place. A mask with ink nearly everywhere is labelled as it is.
+    """
+    w = mask.shape[1]
+    rows = np.flatnonzero(_kept(cv2.reduce(mask, 1, cv2.REDUCE_MAX)[:, 0]))
+    cols = np.flatnonzero(_kept(mask.max(axis=0)))
+    if not len(rows):
+        return 1, np.zeros(mask.shape, np.int32), np.zeros((1, 5), np.int32), np.zeros((1, 2))
+    if len(cols) > SPARSE_SHARE * w:  # picking columns costs more than it saves
+        cols = np.arange(w)
+    if len(rows) * len(cols) > SPARSE_SHARE * mask.size:
+        n, labels, stats, centroids = components_with_stats(mask)
+        stats[0], centroids[0] = 0, 0.0
+        return n, labels, stats, centroids
+    picked = mask[rows] if len(cols) == w else mask[rows][:, cols]
+    n, small, stats, centroids = components_with_stats(picked)
+    labels = np.zeros(mask.shape, np.int32)
+    if len(cols) == w:
+        labels[rows] = small
+    else:
+        labels[np.ix_(rows, cols)] = small
+    stats[0], centroids[0] = 0, 0.0
+    area = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    for axis, kept in ((0, cols), (1, rows)):
+        start = stats[1:, axis]
+        shift = (kept[start] - start).astype(np.float64)
+        # Centroids as OpenCV computes them: the sum of the coordinates over the area.
+        total = np.rint(centroids[1:, axis] * area) + shift * area
+        centroids[1:, axis] = total / area
+        stats[1:, axis] = kept[start]
+    return n, labels, stats, centroids
+
+
+#: ``sparse_components`` labels the mask as it is when the rows and columns it keeps span more
+#: than this share of it, and keeps every column when it would keep more than this share of
+#: them (picking them costs more than the blank pixels they save).
+SPARSE_SHARE = 0.5
+
+
+def _kept(line: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    """Rows (or columns) with ink, and the first blank one after each run of them."""
+    ink = line > 0
+    out = ink.copy()
+    out[1:] |= ink[:-1]
+    return out

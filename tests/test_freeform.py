@@ -291,3 +291,20 @@ def test_a_page_with_two_rules_turned_by_a_photos_perspective_is_deskewed() -> N
         cv2.line(strokes, (300 + 120 * k, 600), (330 + 120 * k, 680), 255, 7)
         cv2.line(strokes, (300 + 120 * k, 800), (360 + 120 * k, 803), 255, 7)
     assert skew_angle(strokes > 0, min_agreeing=DESKEW_MIN_LINES, agree_degrees=DESKEW_AGREE) == 0
+
+
+def test_overlapping_pairs_are_every_pair_of_boxes_overlapping_across_or_along() -> None:
+    from segmentation import freeform
+
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(0, 400, 700).astype(float), rng.integers(0, 400, 700).astype(float)
+    w, h = rng.integers(1, 30, 700).astype(float), rng.integers(1, 30, 700).astype(float)
+    a, b = freeform._overlapping_pairs(x, y, w, h)  # two blocks of boxes
+    expected = [
+        (i, j)
+        for i in range(len(x))
+        for j in range(i + 1, len(x))
+        if (y[i] < y[j] + h[j] and y[j] < y[i] + h[i])
+        or (x[i] < x[j] + w[j] and x[j] < x[i] + w[i])
+    ]
+    assert list(zip(a.tolist(), b.tolist(), strict=True)) == expected

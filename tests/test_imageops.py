@@ -85,3 +85,33 @@ def test_fit_bounds_the_long_side(
         assert out is img and scale == 1.0
     else:
         assert scale == pytest.approx(side / max(shape))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sparse_components_are_the_same_components(seed: int) -> None:
+    """The same components with the same statistics as ``components_with_stats``, numbered
+    in an order of their own: rules in few rows (rows dropped), few columns (columns dropped
+    too), and specks everywhere (labelled as it is)."""
+    import cv2
+
+    from segmentation.imageops import sparse_components
+
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((400, 300), np.uint8)
+    for _ in range(12):
+        y, x = int(rng.integers(0, 400)), int(rng.integers(0, 300))
+        if seed % 3 == 0:
+            mask[y : y + int(rng.integers(1, 4)), x : x + int(rng.integers(5, 200))] = 255
+        elif seed % 3 == 1:
+            mask[y : y + int(rng.integers(5, 200)), x : x + int(rng.integers(1, 4))] = 255
+        else:
+            mask |= (rng.random(mask.shape) > 0.995).astype(np.uint8) * 255
+    n, labels, stats, centroids = sparse_components(mask)
+    n0, labels0, stats0, centroids0 = cv2.connectedComponentsWithStats(mask, 8)
+    assert n == n0 > 1
+    # One label to one label, and each component's statistics and centroid exactly.
+    pairs = np.unique(np.stack([labels.ravel(), labels0.ravel()]), axis=1)
+    assert pairs.shape[1] == n and np.array_equal(pairs[0] == 0, pairs[1] == 0)
+    for a, b in pairs.T[1:]:
+        assert np.array_equal(stats[a], stats0[b])
+        assert np.array_equal(centroids[a], centroids0[b])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import tempfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -200,11 +200,18 @@ def _tick(paper: npt.NDArray[np.float32], box: Box, pen: Pen, rng: np.random.Gen
 
 
 def make_page(
-    family: str, seed: int, writer: Writer, *, strength: float = 1.0, fill: int = 0
+    family: str,
+    seed: int,
+    writer: Writer,
+    *,
+    strength: float = 1.0,
+    fill: int = 0,
+    dpi: float | None = None,
 ) -> CorpusPage:
     """One filled, scanned page of ``family``: the scan, truth fields, distractors, template.
 
-    ``seed`` chooses the form; ``fill`` another filling and scan of the same form.
+    ``seed`` chooses the form; ``fill`` another filling and scan of the same form; ``dpi``
+    scans it at that resolution instead of the one drawn (the other effects as drawn).
     """
     lay = layout(family, seed)
     rng = _seed(family, seed, 1 + zlib.crc32(writer.name.encode()) + 7919 * fill)
@@ -224,6 +231,8 @@ def make_page(
             draw_stamp(filled, rng, d.box)
     grey = cv2.cvtColor(filled, cv2.COLOR_BGR2GRAY)
     fx = random_effects(rng, strength=strength)
+    if dpi is not None:
+        fx = replace(fx, dpi=dpi)
     image, hom = apply_effects(grey, fx, rng, base_dpi=DPI)
     truth = []
     for f, text, boxes, notes in written:
