@@ -25,7 +25,14 @@ from segmentation.imageops import components_with_stats
 Grey = npt.NDArray[np.uint8]
 
 
-def binarise(image: Grey, *, block: int | None = None, offset: int = 22) -> Grey:
+#: Handwriting is ink where the page is darker than its neighbourhood by this much; faint ink
+#: (by ``FAINT_OFFSET``) counts within the registration tolerance and a pixel of clear ink. A
+#: light pen's strokes binarise in pieces at the first; following faint ink further out would
+#: follow a shaded field's soft edge too (docs/experiments.md).
+INK_OFFSET, FAINT_OFFSET = 22, 16
+
+
+def binarise(image: Grey, *, block: int | None = None, offset: int = INK_OFFSET) -> Grey:
     """Ink (255) where the page is clearly darker than its neighbourhood."""
     if block is None:
         block = max(15, (min(image.shape[:2]) // 50) | 1)
@@ -83,7 +90,12 @@ def remove_form(
         x, y, w, h = region
         near, wide, core = (m[y : y + h, x : x + w] for m in (near, wide, core))
     tol = int(masks["tol"][0])
-    ink = binarise(aligned, block=max(15, (min(template.reference.shape[:2]) // 50) | 1))
+    block = max(15, (min(template.reference.shape[:2]) // 50) | 1)
+    ink = binarise(aligned, block=block)
+    # Faint ink next to clear ink: the rest of a stroke that a light or skipping pen broke.
+    faint = binarise(aligned, block=block, offset=FAINT_OFFSET)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tol + 3, 2 * tol + 3))
+    ink = cv2.bitwise_or(ink, cv2.bitwise_and(faint, cv2.dilate(ink, k)))
     kept = cv2.bitwise_and(ink, cv2.bitwise_not(near))
     # Long horizontal remains of printed lines that escaped the mask (only near printed ink);
     # vertical printed strokes are short (comb cells, box sides) and as tall as a "1", so the

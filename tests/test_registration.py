@@ -184,6 +184,26 @@ def test_form_removal_keeps_a_stroke_resting_on_a_printed_line(
     assert np.count_nonzero(reg.ink[bottom - 4 : bottom + 5, x + 300 : x + w - 20]) == 0
 
 
+def test_form_removal_mends_a_light_pens_stroke_and_leaves_faint_marks_alone(
+    templates: list[Template],
+) -> None:
+    """A light pen: a stroke in turns clearly and barely darker than the paper is read whole;
+    barely dark marks away from any clear ink (a shade's soft edge) stay paper."""
+    t = next(t for t in templates if t.name == "claim")
+    amount = next(f for f in t.fields if f.name == "amount")
+    x, y, _, h = amount.box
+    page = t.reference.copy()
+    sx, y0, y1 = x + 120, y + 20, y + h - 20
+    for k, yy in enumerate(range(y0, y1, 6)):  # clear and faint by turns
+        page[yy : yy + 6, sx : sx + 5] = 222 if k % 2 == 0 else 233
+    page[y + 25 : y + h - 25, x + 300 : x + 304] = 233  # faint alone
+    reg = identify(Page(1, page), templates)
+    assert reg is not None and reg.template.name == "claim"
+    column = reg.ink[y0 : y1 - 6, sx : sx + 5].max(axis=1)
+    assert np.all(column == 255)  # no gap along the stroke
+    assert not reg.ink[y + 25 : y + h - 25, x + 296 : x + 308].any()
+
+
 def test_form_removal_keeps_the_handwriting_and_drops_the_form(
     templates: list[Template], font_digits: synthetic.DigitSource
 ) -> None:
