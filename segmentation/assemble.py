@@ -168,41 +168,44 @@ def read_field(
     # best[j][s]: (score, previous node, step) of the best path to node j reading string s.
     best: list[dict[Key, tuple[float, int, Step | None]]] = [{} for _ in range(n_segments + 1)]
     best[0][()] = (0.0, -1, None)
-    cut_cost = np.zeros(n_segments + 1)
+    cut_cost = [0.0] * (n_segments + 1)
     for c in cuts or ():
         cut_cost[c] = LOG_CUT_PRIOR
     by_end: dict[int, list[int]] = {}
     for k, (_, e) in enumerate(spans):
         by_end.setdefault(e, []).append(k)
-
-    def offer(j: int, s: Key, score: float, i: int, step: Step | None) -> None:
-        if s not in best[j] or score > best[j][s][0]:
-            best[j][s] = (score, i, step)
+    # Plain floats and lists: the same values as numpy's scalars, without their per-item cost.
+    rows = np.asarray(probs).tolist()
+    digits = np.argmax(np.asarray(probs)[:, :NOT_A_DIGIT], axis=1).tolist() if spans else []
 
     for j in range(1, n_segments + 1):
+        here = best[j]
         for k in by_end.get(j, []):
             i = spans[k][0]
             if not best[i]:
                 continue
-            p = probs[k]
-            d = int(np.argmax(p[:NOT_A_DIGIT]))
-            digit = math.log(max(float(p[d]), _EPS)) + (priors[k] if priors else 0.0)
+            p, d = rows[k], digits[k]
+            digit = math.log(max(p[d], _EPS)) + (priors[k] if priors else 0.0)
             digit += cut_cost[j]
-            as_digit = Step(k, d, float(p[d]), digit)
+            as_digit = Step(k, d, p[d], digit)
             as_noise = None
             if j - i == 1:  # only single segments may be noise: a digit glued to a mark must stay
-                nz = math.log(max(float(p[NOT_A_DIGIT]), _EPS)) + (
-                    noise[k] if noise else LOG_NOISE_PRIOR
-                )
-                as_noise = Step(k, None, float(p[NOT_A_DIGIT]), nz + cut_cost[j])
-            for s, (score, _, _) in list(best[i].items()):
-                offer(j, (*s, d), score + as_digit.score, i, as_digit)
+                nz = math.log(max(p[NOT_A_DIGIT], _EPS)) + (noise[k] if noise else LOG_NOISE_PRIOR)
+                as_noise = Step(k, None, p[NOT_A_DIGIT], nz + cut_cost[j])
+            for s, (score, _, _) in best[i].items():
+                t, v = (*s, d), score + digit
+                old = here.get(t)
+                if old is None or v > old[0]:
+                    here[t] = (v, i, as_digit)
                 if as_noise is not None:
-                    offer(j, s, score + as_noise.score, i, as_noise)
-        if not best[j]:
+                    v = score + as_noise.score
+                    old = here.get(s)
+                    if old is None or v > old[0]:
+                        here[s] = (v, i, as_noise)
+        if not here:
             for s, (score, _, _) in best[j - 1].items():
-                offer(j, s, score + LOG_NOISE_PRIOR * 4, j - 1, None)
-        _keep_best_strings(best[j])
+                here[s] = (score + LOG_NOISE_PRIOR * 4, j - 1, None)
+        _keep_best_strings(here)
     end = best[n_segments]
     if not end:
         return Reading([], {})
@@ -223,12 +226,12 @@ def _keep_best_strings(node: dict[Key, tuple[float, int, Step | None]]) -> None:
     1e-7 in a confidence, and a long string of marks has dozens of lengths to carry)."""
     if len(node) <= 1:
         return
-    order = sorted(node, key=lambda t: node[t][0], reverse=True)
-    floor = node[order[0]][0] - RUNNER_UP_MARGIN
+    order = sorted(node.items(), key=lambda kv: kv[1][0], reverse=True)
+    floor = order[0][1][0] - RUNNER_UP_MARGIN
     seen: dict[int, int] = {}
-    for t in order:
+    for t, (v, _, _) in order:
         n = seen[len(t)] = seen.get(len(t), 0) + 1
-        if n > STRINGS_KEPT or (n > 1 and node[t][0] < floor):
+        if n > STRINGS_KEPT or (n > 1 and v < floor):
             del node[t]
 
 

@@ -26,28 +26,59 @@ def stroke_width(mask: Mask) -> float:
 
 def seam(mask: Mask, x0: int, half: int) -> npt.NDArray[np.int64]:
     """The top-to-bottom path near column ``x0`` that crosses the least ink (one column per row)."""
+    return seams(mask, [x0], half)[0]
+
+
+def seams(mask: Mask, xs: list[int], half: int) -> list[npt.NDArray[np.int64]]:
+    """``seam`` near each of the columns ``xs``: the same paths, their sums run side by side.
+
+    Each seam's window of columns is one row of a stack (narrower windows, at the mask's sides,
+    padded with a cost no path takes) and the minimum over each column and its two neighbours
+    is one erosion of the stack, row of the mask by row; the paths are traced back in plain
+    Python, which is faster than numpy over three numbers.
+    """
     h, w = mask.shape
-    lo, hi = max(1, x0 - half), min(w - 1, x0 + half)
-    if hi < lo:
-        return np.full(h, min(max(x0, 0), w), np.int64)
-    cols = np.arange(lo, hi + 1)
-    cost = mask[:, lo : hi + 1].astype(np.float32) + 0.05 * np.abs(cols - x0)[None, :]
-    n = cost.shape[1]
+    out: list[npt.NDArray[np.int64]] = [np.empty(0, np.int64)] * len(xs)
+    spans = []
+    for k, x0 in enumerate(xs):
+        lo, hi = max(1, x0 - half), min(w - 1, x0 + half)
+        if hi < lo:
+            out[k] = np.full(h, min(max(x0, 0), w), np.int64)
+        else:
+            spans.append((k, x0, lo, hi))
+    if not spans:
+        return out
+    n = max(hi - lo + 1 for _, _, lo, hi in spans)
+    cost = np.full((h, len(spans), n), _NO_PATH)
+    ink = mask.astype(np.float32)
+    for r, (_, x0, lo, hi) in enumerate(spans):
+        cols = np.arange(lo, hi + 1)
+        cost[:, r, : hi - lo + 1] = ink[:, lo : hi + 1] + 0.05 * np.abs(cols - x0)[None, :]
     acc = np.empty_like(cost)
     acc[0] = cost[0]
-    side = np.empty(n + 2, np.float32)
-    side[0] = side[-1] = np.float32(1e9)
-    for y in range(1, h):
-        side[1:-1] = acc[y - 1]
-        acc[y] = np.minimum(np.minimum(side[:-2], side[1:-1]), side[2:]) + cost[y]
-    path = np.empty(h, np.int64)
-    j = int(acc[-1].argmin())
-    path[-1] = j
-    for y in range(h - 2, -1, -1):
-        a, b = max(0, j - 1), min(n, j + 2)
-        j = a + int(acc[y, a:b].argmin())
-        path[y] = j
-    return path + lo
+    for y in range(1, h):  # the neighbours' minimum taken in float32, the sum in float64
+        np.add(cv2.erode(acc[y - 1].astype(np.float32), _ROW3), cost[y], out=acc[y])
+    table = acc.tolist()
+    for r, (k, _, lo, hi) in enumerate(spans):
+        width = hi - lo + 1
+        last = table[h - 1][r][:width]
+        j = last.index(min(last))
+        path = [0] * h
+        path[-1] = j
+        for y in range(h - 2, -1, -1):
+            row = table[y][r]
+            a, b = max(0, j - 1), min(width, j + 2)
+            j = a
+            for c in range(a + 1, b):
+                if row[c] < row[j]:
+                    j = c
+            path[y] = j
+        out[k] = np.array(path, np.int64) + lo
+    return out
+
+
+_ROW3 = np.ones((1, 3), np.uint8)  #: the minimum over a column and its two neighbours
+_NO_PATH = 1e9
 
 
 def _extrema(v: npt.NDArray[np.float32], size: int, minima: bool) -> npt.NDArray[np.bool_]:

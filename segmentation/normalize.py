@@ -29,23 +29,46 @@ def to_mnist(ink: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
         return np.zeros((SIZE, SIZE), np.float32)
     a = a / peak
     x, y, w, h = cv2.boundingRect((a > 0.05).view(np.uint8))  # the ink's box, 5 % of the peak up
-    a = a[y : y + h, x : x + w]
+    out = np.zeros((SIZE, SIZE), np.float32)
+    _fit_centred(a[y : y + h, x : x + w], out)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def masks_to_mnist(inks: list[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
+    """``to_mnist`` of many 0/1 masks at once, stacked ``(N, 28, 28)``: the same crops, without
+    the per-crop conversions (peak, threshold, allocation) a mask does not need."""
+    out = np.zeros((len(inks), SIZE, SIZE), np.float32)
+    for n, m in enumerate(inks):
+        x, y, w, h = cv2.boundingRect(m)
+        if w and h:
+            _fit_centred(m[y : y + h, x : x + w].astype(np.float32), out[n])
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _fit_centred(a: npt.NDArray[np.float32], out: npt.NDArray[np.float32]) -> None:
+    """``a`` (ink cut to its box, in [0, 1]) fitted into 20×20 and written into ``out`` (28×28,
+    zeros) with its centre of mass at the centre; not clipped; ``out`` left as is if no ink."""
+    h, w = a.shape
     scale = FIT / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     small = cv2.resize(a, (nw, nh), interpolation=interp)
     total = float(small.sum())
     if total <= 0:
-        return np.zeros((SIZE, SIZE), np.float32)
+        return
     # Centre of mass (not cv2.moments: it reads an N×2 array as N points, not an image).
     cy = float(small.sum(axis=1) @ _STEPS[:nh]) / total
     cx = float(small.sum(axis=0) @ _STEPS[:nw]) / total
     # Translate so the centre of mass lands on the centre of the 28×28 field (sub-pixel, bilinear).
     shift = np.array([[1, 0, (SIZE - 1) / 2 - cx], [0, 1, (SIZE - 1) / 2 - cy]], np.float32)
-    out = cv2.warpAffine(
-        small, shift, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+    cv2.warpAffine(
+        small,
+        shift,
+        (SIZE, SIZE),
+        dst=out,
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
     )
-    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def batch_to_mnist(pieces: list[npt.NDArray[np.generic]]) -> npt.NDArray[np.float32]:

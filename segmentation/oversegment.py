@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from digitize.types import Box
-from segmentation.cuts import cut_positions, seam
+from segmentation.cuts import cut_positions, seams
 from segmentation.imageops import components_with_stats
 
 Mask = npt.NDArray[np.bool_]
@@ -120,9 +120,10 @@ def _union_box(boxes: list[Box]) -> Box:
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def join(segments: list[Segment]) -> tuple[Box, Mask]:
-    """The union of segments as one mask over their common box."""
-    box = _union_box([s.box for s in segments])
+def join(segments: list[Segment], box: Box | None = None) -> tuple[Box, Mask]:
+    """The union of segments as one mask over their common box (``box``, when known)."""
+    if box is None:
+        box = _union_box([s.box for s in segments])
     out = np.zeros((box[3], box[2]), bool)
     for s in segments:
         h, w = s.mask.shape
@@ -208,7 +209,7 @@ def split(seg: Segment, href: float, near: list[int] | None = None) -> list[Segm
         return [seg]
     h, w = seg.mask.shape
     half = max(2, round(0.14 * href))
-    paths = [seam(seg.mask, c, half) for c in cuts]
+    paths = seams(seg.mask, cuts, half)
     xs = np.arange(w)[None, :]
     bounds = [np.zeros(h, np.int64), *paths, np.full(h, w, np.int64)]
     out: list[Segment] = []
@@ -371,15 +372,20 @@ def plan(
             parts.append(part)
     pieces: list[Piece] = []
     for i in range(len(parts)):
+        x0, y0, x1, y1 = parts[i].x, parts[i].y, parts[i].x, parts[i].y  # parts[i:j]'s box
         for j in range(i + 1, min(len(parts), i + MAX_SPAN) + 1):
             if j - i > 1:
                 a, b = parts[j - 2], parts[j - 1]
                 gap = b.x - (a.x + a.mask.shape[1])
                 if gap > 0.15 * href:
                     break
-            box, m = join(parts[i:j])
+            s = parts[j - 1]
+            sh, sw = s.mask.shape
+            x0, y0, x1, y1 = min(x0, s.x), min(y0, s.y), max(x1, s.x + sw), max(y1, s.y + sh)
+            box = (x0, y0, x1 - x0, y1 - y0)
             if j - i > 1 and (box[2] > MAX_WIDTH * href or box[3] > 1.8 * href):
                 break
+            box, m = join(parts[i:j], box)
             prior = shape_prior(box, href) + merge_prior(segs, parts[i:j])
             pieces.append(Piece(i, j, box, m, None, prior, noise_prior(box, href)))
     # The uncut hypothesis of every blob, however many segments it was cut into.

@@ -195,19 +195,7 @@ def dashed_lines(ink: U8, cc: Components | None = None) -> U8:
         order = np.argsort(along, kind="stable")
         marks, along, across = marks[order], along[order], across[order]
         size = np.maximum(st[marks, 2], st[marks, 3]).astype(np.float64)
-        nxt = np.full(len(marks), -1)
-        for a in range(len(marks)):
-            for b in range(a + 1, len(marks)):
-                step = along[b] - along[a]
-                if step > 4 * size[a] + 12:
-                    break
-                if (
-                    step >= 0.5 * size[a]
-                    and abs(across[b] - across[a]) <= 3 + 0.06 * step
-                    and abs(size[b] - size[a]) <= 0.3 * size[a] + 1
-                ):
-                    nxt[a] = b
-                    break
+        nxt = _next_alike(along, across, size)
         seen = np.zeros(len(marks), bool)
         for start in range(len(marks)):
             if seen[start]:
@@ -239,6 +227,36 @@ def dashed_lines(ink: U8, cc: Components | None = None) -> U8:
                 sub = out[y : y + bh, x : x + bw]
                 sub[lab[y : y + bh, x : x + bw] == marks[c]] = 255
     return out
+
+
+def _next_alike(
+    along: npt.NDArray[np.float64], across: npt.NDArray[np.float64], size: npt.NDArray[np.float64]
+) -> list[int]:
+    """For each mark (sorted by ``along``), the first later one that could be the next dash of
+    its row: a step on of at least half its size and at most ``4 * size + 12``, nearly level
+    with it, about its size; -1 where none is.
+
+    Every pair within reach is tested at once (the same sums and comparisons, pair by pair);
+    marks are sorted along the row, so the reach ends at the first pair out of it.
+    """
+    n = len(along)
+    reach = 4 * size + 12
+    # Pairs (a, b), b after a up to a little past the reach (exactly where, below).
+    end = np.searchsorted(along, along + reach + 1.0, side="right")
+    count = np.maximum(end - np.arange(n) - 1, 0)
+    a = np.repeat(np.arange(n), count)
+    b = np.arange(len(a)) - np.repeat(np.cumsum(count) - count, count) + a + 1
+    step = along[b] - along[a]
+    ok = (
+        (step <= reach[a])
+        & (step >= 0.5 * size[a])
+        & (np.abs(across[b] - across[a]) <= 3 + 0.06 * step)
+        & (np.abs(size[b] - size[a]) <= 0.3 * size[a] + 1)
+    )
+    nxt = [-1] * n
+    for i, j in zip(a[ok][::-1].tolist(), b[ok][::-1].tolist(), strict=True):
+        nxt[i] = j  # the first b of each a written last
+    return nxt
 
 
 #: A long printed line scanned faint breaks into thin pieces of any length: a row of them at

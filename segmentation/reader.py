@@ -40,11 +40,12 @@ from segmentation.freeform import (
     vertical_text,
 )
 from segmentation.imageops import Components, fit
-from segmentation.normalize import SIZE, to_mnist
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
 from segmentation.printed_rules import split_rules
 from segmentation.review_flags import rule_reasons
-from segmentation.strokes import crop_ink
+from segmentation.strokes import mnist_crops
+
+Mask = npt.NDArray[np.bool_]
 
 if TYPE_CHECKING:
     from segmentation.registration import Registration
@@ -136,7 +137,7 @@ def _crop(image: npt.NDArray[np.uint8], box: Box) -> npt.NDArray[np.uint8]:
 
 def _add_field(
     plans: list[FieldPlan],
-    crops: list[npt.NDArray[np.float32]],
+    inks: list[Mask],
     *,
     name: str,
     page_box: Box,
@@ -152,8 +153,8 @@ def _add_field(
     spans, idx, boxes, upright_boxes = [], [], [], []
     for p in pieces:
         spans.append((p.start, p.end))
-        idx.append(len(crops))
-        crops.append(to_mnist(crop_ink(p.ink)))
+        idx.append(len(inks))
+        inks.append(p.ink)
         boxes.append(to_page(p.box))
         if upright is not None:
             upright_boxes.append((p.box[0] + upright[1], p.box[1] + upright[2], p.box[2], p.box[3]))
@@ -188,7 +189,7 @@ def _add_field(
 
 
 def _template_fields(
-    page: Page, reg: Registration, plans: list[FieldPlan], crops: list[npt.NDArray[np.float32]]
+    page: Page, reg: Registration, plans: list[FieldPlan], inks: list[Mask]
 ) -> None:
     ink = reg.ink
     th, tw = ink.shape[:2]
@@ -223,7 +224,7 @@ def _template_fields(
         page_box = _clip(homography_box(reg.homography, (bx, by, bw, bh)), page.width, page.height)
         _add_field(
             plans,
-            crops,
+            inks,
             name=spec.name,
             page_box=page_box,
             spec=spec,
@@ -237,7 +238,7 @@ def _template_fields(
         )
 
 
-def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.float32]]) -> None:
+def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
     image, scale = fit(page.image, FREE_MAX_SIDE)
     raw = binarize(image)
     unskew: npt.NDArray[np.float64] | None = None  # working image → before deskewing
@@ -301,7 +302,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], crops: list[npt.NDArray[np.
         page_box = to_page((0, 0, s.box[2], s.box[3]))
         _add_field(
             plans,
-            crops,
+            inks,
             name=f"free_{k}",
             page_box=page_box,
             spec=None,
@@ -344,19 +345,18 @@ def _upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
 def segment_page(page: Page, registration: Registration | None) -> PageSegmentation:
     """All candidate pieces of a page: template fields, or every digit string when template-free."""
     plans: list[FieldPlan] = []
-    crops: list[npt.NDArray[np.float32]] = []
+    inks: list[Mask] = []  # every candidate's ink, in crop order
     flipped: list[FieldPlan] = []
     if registration is not None:
-        _template_fields(page, registration, plans, crops)
+        _template_fields(page, registration, plans, inks)
     else:
-        _free_fields(page, plans, crops)
+        _free_fields(page, plans, inks)
         # Which way up is decided by recognition: the same pieces turned half round.
-        flipped = _upside_down(plans, len(crops))
-        crops += [c[::-1, ::-1] for c in crops]
-    arr = np.stack(crops) if crops else np.zeros((0, SIZE, SIZE), np.float32)
-    return PageSegmentation(
-        page, registration, plans, arr.astype(np.float32, copy=False), flipped=flipped
-    )
+        flipped = _upside_down(plans, len(inks))
+    arr = mnist_crops(inks)
+    if registration is None:
+        arr = np.concatenate([arr, arr[:, ::-1, ::-1]])
+    return PageSegmentation(page, registration, plans, arr, flipped=flipped)
 
 
 def assemble_field(

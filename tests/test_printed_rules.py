@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from segmentation.printed_rules import broken_rules, small_boxes, split_rules
+from segmentation.printed_rules import _next_alike, broken_rules, small_boxes, split_rules
 
 
 def test_a_check_box_is_structure_and_a_written_zero_is_not() -> None:
@@ -104,3 +104,29 @@ def test_on_a_photo_a_line_across_it_is_still_a_rule() -> None:
     kept, rules = split_rules(ink, photo=True)
     assert not kept[99:103, 5:495].any() and rules[100, 250]
     assert kept[30:95, 60:300].any()
+
+
+def test_next_alike_is_the_first_later_mark_of_the_same_row() -> None:
+    """Every pair in reach tested at once gives what the mark-by-mark search gave."""
+    rng = np.random.default_rng(5)
+    along = np.sort(rng.uniform(0, 400, 300))
+    across = rng.choice([50.0, 52.0, 120.0], 300) + rng.normal(0, 1.5, 300)
+    size = rng.choice([4.0, 5.0, 9.0, 30.0], 300)
+    expected = []
+    for a in range(len(along)):
+        found = -1
+        for b in range(a + 1, len(along)):
+            step = along[b] - along[a]
+            if step > 4 * size[a] + 12:
+                break
+            if (
+                step >= 0.5 * size[a]
+                and abs(across[b] - across[a]) <= 3 + 0.06 * step
+                and abs(size[b] - size[a]) <= 0.3 * size[a] + 1
+            ):
+                found = b
+                break
+        expected.append(found)
+    assert _next_alike(along, across, size) == expected
+    assert any(n >= 0 for n in expected) and any(n < 0 for n in expected)
+    assert _next_alike(np.zeros(0), np.zeros(0), np.zeros(0)) == []

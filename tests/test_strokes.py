@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from segmentation.cuts import stroke_width
-from segmentation.strokes import bridge_breaks, crop_ink
+from segmentation.normalize import to_mnist
+from segmentation.strokes import bridge_breaks, crop_ink, mnist_crops
 
 
 @pytest.mark.parametrize("slant", [0, 6, -6])
@@ -48,3 +49,22 @@ def test_crop_ink_brings_any_pen_to_mnist_width(pen: int) -> None:
     after = stroke_width(crop_ink(img.astype(bool)) > 0) / size
     assert 0.08 <= after <= 0.17
     assert abs(after - 0.11) < abs(before - 0.11) or 0.095 <= before <= 0.16
+
+
+def test_mnist_crops_are_the_crops_of_crop_ink_and_to_mnist() -> None:
+    """Fine, broad and broken pens, tiny and empty pieces, views into a bigger mask: the reader's
+    batch gives exactly ``to_mnist(crop_ink(mask))`` for each."""
+    masks = []
+    for pen in (1, 3, 12, 30):
+        img = np.zeros((90, 70), np.uint8)
+        cv2.ellipse(img, (35, 45), (25, 38), 0, 0, 360, 1, pen)
+        masks.append(img.astype(bool))
+    ring = np.zeros((60, 60), np.uint8)
+    cv2.ellipse(ring, (30, 30), (18, 26), 0, 0, 360, 1, 3)
+    ring[29:32] = 0  # a gap across the strokes, bridged
+    masks += [ring.astype(bool), ring.astype(bool)[5:50, 8:40], np.ones((6, 4), bool)]
+    masks.append(np.zeros((20, 20), bool))
+    out = mnist_crops(masks)
+    assert out.shape == (len(masks), 28, 28)
+    for m, crop in zip(masks, out, strict=True):
+        np.testing.assert_array_equal(crop, to_mnist(crop_ink(m)))

@@ -1,0 +1,58 @@
+"""Cut columns and the minimal-ink seams through them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from segmentation.cuts import seam, seams
+
+
+def _seam_one_by_one(mask: np.ndarray, x0: int, half: int) -> np.ndarray:
+    """The seam as it was traced before ``seams``: one window, numpy row by row."""
+    h, w = mask.shape
+    lo, hi = max(1, x0 - half), min(w - 1, x0 + half)
+    if hi < lo:
+        return np.full(h, min(max(x0, 0), w), np.int64)
+    cols = np.arange(lo, hi + 1)
+    cost = mask[:, lo : hi + 1].astype(np.float32) + 0.05 * np.abs(cols - x0)[None, :]
+    n = cost.shape[1]
+    acc = np.empty_like(cost)
+    acc[0] = cost[0]
+    side = np.empty(n + 2, np.float32)
+    side[0] = side[-1] = np.float32(1e9)
+    for y in range(1, h):
+        side[1:-1] = acc[y - 1]
+        acc[y] = np.minimum(np.minimum(side[:-2], side[1:-1]), side[2:]) + cost[y]
+    path = np.empty(h, np.int64)
+    j = int(acc[-1].argmin())
+    path[-1] = j
+    for y in range(h - 2, -1, -1):
+        a, b = max(0, j - 1), min(n, j + 2)
+        j = a + int(acc[y, a:b].argmin())
+        path[y] = j
+    return path + lo
+
+
+def test_seams_are_the_seams_traced_one_by_one() -> None:
+    """Several windows at once, clipped ones at the sides and empty ones included."""
+    rng = np.random.default_rng(7)
+    for h, w in ((30, 40), (55, 23), (8, 60), (1, 12), (20, 2)):
+        mask = rng.random((h, w)) > 0.55
+        xs = [0, 1, w // 3, w // 2, w - 2, w - 1, w + 3]
+        for half in (2, 5):
+            got = seams(mask, xs, half)
+            assert len(got) == len(xs)
+            for x0, path in zip(xs, got, strict=True):
+                np.testing.assert_array_equal(path, _seam_one_by_one(mask, x0, half))
+                np.testing.assert_array_equal(seam(mask, x0, half), path)
+    assert seams(np.zeros((5, 5), bool), [], 2) == []
+
+
+def test_a_seam_goes_round_the_ink() -> None:
+    """Two touching bars with a notch: the seam takes the notch, not the ink."""
+    mask = np.zeros((20, 30), bool)
+    mask[:, 8:22] = True
+    mask[:, 14:16] = False  # the gap between two strokes, bridged at one row
+    mask[10, 14:16] = True
+    path = seam(mask, 13, 4)
+    assert not mask[np.arange(20), path][np.arange(20) != 10].any()
