@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from segmentation.free_filters import EDGE_MARKS, INK_BESIDE, LINE_OF_MARKS, PRINT_SIZED
+from segmentation.free_filters import (
+    EDGE_MARKS,
+    INK_BESIDE,
+    LINE_OF_MARKS,
+    LONE_STROKE,
+    PRINT_SIZED,
+)
 from segmentation.reader import INK_OUTSIDE_BOX, TOUCHES_PRINTED_LINES
 from segmentation.review_flags import (
     CHECKSUM,
@@ -42,6 +48,8 @@ REASONS: dict[str, str] = {
     "not written by hand.",
     LINE_OF_MARKS: "These 1s lie in a straight line with others down or across the page: they "
     "may be the pieces of a printed line, not handwriting.",
+    LONE_STROKE: "A 1 standing alone, much taller than the handwriting on this page: it may be "
+    "a piece of a printed line (a box's side, the page's frame), not a number.",
     EDGE_MARKS: "A mark at the start or end of this number was left out as print (a box's side, "
     "a row number): check the value against the page.",
     INK_BESIDE: "Ink beside this number was not read (part of a digit cut by a line, or a faint "
@@ -62,6 +70,7 @@ SHORT: dict[str, str] = {
     TOUCHES_PRINTED_LINES: "writing on a printed line",
     PRINT_SIZED: "small like print",
     LINE_OF_MARKS: "pieces of a printed line?",
+    LONE_STROKE: "a lone line?",
     EDGE_MARKS: "a printed mark left out",
     INK_BESIDE: "ink left unread",
 }

@@ -37,6 +37,11 @@ RULE_SIZE = 2.5
 LINE_OF_MARKS = "line_of_marks"
 LINE_TILT = 0.1  # tangent of the largest tilt, about 6 degrees
 LINE_MEMBERS = 3
+#: A lone 1 over this many times the page's handwriting height: a stroke that long standing
+#: alone is more often a piece of a printed line (a box's side, a frame) than a number. A
+#: person looks.
+LONE_STROKE = "lone_stroke"
+LONE_STROKE_SIZE = 1.4
 #: A string's first or last character left out as print: a 1 over ``EDGE_TALL`` of the
 #: string's character height (a box's side, a table's divider) or any character under
 #: ``EDGE_SMALL`` of it (a printed row number, a unit). A person checks the rest.
@@ -70,6 +75,8 @@ def handwriting_only(heights: Sequence[float], fields: list[FieldResult]) -> lis
         for h, f in kept:  # sure, but the size of print: a row number, a printed amount
             if h < PRINT_SIZE * ref and PRINT_SIZED not in f.reasons:
                 f.reasons.append(PRINT_SIZED)
+            if f.value == "1" and h > LONE_STROKE_SIZE * ref and LONE_STROKE not in f.reasons:
+                f.reasons.append(LONE_STROKE)
         out = [f for _, f in kept]
     for f in out:
         trim_edges(f)

@@ -10,6 +10,7 @@ from digitize.types import Box, DigitResult, FieldResult
 from segmentation.free_filters import (
     EDGE_MARKS,
     LINE_OF_MARKS,
+    LONE_STROKE,
     PRINT_SIZED,
     handwriting_only,
     ink_beside,
@@ -74,6 +75,19 @@ def test_a_rule_taller_than_any_handwriting_is_no_number() -> None:
     ]
     out = handwriting_only([50.0, 50.0, 400.0], fields)
     assert [f.name for f in out] == ["a", "b"]
+
+
+def test_a_lone_one_much_taller_than_the_handwriting_goes_to_review() -> None:
+    """A box's side or a piece of the page's frame left standing alone reads as a sure 1."""
+    fields = [
+        FieldResult("a", "2468", 0.99, (100, 100, 150, 50)),
+        FieldResult("b", "735", 0.99, (100, 300, 120, 50)),
+        FieldResult("side", "1", 1.0, (40, 60, 8, 90)),  # 1.8 handwriting heights
+        FieldResult("one", "1", 1.0, (400, 60, 10, 55)),  # a written 1, a little tall
+        FieldResult("ones", "11", 1.0, (500, 60, 30, 90)),  # two: not alone
+    ]
+    out = handwriting_only([50.0, 50.0, 90.0, 55.0, 90.0], fields)
+    assert [f.reasons for f in out] == [[], [], [LONE_STROKE], [], []]
 
 
 def test_ones_in_a_straight_line_down_the_page_are_a_broken_rule() -> None:

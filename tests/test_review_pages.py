@@ -46,15 +46,12 @@ def emitted_codes() -> set[str]:
     """Every reason code the pipeline can store: the flag constants and the reader's."""
     codes = {
         v
-        for k, v in vars(flags).items()
+        for module in (flags, segmentation.free_filters)
+        for k, v in vars(module).items()
         if k.isupper() and isinstance(v, str) and re.fullmatch(r"[a-z_]+", v)
     }
     codes.add(segmentation.reader.INK_OUTSIDE_BOX)
     codes.add(segmentation.reader.TOUCHES_PRINTED_LINES)
-    codes.add(segmentation.free_filters.PRINT_SIZED)
-    codes.add(segmentation.free_filters.LINE_OF_MARKS)
-    codes.add(segmentation.free_filters.EDGE_MARKS)
-    codes.add(segmentation.free_filters.INK_BESIDE)
     return codes
 
 
