@@ -75,7 +75,7 @@ def split_rules(ink: U8, *, photo: bool = False) -> tuple[U8, U8]:
     cc = components_with_stats(ink)  # labelled once for the finders below
     horiz |= broken_rules(ink, cc, vertical=False, anchored_span=short)
     if vert.any():
-        # Keep vertical lines that are very long or touch a horizontal rule.
+        # Keep vertical lines that are very long (not on a photo) or touch a horizontal rule.
         near = cv2.dilate(horiz, np.ones((7, 7), np.uint8))
         n, lab, st, _ = sparse_components(vert)
         for i in range(1, n):
