@@ -101,6 +101,32 @@ def sparse_components(mask: npt.NDArray[np.uint8]) -> Components:
     return n, labels, stats, centroids
 
 
+def sparse_labels(mask: npt.NDArray[np.uint8], box: tuple[slice, slice]) -> npt.NDArray[np.int32]:
+    """The labels of ``mask``'s 8-connected components within ``box`` (``(rows, columns)``
+    slices with plain bounds): what ``sparse_components(mask)[1][box]`` holds, numbered in an
+    order of their own, without the statistics (a third of the labelling's cost) and without
+    a label image the size of the mask. Components are found on the whole mask, so one that
+    leaves the box and comes back keeps one label.
+    """
+    rows = np.flatnonzero(_kept(cv2.reduce(mask, 1, cv2.REDUCE_MAX)[:, 0]))
+    cols = np.flatnonzero(_kept(mask.max(axis=0)))
+    r0, r1, _ = box[0].indices(mask.shape[0])
+    c0, c1, _ = box[1].indices(mask.shape[1])
+    out = np.zeros((max(0, r1 - r0), max(0, c1 - c0)), np.int32)
+    if not len(rows):
+        return out
+    w = mask.shape[1]
+    if len(cols) > SPARSE_SHARE * w:
+        cols = np.arange(w)
+    picked = mask[rows] if len(cols) == w else mask[rows][:, cols]
+    _, small = cv2.connectedComponentsWithAlgorithm(picked, 8, cv2.CV_32S, cv2.CCL_GRANA)
+    ri = np.flatnonzero((rows >= r0) & (rows < r1))
+    ci = np.flatnonzero((cols >= c0) & (cols < c1))
+    if len(ri) and len(ci):
+        out[np.ix_(rows[ri] - r0, cols[ci] - c0)] = small[np.ix_(ri, ci)]
+    return out
+
+
 #: ``sparse_components`` labels the mask as it is when the rows and columns it keeps span more
 #: than this share of it, and keeps every column when it would keep more than this share of
 #: them (picking them costs more than the blank pixels they save).

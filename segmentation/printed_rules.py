@@ -12,7 +12,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.imageops import Components, components_with_stats, sparse_components
+from segmentation.imageops import (
+    Components,
+    components_with_stats,
+    sparse_components,
+    sparse_labels,
+)
 
 U8 = npt.NDArray[np.uint8]
 
@@ -384,7 +389,7 @@ def _comb_ticks(ink: U8, horiz: U8) -> U8:
     x1, y1 = min(ink.shape[1], bx + bw + 2), min(ink.shape[0], by + bh + 3)
     box = (slice(y0, y1), slice(x0, x1))
     near = cv2.dilate(horiz[box], np.ones((5, 3), np.uint8))
-    lab_r = sparse_components(horiz)[1][box]
+    lab_r = sparse_labels(horiz, box)
     n, lab, st, _ = sparse_components(stubs[box])
     res = out[box]
     by_rule: dict[int, list[int]] = {}

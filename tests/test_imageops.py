@@ -115,3 +115,38 @@ def test_sparse_components_are_the_same_components(seed: int) -> None:
     for a, b in pairs.T[1:]:
         assert np.array_equal(stats[a], stats0[b])
         assert np.array_equal(centroids[a], centroids0[b])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sparse_labels_are_the_components_within_a_box(seed: int) -> None:
+    """The labels of the whole mask's components cut to a box, one label to one label with
+    OpenCV's: a U-shaped rule leaving the box and coming back keeps one label; an empty box
+    and a mask without ink give zeros."""
+    import cv2
+
+    from segmentation.imageops import sparse_labels
+
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((400, 300), np.uint8)
+    for _ in range(12):
+        y, x = int(rng.integers(0, 400)), int(rng.integers(0, 300))
+        if seed % 3 == 0:
+            mask[y : y + int(rng.integers(1, 4)), x : x + int(rng.integers(5, 200))] = 255
+        elif seed % 3 == 1:
+            mask[y : y + int(rng.integers(5, 200)), x : x + int(rng.integers(1, 4))] = 255
+        else:
+            mask |= (rng.random(mask.shape) > 0.995).astype(np.uint8) * 255
+    mask[100:103, 20:200] = 255  # a U: two arms in the box, joined below it
+    mask[100:300, 20:23] = 255
+    mask[100:300, 197:200] = 255
+    mask[297:300, 20:200] = 255
+    box = (slice(50, 250), slice(10, 280))
+    labels = sparse_labels(mask, box)
+    full = cv2.connectedComponents(mask, connectivity=8)[1][box]
+    assert labels.shape == full.shape and labels.dtype == np.int32
+    pairs = np.unique(np.stack([labels.ravel(), full.ravel()]), axis=1)
+    assert len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
+    assert np.array_equal(pairs[0] == 0, pairs[1] == 0)
+    assert labels[100, 11] == labels[100, 188] > 0  # (150, 21) and (150, 198) of the mask
+    assert not sparse_labels(mask, (slice(5, 5), slice(0, 300))).size
+    assert not sparse_labels(np.zeros_like(mask), box).any()
