@@ -55,6 +55,8 @@ def split_rules(ink: U8, *, photo: bool = False) -> tuple[U8, U8]:
     vert = np.zeros_like(ink)
     short = max(40, round(min(h, w) / 40))
     rules: list[tuple[int, int, int, int, float]] = []  # horizontal rules: box and pen width
+    # Vertical lines taken: their labels among the opening's components, and their boxes.
+    vlab, vlines = None, []
     for horizontal in (True, False):
         length = max(60, round(w / 20)) if horizontal else short
         k = (length, 1) if horizontal else (1, length)
@@ -77,15 +79,17 @@ def split_rules(ink: U8, *, photo: bool = False) -> tuple[U8, U8]:
                 sub[lab[y : y + bh, x : x + bw] == i] = 255
                 if horizontal:
                     rules.append((x, y, bw, bh, thick))
+                else:
+                    vlab = lab
+                    vlines.append((i, x, y, bw, bh))
     cc = components_with_stats(ink)  # labelled once for the finders below
     horiz |= broken_rules(ink, cc, vertical=False, anchored_span=short)
-    if vert.any():
-        # Keep vertical lines that are very long or touch a horizontal rule.
+    if vlab is not None:
+        # Keep vertical lines that are very long or touch a horizontal rule (each line taken
+        # is a whole component of the opening, so its labels there are its own).
         near = cv2.dilate(horiz, np.ones((7, 7), np.uint8))
-        n, lab, st, _ = sparse_components(vert)
-        for i in range(1, n):
-            x, y, bw, bh, _ = st[i]
-            sel = lab[y : y + bh, x : x + bw] == i
+        for i, x, y, bw, bh in vlines:
+            sel = vlab[y : y + bh, x : x + bw] == i
             if (photo or bh < 3 * short) and not (near[y : y + bh, x : x + bw][sel]).any():
                 vert[y : y + bh, x : x + bw][sel] = 0
     if horiz.any():
