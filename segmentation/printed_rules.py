@@ -15,6 +15,7 @@ import numpy.typing as npt
 from segmentation.imageops import (
     Components,
     components_with_stats,
+    open_line,
     sparse_components,
     sparse_labels,
 )
@@ -59,8 +60,11 @@ def split_rules(ink: U8, *, photo: bool = False) -> tuple[U8, U8]:
     vlab, vlines = None, []
     for horizontal in (True, False):
         length = max(60, round(w / 20)) if horizontal else short
-        k = (length, 1) if horizontal else (1, length)
-        lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
+        if horizontal:  # rows with too little ink for a rule are left out of the opening
+            lines = open_line(ink, length, horizontal=True)
+        else:  # (columns: picking them costs more than it saves)
+            k = cv2.getStructuringElement(cv2.MORPH_RECT, (1, length))
+            lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, k)
         if not lines.any():
             continue
         # Lines lie in few rows or columns (labelling costs by the pixel); each is judged alone.

@@ -150,3 +150,32 @@ def test_sparse_labels_are_the_components_within_a_box(seed: int) -> None:
     assert labels[100, 11] == labels[100, 188] > 0  # (150, 21) and (150, 198) of the mask
     assert not sparse_labels(mask, (slice(5, 5), slice(0, 300))).size
     assert not sparse_labels(np.zeros_like(mask), box).any()
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("horizontal", [True, False])
+def test_open_line_is_opencvs_opening(seed: int, horizontal: bool) -> None:
+    """The pixels of ``cv2.morphologyEx``'s opening by a line, whatever the mask: runs at its
+    ends (half a line counts there), grey values, a mask narrower than the line, lines of odd
+    and even length, few lines inked (the shortcut) and many (the whole mask opened)."""
+    import cv2
+
+    from segmentation.imageops import open_line
+
+    rng = np.random.default_rng(seed)
+    h, w = (int(v) for v in rng.integers(20, 160, 2))
+    mask = np.zeros((h, w), np.uint8)
+    value = 255 if seed % 2 else int(rng.integers(1, 256))
+    for _ in range(int(rng.integers(1, 4 if seed < 4 else 60))):
+        y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
+        if horizontal:
+            mask[y, max(0, x - int(rng.integers(5, 60))) : x + 1] = value
+            mask[y, : int(rng.integers(8, 40))] = value  # a run from the left end
+        else:
+            mask[max(0, y - int(rng.integers(5, 60))) : y + 1, x] = value
+            mask[h - int(rng.integers(8, 40)) :, x] = value  # a run to the bottom end
+    mask |= (rng.random(mask.shape) > 0.97).astype(np.uint8) * 7
+    for length in (3, 16, 17, 30, 31, 200):
+        kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
+        expected = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+        assert np.array_equal(open_line(mask, length, horizontal=horizontal), expected)
