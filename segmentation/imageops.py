@@ -157,6 +157,9 @@ def sparse_labels(mask: npt.NDArray[np.uint8], box: tuple[slice, slice]) -> npt.
     picked = mask[rows] if len(cols) == w else mask[rows][:, cols]
     _, small = cv2.connectedComponentsWithAlgorithm(picked, 8, cv2.CV_32S, cv2.CCL_GRANA)
     ri = np.flatnonzero((rows >= r0) & (rows < r1))
+    if len(cols) == w:  # whole rows: no gathering along them
+        out[rows[ri] - r0] = small[ri, c0:c1]
+        return out
     ci = np.flatnonzero((cols >= c0) & (cols < c1))
     if len(ri) and len(ci):
         out[np.ix_(rows[ri] - r0, cols[ci] - c0)] = small[np.ix_(ri, ci)]
