@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from digitize.types import Box
 from segmentation.binarize import binarize
-from segmentation.imageops import Components, components_with_stats, sparse_components
+from segmentation.imageops import Components, components_with_stats, open_line, sparse_components
 from segmentation.printed_rules import box_sides, remove_rules, split_rules
 
 U8 = npt.NDArray[np.uint8]
@@ -270,7 +270,7 @@ def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box]]:
     the ends of every drawn box and comb of ticks: what is written in one is read apart from its
     neighbours; and those boxes themselves (a comb's cells keep its digits far apart)."""
     length = max(round(WALL_SHARE * max(rules.shape)), round(WALL_LENGTH * digit_height))
-    lines = cv2.morphologyEx(rules, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
+    lines = open_line(rules, length, horizontal=False)
     n, _, st, _ = sparse_components(lines)
     walls = [
         (st[i, 0] + st[i, 2] / 2, float(st[i, 1]), float(st[i, 1] + st[i, 3])) for i in range(1, n)

@@ -148,8 +148,10 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
     href = float(np.percentile(hs[big], 75)) if big.any() else digit_height
     # Not much below the expected height: a lone digit broken in two is two half-height pieces.
     href = max(href, HREF_FLOOR * digit_height, 4.0)
+    # Plain ints: the same sums and comparisons as numpy's scalars, without their per-item cost.
+    rows = st.tolist()
     keep = []
-    for i, (_x, _y, w, h, a) in enumerate(st):
+    for i, (_x, _y, w, h, a) in enumerate(rows):
         if max(w, h) < SPECK * href and a < 0.04 * href * href:
             continue  # dust
         if h < 0.15 * href and w > 1.1 * href:
@@ -168,8 +170,8 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
     for ai in range(len(keep)):
         for bi in range(ai + 1, len(keep)):
             a, b = keep[ai], keep[bi]
-            xa, ya, wa, ha, aa = st[a]
-            xb, yb, wb, hb, ab = st[b]
+            xa, ya, wa, ha, aa = rows[a]
+            xb, yb, wb, hb, ab = rows[b]
             ov = min(xa + wa, xb + wb) - max(xa, xb)
             if ov <= 0:
                 continue
@@ -177,14 +179,14 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
             if vgap > 0.35 * href or -vgap > 0.3 * min(ha, hb):
                 continue  # too far apart, or side by side (a 1 under a neighbour's overhang)
             small, large = (a, b) if aa < ab else (b, a)
-            ws, wl = st[small, 2], st[large, 2]
+            ws, wl = rows[small][2], rows[large][2]
             if ws > 1.2 * wl:
                 continue
             frac = ov / max(1, min(wa, wb))
             merged_h = max(ya + ha, yb + hb) - min(ya, yb)
             if merged_h > 1.6 * href:
                 continue
-            if frac >= 0.8 or (frac >= 0.4 and st[small, 4] < 0.35 * st[large, 4]):
+            if frac >= 0.8 or (frac >= 0.4 and rows[small][4] < 0.35 * rows[large][4]):
                 parent[find(a)] = find(b)
     groups: dict[int, list[int]] = {}
     for i in keep:

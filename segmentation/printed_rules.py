@@ -12,7 +12,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.imageops import Components, components_with_stats, sparse_components
+from segmentation.imageops import (
+    Components,
+    components_with_stats,
+    open_line,
+    sparse_components,
+    sparse_labels,
+)
 
 U8 = npt.NDArray[np.uint8]
 
@@ -50,10 +56,15 @@ def split_rules(ink: U8, *, photo: bool = False) -> tuple[U8, U8]:
     vert = np.zeros_like(ink)
     short = max(40, round(min(h, w) / 40))
     rules: list[tuple[int, int, int, int, float]] = []  # horizontal rules: box and pen width
+    # Vertical lines taken: their labels among the opening's components, and their boxes.
+    vlab, vlines = None, []
     for horizontal in (True, False):
         length = max(60, round(w / 20)) if horizontal else short
-        k = (length, 1) if horizontal else (1, length)
-        lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
+        if horizontal:  # rows with too little ink for a rule are left out of the opening
+            lines = open_line(ink, length, horizontal=True)
+        else:  # (columns: picking them costs more than it saves)
+            k = cv2.getStructuringElement(cv2.MORPH_RECT, (1, length))
+            lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, k)
         if not lines.any():
             continue
         # Lines lie in few rows or columns (labelling costs by the pixel); each is judged alone.
@@ -72,15 +83,17 @@ def split_rules(ink: U8, *, photo: bool = False) -> tuple[U8, U8]:
                 sub[lab[y : y + bh, x : x + bw] == i] = 255
                 if horizontal:
                     rules.append((x, y, bw, bh, thick))
+                else:
+                    vlab = lab
+                    vlines.append((i, x, y, bw, bh))
     cc = components_with_stats(ink)  # labelled once for the finders below
     horiz |= broken_rules(ink, cc, vertical=False, anchored_span=short)
-    if vert.any():
-        # Keep vertical lines that are very long (not on a photo) or touch a horizontal rule.
+    if vlab is not None:
+        # Keep vertical lines that are very long (not on a photo) or touch a horizontal rule
+        # (each line taken is a whole component of the opening, so its labels there are its own).
         near = cv2.dilate(horiz, np.ones((7, 7), np.uint8))
-        n, lab, st, _ = sparse_components(vert)
-        for i in range(1, n):
-            x, y, bw, bh, _ = st[i]
-            sel = lab[y : y + bh, x : x + bw] == i
+        for i, x, y, bw, bh in vlines:
+            sel = vlab[y : y + bh, x : x + bw] == i
             if (photo or bh < 3 * short) and not (near[y : y + bh, x : x + bw][sel]).any():
                 vert[y : y + bh, x : x + bw][sel] = 0
     if horiz.any():
@@ -372,10 +385,12 @@ def _comb_ticks(ink: U8, horiz: U8) -> U8:
     out = np.zeros_like(ink)
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (1, TICK_MIN_LENGTH))
     stubs = cv2.morphologyEx(ink, cv2.MORPH_OPEN, k)
-    on_rows = cv2.dilate(
-        cv2.reduce(horiz, 1, cv2.REDUCE_MAX), np.ones((2 * TICK_REACH + 1, 1), np.uint8)
-    )
-    stubs[on_rows[:, 0] == 0] = 0
+    # Rows within TICK_REACH of a rule's row (a running count: OpenCV's dilation of one
+    # column by a tall line costs more than the page's reduce).
+    ruled = np.concatenate(([0], np.cumsum(cv2.reduce(horiz, 1, cv2.REDUCE_MAX)[:, 0] > 0)))
+    y = np.arange(ink.shape[0])
+    reach = ruled[np.minimum(y + TICK_REACH + 1, len(y))] - ruled[np.maximum(y - TICK_REACH, 0)]
+    stubs[reach == 0] = 0
     if not stubs.any():
         return out
     # The box around them, grown by what the tests below look at beyond a stroke's own box.
@@ -384,7 +399,7 @@ def _comb_ticks(ink: U8, horiz: U8) -> U8:
     x1, y1 = min(ink.shape[1], bx + bw + 2), min(ink.shape[0], by + bh + 3)
     box = (slice(y0, y1), slice(x0, x1))
     near = cv2.dilate(horiz[box], np.ones((5, 3), np.uint8))
-    lab_r = sparse_components(horiz)[1][box]
+    lab_r = sparse_labels(horiz, box)
     n, lab, st, _ = sparse_components(stubs[box])
     res = out[box]
     by_rule: dict[int, list[int]] = {}

@@ -115,3 +115,67 @@ def test_sparse_components_are_the_same_components(seed: int) -> None:
     for a, b in pairs.T[1:]:
         assert np.array_equal(stats[a], stats0[b])
         assert np.array_equal(centroids[a], centroids0[b])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sparse_labels_are_the_components_within_a_box(seed: int) -> None:
+    """The labels of the whole mask's components cut to a box, one label to one label with
+    OpenCV's: a U-shaped rule leaving the box and coming back keeps one label; an empty box
+    and a mask without ink give zeros."""
+    import cv2
+
+    from segmentation.imageops import sparse_labels
+
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((400, 300), np.uint8)
+    for _ in range(12):
+        y, x = int(rng.integers(0, 400)), int(rng.integers(0, 300))
+        if seed % 3 == 0:
+            mask[y : y + int(rng.integers(1, 4)), x : x + int(rng.integers(5, 200))] = 255
+        elif seed % 3 == 1:
+            mask[y : y + int(rng.integers(5, 200)), x : x + int(rng.integers(1, 4))] = 255
+        else:
+            mask |= (rng.random(mask.shape) > 0.995).astype(np.uint8) * 255
+    mask[100:103, 20:200] = 255  # a U: two arms in the box, joined below it
+    mask[100:300, 20:23] = 255
+    mask[100:300, 197:200] = 255
+    mask[297:300, 20:200] = 255
+    box = (slice(50, 250), slice(10, 280))
+    labels = sparse_labels(mask, box)
+    full = cv2.connectedComponents(mask, connectivity=8)[1][box]
+    assert labels.shape == full.shape and labels.dtype == np.int32
+    pairs = np.unique(np.stack([labels.ravel(), full.ravel()]), axis=1)
+    assert len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
+    assert np.array_equal(pairs[0] == 0, pairs[1] == 0)
+    assert labels[100, 11] == labels[100, 188] > 0  # (150, 21) and (150, 198) of the mask
+    assert not sparse_labels(mask, (slice(5, 5), slice(0, 300))).size
+    assert not sparse_labels(np.zeros_like(mask), box).any()
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("horizontal", [True, False])
+def test_open_line_is_opencvs_opening(seed: int, horizontal: bool) -> None:
+    """The pixels of ``cv2.morphologyEx``'s opening by a line, whatever the mask: runs at its
+    ends (half a line counts there), grey values, a mask narrower than the line, lines of odd
+    and even length, few lines inked (the shortcut) and many (the whole mask opened)."""
+    import cv2
+
+    from segmentation.imageops import open_line
+
+    rng = np.random.default_rng(seed)
+    h, w = (int(v) for v in rng.integers(20, 160, 2))
+    mask = np.zeros((h, w), np.uint8)
+    value = 255 if seed % 2 else int(rng.integers(1, 256))
+    for _ in range(int(rng.integers(1, 4 if seed < 4 else 60))):
+        y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
+        if horizontal:
+            mask[y, max(0, x - int(rng.integers(5, 60))) : x + 1] = value
+            mask[y, : int(rng.integers(8, 40))] = value  # a run from the left end
+        else:
+            mask[max(0, y - int(rng.integers(5, 60))) : y + 1, x] = value
+            mask[h - int(rng.integers(8, 40)) :, x] = value  # a run to the bottom end
+    mask |= (rng.random(mask.shape) > 0.97).astype(np.uint8) * 7
+    for length in (3, 16, 17, 30, 31, 200):
+        kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
+        expected = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+        assert np.array_equal(open_line(mask, length, horizontal=horizontal), expected)
