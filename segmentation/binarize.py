@@ -34,12 +34,13 @@ def _as_grey(image: npt.NDArray[np.generic]) -> U8:
     return a
 
 
-def dark_ink(grey: U8) -> bool:
+def dark_ink(image: npt.NDArray[np.generic]) -> bool:
     """True when the ink is darker than the paper (the usual case); False for reverse images.
 
     Large-scale light variations are removed first; the ink is then the heavier tail of the
     residual (paper is the majority of pixels, so the ink side is the one with the long tail).
     """
+    grey = _as_grey(image)
     small = fit(grey, 400)[0]
     # The light's slow variation, blurred at a quarter of the size (a 33-pixel sigma in full
     # costs 7 ms) and brought back.

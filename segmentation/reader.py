@@ -30,7 +30,7 @@ import numpy.typing as npt
 from digitize.types import NOT_A_DIGIT, Box, DigitResult, FieldResult, Page
 from segmentation.align import skew_angle
 from segmentation.assemble import Step, best_comb_path, read_field, top3
-from segmentation.binarize import binarize
+from segmentation.binarize import binarize, dark_ink
 from segmentation.constrain import constrains
 from segmentation.free_filters import INK_BESIDE, handwriting_only, ink_beside
 from segmentation.freeform import (
@@ -240,7 +240,8 @@ def _template_fields(
 
 def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
     image, scale = fit(page.image, FREE_MAX_SIDE)
-    raw = binarize(image)
+    dark = dark_ink(image)  # the page's polarity, which turning it a few degrees keeps
+    raw = binarize(image, polarity=dark)
     unskew: npt.NDArray[np.float64] | None = None  # working image → before deskewing
     page_sized = max(raw.shape) >= DESKEW_PAGE_SIDE
     angle = skew_angle(
@@ -255,7 +256,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
         image = cv2.warpAffine(
             image, turn, image.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
-        raw = binarize(image)
+        raw = binarize(image, polarity=dark)
         unskew = cv2.invertAffineTransform(turn)
     ink, rules = split_rules(raw, photo=not page_sized)
     comps: Components | None = components(ink)
