@@ -87,15 +87,9 @@ def test_fit_bounds_the_long_side(
         assert scale == pytest.approx(side / max(shape))
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_sparse_components_are_the_same_components(seed: int) -> None:
-    """The same components with the same statistics as ``components_with_stats``, numbered
-    in an order of their own: rules in few rows (rows dropped), few columns (columns dropped
-    too), and specks everywhere (labelled as it is)."""
-    import cv2
-
-    from segmentation.imageops import sparse_components
-
+def _rules_or_specks(seed: int) -> np.ndarray:
+    """A 400 × 300 mask of a dozen rules in few rows (seed % 3 == 0), in few columns (1), or of
+    specks everywhere (2)."""
     rng = np.random.default_rng(seed)
     mask = np.zeros((400, 300), np.uint8)
     for _ in range(12):
@@ -106,6 +100,19 @@ def test_sparse_components_are_the_same_components(seed: int) -> None:
             mask[y : y + int(rng.integers(5, 200)), x : x + int(rng.integers(1, 4))] = 255
         else:
             mask |= (rng.random(mask.shape) > 0.995).astype(np.uint8) * 255
+    return mask
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sparse_components_are_the_same_components(seed: int) -> None:
+    """The same components with the same statistics as ``components_with_stats``, numbered
+    in an order of their own: rules in few rows (rows dropped), few columns (columns dropped
+    too), and specks everywhere (labelled as it is)."""
+    import cv2
+
+    from segmentation.imageops import sparse_components
+
+    mask = _rules_or_specks(seed)
     n, labels, stats, centroids = sparse_components(mask)
     n0, labels0, stats0, centroids0 = cv2.connectedComponentsWithStats(mask, 8)
     assert n == n0 > 1
@@ -126,16 +133,7 @@ def test_sparse_labels_are_the_components_within_a_box(seed: int) -> None:
 
     from segmentation.imageops import sparse_labels
 
-    rng = np.random.default_rng(seed)
-    mask = np.zeros((400, 300), np.uint8)
-    for _ in range(12):
-        y, x = int(rng.integers(0, 400)), int(rng.integers(0, 300))
-        if seed % 3 == 0:
-            mask[y : y + int(rng.integers(1, 4)), x : x + int(rng.integers(5, 200))] = 255
-        elif seed % 3 == 1:
-            mask[y : y + int(rng.integers(5, 200)), x : x + int(rng.integers(1, 4))] = 255
-        else:
-            mask |= (rng.random(mask.shape) > 0.995).astype(np.uint8) * 255
+    mask = _rules_or_specks(seed)
     mask[100:103, 20:200] = 255  # a U: two arms in the box, joined below it
     mask[100:300, 20:23] = 255
     mask[100:300, 197:200] = 255
