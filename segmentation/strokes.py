@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from segmentation.cuts import stroke_width
 from segmentation.imageops import pad
 from segmentation.normalize import masks_to_mnist
 
@@ -17,7 +18,6 @@ Mask = npt.NDArray[np.bool_]
 
 THIN = 0.095  #: strokes thinner than this share of the piece's size are thickened
 BREAK = 0.12  #: vertical gaps up to this fraction of the piece's size are bridged
-_K3 = np.ones((3, 3), np.uint8)
 
 
 def crop_ink(mask: Mask) -> npt.NDArray[np.uint8]:
@@ -45,7 +45,7 @@ def _evened(mask: Mask) -> npt.NDArray[np.uint8]:
     if area == 0 or size < 12:
         return m
     bridged = bridge_breaks(m, size)
-    sw = 2.0 * area / max(area - cv2.countNonZero(cv2.erode(m, _K3, borderValue=0)), 1)
+    sw = stroke_width(m.view(np.bool_))
     if sw < THIN * size:  # a fine pen: thicken
         r = max(1, round((0.105 * size - sw) / 2))
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
