@@ -108,12 +108,9 @@ def sparse_components(mask: npt.NDArray[np.uint8]) -> Components:
     the labels are put back in place. A mask with ink nearly everywhere is labelled as it is.
     """
     w = mask.shape[1]
-    rows = np.flatnonzero(_kept(cv2.reduce(mask, 1, cv2.REDUCE_MAX)[:, 0]))
-    cols = np.flatnonzero(_kept(mask.max(axis=0)))
+    rows, cols = _rows_and_columns(mask)
     if not len(rows):
         return 1, np.zeros(mask.shape, np.int32), np.zeros((1, 5), np.int32), np.zeros((1, 2))
-    if len(cols) > SPARSE_SHARE * w:  # picking columns costs more than it saves
-        cols = np.arange(w)
     if len(rows) * len(cols) > SPARSE_SHARE * mask.size:
         n, labels, stats, centroids = components_with_stats(mask)
         stats[0], centroids[0] = 0, 0.0
@@ -144,16 +141,13 @@ def sparse_labels(mask: npt.NDArray[np.uint8], box: tuple[slice, slice]) -> npt.
     a label image the size of the mask. Components are found on the whole mask, so one that
     leaves the box and comes back keeps one label.
     """
-    rows = np.flatnonzero(_kept(cv2.reduce(mask, 1, cv2.REDUCE_MAX)[:, 0]))
-    cols = np.flatnonzero(_kept(mask.max(axis=0)))
+    rows, cols = _rows_and_columns(mask)
     r0, r1, _ = box[0].indices(mask.shape[0])
     c0, c1, _ = box[1].indices(mask.shape[1])
     out = np.zeros((max(0, r1 - r0), max(0, c1 - c0)), np.int32)
     if not len(rows):
         return out
     w = mask.shape[1]
-    if len(cols) > SPARSE_SHARE * w:
-        cols = np.arange(w)
     picked = mask[rows] if len(cols) == w else mask[rows][:, cols]
     _, small = cv2.connectedComponentsWithAlgorithm(picked, 8, cv2.CV_32S, cv2.CCL_GRANA)
     ri = np.flatnonzero((rows >= r0) & (rows < r1))
@@ -170,6 +164,20 @@ def sparse_labels(mask: npt.NDArray[np.uint8], box: tuple[slice, slice]) -> npt.
 #: than this share of it, and keeps every column when it would keep more than this share of
 #: them (picking them costs more than the blank pixels they save).
 SPARSE_SHARE = 0.5
+
+
+def _rows_and_columns(
+    mask: npt.NDArray[np.uint8],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The rows and columns ``sparse_components`` and ``sparse_labels`` label: those with ink
+    and one blank after each run; every column when most would be kept (picking them costs
+    more than it saves)."""
+    rows = np.flatnonzero(_kept(cv2.reduce(mask, 1, cv2.REDUCE_MAX)[:, 0]))
+    cols = np.flatnonzero(_kept(mask.max(axis=0)))
+    w = mask.shape[1]
+    if len(cols) > SPARSE_SHARE * w:
+        cols = np.arange(w)
+    return rows, cols
 
 
 def _kept(line: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
