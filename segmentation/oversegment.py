@@ -274,6 +274,16 @@ def adopt_spills(
     return taken
 
 
+def _left_out(near_end: list[Segment], read: list[Segment], width: int) -> bool:
+    """Whether writing that ran on past the box may be missing from what is read: a piece
+    beside the box's end left out (too small, too far, cut), or a piece read that the region's
+    side cuts off. Writing taken in whole reads as the number's own end, and is no doubt."""
+    taken = {id(s) for s in read}
+    return any(id(s) not in taken for s in near_end) or any(
+        s.x <= 0 or s.x + s.mask.shape[1] >= width for s in read
+    )
+
+
 def _runs_on_into(inside: list[Segment], elsewhere: list[Segment], href: float) -> bool:
     """A digit of another field's as close to this string's end as its own digits are.
 
@@ -360,9 +370,10 @@ def plan(
             spills = [s for s in outside if _spills(s, keep, href, width)]
             ran_on = [s for s in spills if not _nearer_elsewhere(s, keep, avoid)]
             elsewhere = [s for s in spills if s not in ran_on]
-            spilled = any(_beside(s, keep) <= 2 * SPILL_GAP * href for s in ran_on)
-            if spilled:
+            near_end = [s for s in ran_on if _beside(s, keep) <= 2 * SPILL_GAP * href]
+            if near_end:
                 inside = adopt_spills(inside, ran_on, href, width)
+                spilled = _left_out(near_end, inside, width)
             spilled = spilled or _runs_on_into(inside, elsewhere, href)
         segs = inside
     if cells:
