@@ -82,8 +82,17 @@ def ink_darkness(grey: U8, *, polarity: bool | None = None) -> npt.NDArray[np.fl
 
 def binarize(image: npt.NDArray[np.generic], *, polarity: bool | None = None) -> U8:
     """Ink mask (255 = ink) of a photo or scan of either polarity."""
+    return threshold_darkness(darkness_bytes(image, polarity=polarity))
+
+
+def darkness_bytes(image: npt.NDArray[np.generic], *, polarity: bool | None = None) -> U8:
+    """``ink_darkness`` as bytes (0 = paper, 255 = black), what ``threshold_darkness`` splits."""
     d = ink_darkness(_as_grey(image), polarity=polarity)
-    u = np.multiply(d, 255, out=d).astype(np.uint8)
+    return np.multiply(d, 255, out=d).astype(np.uint8)
+
+
+def threshold_darkness(u: U8) -> U8:
+    """``binarize`` of a page whose darkness (``darkness_bytes``) is ``u``."""
     otsu, mask = cv2.threshold(u, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # Otsu splits ink from paper; the floor stops it splitting paper texture when there is no ink.
     t = max(float(otsu), 0.22 * 255)

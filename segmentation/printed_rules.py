@@ -40,7 +40,9 @@ def remove_rules(ink: U8) -> U8:
     return split_rules(ink)[0]
 
 
-def split_rules(ink: U8, *, photo: bool = False) -> tuple[U8, U8]:
+def split_rules(
+    ink: U8, *, photo: bool = False, faint: tuple[U8, U8] | None = None
+) -> tuple[U8, U8]:
     """The ink without printed rules, and the rules: long thin straight lines, and the shorter
     ticks hanging off them.
 
@@ -50,6 +52,8 @@ def split_rules(ink: U8, *, photo: bool = False) -> tuple[U8, U8]:
     ``photo``: the image is a picture of a number or two, not a page, so its digits' straight
     strokes (a 2's foot, a 4's bar and stem) are as long as the lines a page's rules are found
     by: a horizontal rule must be as long as the image is high, and a vertical one must meet it.
+    ``faint``: the ink of faint horizontal and vertical lines found on the grey page
+    (``faint_rules``), taken as rules too (box sides meeting them included).
     """
     h, w = ink.shape
     horiz = np.zeros_like(ink)
@@ -86,6 +90,9 @@ def split_rules(ink: U8, *, photo: bool = False) -> tuple[U8, U8]:
                 else:
                     vlab = lab
                     vlines.append((i, x, y, bw, bh))
+    if faint is not None:
+        horiz |= faint[0]
+        vert |= faint[1]
     cc = components_with_stats(ink)  # labelled once for the finders below
     horiz |= broken_rules(ink, cc, vertical=False, anchored_span=short)
     if vlab is not None:

@@ -30,8 +30,9 @@ import numpy.typing as npt
 from digitize.types import NOT_A_DIGIT, Box, DigitResult, FieldResult, Page
 from segmentation.align import skew_angle
 from segmentation.assemble import Step, best_comb_path, read_field, top3
-from segmentation.binarize import binarize, dark_ink
+from segmentation.binarize import dark_ink, darkness_bytes, threshold_darkness
 from segmentation.constrain import constrains
+from segmentation.faint_rules import faint_rules
 from segmentation.free_filters import INK_BESIDE, handwriting_only, ink_beside
 from segmentation.freeform import (
     components,
@@ -241,9 +242,11 @@ def _template_fields(
 def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
     image, scale = fit(page.image, FREE_MAX_SIDE)
     dark = dark_ink(image)  # the page's polarity, which turning it a few degrees keeps
-    raw = binarize(image, polarity=dark)
-    unskew: npt.NDArray[np.float64] | None = None  # working image → before deskewing
+    # The darkness is kept: a faint printed line is looked for in it (``faint_rules``).
+    darkness = darkness_bytes(image, polarity=dark)
+    raw = threshold_darkness(darkness)
     page_sized = max(raw.shape) >= DESKEW_PAGE_SIDE
+    unskew: npt.NDArray[np.float64] | None = None  # working image → before deskewing
     angle = skew_angle(
         raw > 0,
         min_agreeing=DESKEW_MIN_LINES if page_sized else SMALL_DESKEW_MIN_LINES,
@@ -256,9 +259,11 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
         image = cv2.warpAffine(
             image, turn, image.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
-        raw = binarize(image, polarity=dark)
         unskew = cv2.invertAffineTransform(turn)
-    ink, rules = split_rules(raw, photo=not page_sized)
+        darkness = darkness_bytes(image, polarity=dark)
+        raw = threshold_darkness(darkness)
+    faint = faint_rules(darkness, raw) if page_sized else None
+    ink, rules = split_rules(raw, photo=not page_sized, faint=faint)
     comps: Components | None = components(ink)
     turned = vertical_text(ink, comps)
     sh = image.shape[0]
