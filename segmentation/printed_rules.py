@@ -181,10 +181,30 @@ def small_boxes(ink: U8, cc: Components | None = None) -> U8:
         band, closed = box_sides(m)
         if not closed:
             continue
-        if not small[i]:  # the outline only: what is written inside stays
-            m[band:-band, band:-band] = False
+        if not small[i]:  # the outline only: what is written inside, or against it, stays
+            m = _outline(m, band)
         out[y : y + h, x : x + w][m] = 255
     return out
+
+
+def _outline(m: npt.NDArray[np.bool_], band: int) -> npt.NDArray[np.bool_]:
+    """The straight sides of a drawn box or table ``m`` (its ink), within ``band`` of its
+    bounding box's edges: a digit written against a side (one that ran past a table's last
+    column) is joined to the box's ink but is not straight along it, so it stays."""
+    h, w = m.shape
+    edge = np.zeros((h, w), np.uint8)
+    edge[:band], edge[-band:] = m[:band], m[-band:]
+    edge[:, :band] |= m[:, :band]
+    edge[:, -band:] |= m[:, -band:]
+    run = max(15, round(OUTLINE_RUN * min(h, w)))
+    lines = cv2.morphologyEx(edge, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
+    lines |= cv2.morphologyEx(edge, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8))
+    # Grown a pixel: the line's anti-aliased edges, and where it wanders, go with it.
+    return (cv2.dilate(lines, np.ones((3, 3), np.uint8)) > 0) & m
+
+
+#: A box's side is straight along at least this share of the box's smaller side.
+OUTLINE_RUN = 0.25
 
 
 #: A dashed or dotted rule: at least this many marks in a row, evenly spaced, alike.

@@ -130,3 +130,19 @@ def test_next_alike_is_the_first_later_mark_of_the_same_row() -> None:
     assert _next_alike(along, across, size) == expected
     assert any(n >= 0 for n in expected) and any(n < 0 for n in expected)
     assert _next_alike(np.zeros(0), np.zeros(0), np.zeros(0)) == []
+
+
+def test_a_digit_written_against_a_tables_side_is_not_its_outline() -> None:
+    """A number run past a table's last column touches the table's side: joined to the table's
+    ink (and inside the band its outline is looked for in), but not straight along the side,
+    so it is not taken with the outline."""
+    ink = np.zeros((2339, 1654), np.uint8)
+    cv2.rectangle(ink, (100, 300), (900, 700), 255, 2)  # a table's outline and a row line
+    ink[300:330, 100:901] = 255  # its header row, printed dark
+    cv2.line(ink, (100, 500), (900, 500), 255, 2)
+    cv2.ellipse(ink, (912, 600), (10, 30), 0, 0, 360, 255, 4)  # a 0 against the right side
+    boxes = small_boxes(ink)
+    assert boxes[340:700, 899:902].any() and boxes[699:702, 100:900].any()  # the outline goes
+    assert not boxes[575:625, 915:930].any()  # the 0's far side stays
+    kept, _ = split_rules(ink)
+    assert kept[575:625, 915:930].any()
