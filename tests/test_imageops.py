@@ -220,3 +220,16 @@ def test_open_line_is_opencvs_opening(seed: int, horizontal: bool) -> None:
         kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
         expected = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
         assert np.array_equal(open_line(mask, length, horizontal=horizontal), expected)
+
+
+def test_ink_positions_map_picked_ink_back() -> None:
+    """``_ink_positions``: every ink pixel of the picked rows and columns, at its place in the
+    mask, in the picked image's raster order; blank pixels left out."""
+    from segmentation.imageops import _ink_positions
+
+    mask = np.zeros((9, 12), np.uint8)
+    mask[1, 2] = mask[1, 3] = mask[6, 10] = mask[7, 2] = 255
+    rows, cols = np.array([1, 2, 6, 7]), np.array([2, 3, 4, 10, 11])
+    ys, xs, at = _ink_positions(mask[rows][:, cols], rows, cols)
+    assert ys.tolist() == [1, 1, 6, 7] and xs.tolist() == [2, 3, 10, 2]
+    assert at.tolist() == [0, 1, 13, 15]  # flat positions in the 4×5 picked image
