@@ -18,6 +18,7 @@ from digitize.types import Box
 from segmentation.binarize import binarize
 from segmentation.imageops import Components, components_with_stats, open_line, sparse_components
 from segmentation.printed_rules import box_sides, remove_rules, split_rules
+from segmentation.small_stats import median
 
 U8 = npt.NDArray[np.uint8]
 
@@ -222,8 +223,8 @@ def find_strings(
         for i in members[1:]:
             inside |= sub == i
         heights = mb[:, 3]
-        dh = float(np.median(heights[heights >= 0.5 * heights.max()]))
-        stroke = float(np.median(sw[members]))
+        dh = median(heights[heights >= 0.5 * heights.max()])
+        stroke = median(sw[members])
         found.append(
             TextString(
                 (x0, y0, x1 - x0, y1 - y0),
@@ -376,7 +377,7 @@ def _merge_groups(
         mb = st[g, :4]
         x0, y0 = float(mb[:, 0].min()), float(mb[:, 1].min())
         x1, y1 = float((mb[:, 0] + mb[:, 2]).max()), float((mb[:, 1] + mb[:, 3]).max())
-        return x0, y0, x1, y1, y1 - y0, float(np.median(sw[g]))
+        return x0, y0, x1, y1, y1 - y0, median(sw[g])
 
     infos = [info(g) for g in groups]
     a = 0

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from digitize.types import Box
 from segmentation.cuts import cut_positions, seams
 from segmentation.imageops import components_with_stats
+from segmentation.small_stats import percentile
 
 Mask = npt.NDArray[np.bool_]
 
@@ -145,7 +146,7 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
     st = stats[1:]
     hs = st[:, cv2.CC_STAT_HEIGHT].astype(float)
     big = hs >= 0.35 * digit_height
-    href = float(np.percentile(hs[big], 75)) if big.any() else digit_height
+    href = percentile(hs[big], 75) if big.any() else digit_height
     # Not much below the expected height: a lone digit broken in two is two half-height pieces.
     href = max(href, HREF_FLOOR * digit_height, 4.0)
     # Plain ints: the same sums and comparisons as numpy's scalars, without their per-item cost.
