@@ -218,11 +218,11 @@ def split(seg: Segment, href: float, near: list[int] | None = None) -> list[Segm
     out: list[Segment] = []
     for a, b in itertools.pairwise(bounds):
         part = seg.mask & (xs >= a[:, None]) & (xs < b[:, None])
-        ys, xs_ = np.nonzero(part)
-        if len(ys) < 3:
+        # Its ink's count and box by OpenCV (the same as numpy's nonzero, min and max, faster).
+        if cv2.countNonZero(part.view(np.uint8)) < 3:
             continue
-        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs_.min(), xs_.max() + 1
-        out.append(Segment(seg.x + int(x0), seg.y + int(y0), part[y0:y1, x0:x1]))
+        x0, y0, pw, ph = cv2.boundingRect(part.view(np.uint8))
+        out.append(Segment(seg.x + x0, seg.y + y0, part[y0 : y0 + ph, x0 : x0 + pw]))
     return out or [seg]
 
 
