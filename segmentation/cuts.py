@@ -59,20 +59,24 @@ def seams(mask: Mask, xs: list[int], half: int) -> list[npt.NDArray[np.int64]]:
     acc[0] = cost[0]
     for y in range(1, h):  # the neighbours' minimum taken in float32, the sum in float64
         np.add(cv2.erode(acc[y - 1].astype(np.float32), _ROW3), cost[y], out=acc[y])
-    table = acc.tolist()
     for r, (k, _, lo, hi) in enumerate(spans):
         width = hi - lo + 1
-        last = table[h - 1][r][:width]
+        table = acc[:, r, :width].tolist()
+        last = table[h - 1]
         j = last.index(min(last))
         path = [0] * h
         path[-1] = j
         for y in range(h - 2, -1, -1):
-            row = table[y][r]
-            a, b = max(0, j - 1), min(width, j + 2)
-            j = a
-            for c in range(a + 1, b):
-                if row[c] < row[j]:
-                    j = c
+            # The first least of columns j - 1, j, j + 1 (those inside the window).
+            row, c = table[y], j
+            if c:
+                j, best = c - 1, row[c - 1]
+                if row[c] < best:
+                    j, best = c, row[c]
+            else:
+                best = row[c]
+            if c + 1 < width and row[c + 1] < best:
+                j = c + 1
             path[y] = j
         out[k] = np.array(path, np.int64) + lo
     return out

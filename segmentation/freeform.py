@@ -8,6 +8,7 @@ handwriting, so it forms strings of its own and never merges with handwriting.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 import cv2
@@ -222,8 +223,8 @@ def find_strings(
         for i in members[1:]:
             inside |= sub == i
         heights = mb[:, 3]
-        dh = float(np.median(heights[heights >= 0.5 * heights.max()]))
-        stroke = float(np.median(sw[members]))
+        dh = float(statistics.median(heights[heights >= 0.5 * heights.max()].tolist()))
+        stroke = float(statistics.median(sw[members].tolist()))
         found.append(
             TextString(
                 (x0, y0, x1 - x0, y1 - y0),
@@ -376,7 +377,7 @@ def _merge_groups(
         mb = st[g, :4]
         x0, y0 = float(mb[:, 0].min()), float(mb[:, 1].min())
         x1, y1 = float((mb[:, 0] + mb[:, 2]).max()), float((mb[:, 1] + mb[:, 3]).max())
-        return x0, y0, x1, y1, y1 - y0, float(np.median(sw[g]))
+        return x0, y0, x1, y1, y1 - y0, float(statistics.median(sw[g].tolist()))
 
     infos = [info(g) for g in groups]
     a = 0

@@ -86,15 +86,81 @@ Components = tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArra
 
 
 def components_with_stats(mask: npt.NDArray[np.uint8]) -> Components:
-    """``cv2.connectedComponentsWithStats(mask, 8)``, the same labels, 3× faster.
+    """``cv2.connectedComponentsWithStats(mask, 8)``: the same labels, statistics and centroids,
+    up to 2× faster.
 
-    OpenCV's default labelling (Spaghetti) gathers the statistics slowly in this build: 20 ms
-    against 7 ms with Grana's block-based scan for a page of no known form on one core.
+    OpenCV gathers the statistics pixel by pixel, paper included (7 ms of its 9 for a page of no
+    known form on one core, whichever algorithm labels). So the labels alone come from Grana's
+    block-based scan (2 ms) and the statistics from the ink pixels only (``_ink_stats``, 3 ms).
+    That pays while ink is scarce; small or inky masks keep OpenCV's own statistics.
     """
-    n, labels, stats, centroids = cv2.connectedComponentsWithStatsWithAlgorithm(
-        mask, 8, cv2.CV_32S, cv2.CCL_GRANA
+    if mask.size < STATS_MIN_PIXELS or cv2.countNonZero(mask) > STATS_MAX_INK * mask.size:
+        n, labels, stats, centroids = cv2.connectedComponentsWithStatsWithAlgorithm(
+            mask, 8, cv2.CV_32S, cv2.CCL_GRANA
+        )
+        return int(n), labels, stats, centroids
+    n, labels = cv2.connectedComponentsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
+    got = _ink_stats(mask, labels, int(n))
+    if got is None:  # no paper at all: OpenCV's own figures for the empty label 0
+        n, labels, stats, centroids = cv2.connectedComponentsWithStatsWithAlgorithm(
+            mask, 8, cv2.CV_32S, cv2.CCL_GRANA
+        )
+        return int(n), labels, stats, centroids
+    return int(n), labels, *got
+
+
+#: ``components_with_stats`` gathers the statistics itself from masks of this many pixels on,
+#: with at most this share of ink (measured on one core: 2× faster on a page at 4 % ink, level
+#: at 6 %, 30 % slower at 7-10 %; below 20,000 pixels numpy's per-call cost outweighs it).
+STATS_MIN_PIXELS = 20_000
+STATS_MAX_INK = 0.05
+
+
+def _ink_stats(
+    mask: npt.NDArray[np.uint8], labels: npt.NDArray[np.int32], n: int
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]] | None:
+    """OpenCV's statistics and centroids of ``labels`` (``n`` of them, 0 the paper), exactly,
+    from the coordinates of the ink pixels; None when there is no paper (label 0 empty).
+
+    Centroids as OpenCV computes them: integer sums of the coordinates over the area, divided
+    in double precision (sums of integers in float64 are exact below 2**53). Label 0 is the
+    rest of the mask: its sums are the whole mask's less the ink's.
+    """
+    h, w = mask.shape
+    flat = np.flatnonzero(mask != 0)  # in raster order
+    if len(flat) >= h * w:
+        return None
+    lab = labels.ravel()[flat]
+    ys, xs = np.divmod(flat, w)
+    stats = np.empty((n, 5), np.int32)
+    area = np.bincount(lab, minlength=n)
+    for axis, coord in ((0, xs), (1, ys)):
+        lo = np.full(n, np.iinfo(np.int64).max, np.int64)
+        hi = np.full(n, -1, np.int64)
+        np.minimum.at(lo, lab, coord)
+        np.maximum.at(hi, lab, coord)
+        stats[:, axis] = lo
+        stats[:, axis + 2] = hi - lo + 1
+    stats[:, 4] = area
+    centroids = np.empty((n, 2))
+    centroids[:, 0] = np.bincount(lab, weights=xs, minlength=n)
+    centroids[:, 1] = np.bincount(lab, weights=ys, minlength=n)
+    centroids[1:] /= area[1:, None].astype(np.float64)
+    # Label 0: the paper, every pixel the ink leaves.
+    free_rows = np.flatnonzero(np.bincount(ys, minlength=h) < w)
+    free_cols = np.flatnonzero(np.bincount(xs, minlength=w) < h)
+    area0 = h * w - len(flat)
+    stats[0] = (
+        free_cols[0],
+        free_rows[0],
+        free_cols[-1] - free_cols[0] + 1,
+        free_rows[-1] - free_rows[0] + 1,
+        area0,
     )
-    return int(n), labels, stats, centroids
+    sum_x = h * (w * (w - 1) // 2) - int(xs.sum())
+    sum_y = w * (h * (h - 1) // 2) - int(ys.sum())
+    centroids[0] = (sum_x / area0, sum_y / area0)
+    return stats, centroids
 
 
 def sparse_components(mask: npt.NDArray[np.uint8]) -> Components:
@@ -121,7 +187,8 @@ def sparse_components(mask: npt.NDArray[np.uint8]) -> Components:
     if len(cols) == w:
         labels[rows] = small
     else:
-        labels[np.ix_(rows, cols)] = small
+        ys, xs, at = _ink_positions(picked, rows, cols)
+        labels[ys, xs] = small.ravel()[at]
     stats[0], centroids[0] = 0, 0.0
     area = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
     for axis, kept in ((0, cols), (1, rows)):
@@ -154,10 +221,25 @@ def sparse_labels(mask: npt.NDArray[np.uint8], box: tuple[slice, slice]) -> npt.
     if len(cols) == w:  # whole rows: no gathering along them
         out[rows[ri] - r0] = small[ri, c0:c1]
         return out
-    ci = np.flatnonzero((cols >= c0) & (cols < c1))
-    if len(ri) and len(ci):
-        out[np.ix_(rows[ri] - r0, cols[ci] - c0)] = small[np.ix_(ri, ci)]
+    ys, xs, at = _ink_positions(picked, rows, cols)
+    inside = (ys >= r0) & (ys < r1) & (xs >= c0) & (xs < c1)
+    out[ys[inside] - r0, xs[inside] - c0] = small.ravel()[at[inside]]
     return out
+
+
+def _ink_positions(
+    picked: npt.NDArray[np.uint8], rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The ink of ``picked`` (``mask[rows][:, cols]``): its rows and columns in ``mask``, and
+    its flat positions in ``picked``.
+
+    Labels go back to the mask through these, ink pixel by ink pixel: everything else is
+    label 0 either way, and the ink is a few percent of the pixels an ``np.ix_`` assignment
+    walks (that cost 4 ms a call).
+    """
+    at = np.flatnonzero(picked != 0)
+    r, c = np.divmod(at, picked.shape[1])
+    return rows[r], cols[c], at
 
 
 #: ``sparse_components`` labels the mask as it is when the rows and columns it keeps span more

@@ -12,6 +12,7 @@ blobs joined, being a stray mark).
 from __future__ import annotations
 
 import itertools
+import statistics
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -145,7 +146,7 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
     st = stats[1:]
     hs = st[:, cv2.CC_STAT_HEIGHT].astype(float)
     big = hs >= 0.35 * digit_height
-    href = float(np.percentile(hs[big], 75)) if big.any() else digit_height
+    href = _upper_quartile(hs[big].tolist()) if big.any() else digit_height
     # Not much below the expected height: a lone digit broken in two is two half-height pieces.
     href = max(href, HREF_FLOOR * digit_height, 4.0)
     # Plain ints: the same sums and comparisons as numpy's scalars, without their per-item cost.
@@ -204,6 +205,13 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
     return segs, href
 
 
+def _upper_quartile(values: list[float]) -> float:
+    """numpy's linear 75th percentile (the standard library's, a tenth of numpy's call cost)."""
+    if len(values) < 2:
+        return float(values[0])
+    return float(statistics.quantiles(values, n=4, method="inclusive")[2])
+
+
 def split(seg: Segment, href: float, near: list[int] | None = None) -> list[Segment]:
     """Cut a segment along minimal-ink seams at the proposed columns."""
     cuts = cut_positions(seg.mask, href, near)
@@ -217,11 +225,11 @@ def split(seg: Segment, href: float, near: list[int] | None = None) -> list[Segm
     out: list[Segment] = []
     for a, b in itertools.pairwise(bounds):
         part = seg.mask & (xs >= a[:, None]) & (xs < b[:, None])
-        ys, xs_ = np.nonzero(part)
-        if len(ys) < 3:
+        # Its ink's count and box by OpenCV (the same as numpy's nonzero, min and max, faster).
+        if cv2.countNonZero(part.view(np.uint8)) < 3:
             continue
-        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs_.min(), xs_.max() + 1
-        out.append(Segment(seg.x + int(x0), seg.y + int(y0), part[y0:y1, x0:x1]))
+        x0, y0, pw, ph = cv2.boundingRect(part.view(np.uint8))
+        out.append(Segment(seg.x + x0, seg.y + y0, part[y0 : y0 + ph, x0 : x0 + pw]))
     return out or [seg]
 
 

@@ -8,6 +8,8 @@ around it, or repeated at even spacing, which a person's handwriting is not.
 
 from __future__ import annotations
 
+import statistics
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +34,7 @@ def _thickness(ink: U8, x: int, y: int, bw: int, bh: int, horizontal: bool) -> f
     else:
         band = ink[y : y + bh, max(0, x - m) : x + bw + m] > 0
         counts = band.sum(axis=1)
-    return float(np.median(counts)) if counts.size else 0.0
+    return float(statistics.median(counts.tolist())) if counts.size else 0.0
 
 
 def remove_rules(ink: U8) -> U8:
@@ -247,7 +249,7 @@ def dashed_lines(ink: U8, cc: Components | None = None) -> U8:
             if len(chain) < MIN_DASHES:
                 continue
             steps = np.diff(along[chain])
-            unit = float(np.median(steps))
+            unit = float(statistics.median(steps.tolist()))
             # Even spacing, a dash now and then missing (a faint line binarised in pieces).
             multiple = np.maximum(1.0, np.round(steps / max(unit, 1.0)))
             if np.max(np.abs(steps - multiple * unit)) > 0.25 * unit + 2:
@@ -388,9 +390,7 @@ TICK_MAX_HEIGHT = 80  # pixels: taller strokes are no tick
 TICK_REACH = TICK_MAX_HEIGHT + 8
 
 
-def _spans(
-    lab_r: npt.NDArray[np.int32], rules: npt.NDArray[np.int32], x: int, y: int, bw: int, bh: int
-) -> bool:
+def _spans(lab_r: npt.NDArray[np.int32], x: int, y: int, bw: int, bh: int) -> bool:
     """A stroke at (x, y, bw, bh) meets one rule at its top and another at its bottom."""
     top = lab_r[max(0, y - 3) : y + 3, x : x + bw]
     bottom = lab_r[max(0, y + bh - 3) : y + bh + 3, x : x + bw]
@@ -434,12 +434,15 @@ def _comb_ticks(ink: U8, horiz: U8) -> U8:
         x, y, bw, bh, _ = st[i]
         if bw > 6 or bh > TICK_MAX_HEIGHT:  # not a thin short stroke
             continue
-        sel = lab[y : y + bh, x : x + bw] == i
         touching = lab_r[y - 3 if y >= 3 else 0 : y + bh + 3, x : x + bw]
-        rules = np.unique(touching[touching > 0])
-        if len(rules) == 1 and near[y : y + bh, x : x + bw][sel].any():
-            by_rule.setdefault(int(rules[0]), []).append(i)
-        elif len(rules) >= 2 and _spans(lab_r, rules, x, y, bw, bh):
+        rule = int(touching.max())  # the rules it touches: none, one, or more (the least differs)
+        if not rule:
+            continue
+        sel = lab[y : y + bh, x : x + bw] == i
+        if touching[touching > 0].min() == rule:
+            if near[y : y + bh, x : x + bw][sel].any():
+                by_rule.setdefault(rule, []).append(i)
+        elif _spans(lab_r, x, y, bw, bh):
             res[y : y + bh, x : x + bw][sel] = 255  # from one rule to the next: a divider
     # A divider broken by a digit written across it: pieces in one column on two rules.
     columns: dict[int, list[tuple[int, int]]] = {}
@@ -457,16 +460,13 @@ def _comb_ticks(ink: U8, horiz: U8) -> U8:
         if len(members) < MIN_TICKS:
             continue
         heights = np.array([st[i][3] for i in members], np.float64)
-        alike = [
-            i
-            for i, h in zip(members, heights, strict=True)
-            if abs(h - np.median(heights)) <= 0.35 * np.median(heights)
-        ]
+        mid = float(statistics.median(heights.tolist()))
+        alike = [i for i, h in zip(members, heights, strict=True) if abs(h - mid) <= 0.35 * mid]
         if len(alike) < MIN_TICKS:
             continue
         xs = np.sort(np.array([st[i][0] + st[i][2] / 2 for i in alike]))
         gaps = np.diff(xs)
-        gap = float(np.median(gaps))
+        gap = float(statistics.median(gaps.tolist()))
         if gap < 12:
             continue
         even = np.abs(gaps - gap) <= 0.15 * gap

@@ -19,6 +19,7 @@ confident errors are steady under such changes (docs/experiments.md).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -291,18 +292,16 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
                 corners = np.array(
                     [[bx, by, 1], [bx + bw, by, 1], [bx, by + bh, 1], [bx + bw, by + bh, 1]], float
                 )
-                xy = corners @ unskew.T
-                x_lo, y_lo = xy.min(axis=0)
-                x_hi, y_hi = xy.max(axis=0)
-                bx, by, bw, bh = (
-                    int(x_lo),
-                    int(y_lo),
-                    int(np.ceil(x_hi - x_lo)),
-                    int(np.ceil(y_hi - y_lo)),
-                )
+                # The corners turned back by numpy (its product), their box in plain floats (the
+                # same minima, maxima and ceilings as numpy's, at a fifth of the cost a box).
+                (ax, ay), (bx_, by_), (cx, cy), (dx, dy) = (corners @ unskew.T).tolist()
+                x_lo, x_hi = min(ax, bx_, cx, dx), max(ax, bx_, cx, dx)
+                y_lo, y_hi = min(ay, by_, cy, dy), max(ay, by_, cy, dy)
+                bx, by = int(x_lo), int(y_lo)
+                bw, bh = math.ceil(x_hi - x_lo), math.ceil(y_hi - y_lo)
             x0, y0 = bx / scale, by / scale
             x1, y1 = (bx + bw) / scale, (by + bh) / scale
-            box = (int(x0), int(y0), int(np.ceil(x1) - int(x0)), int(np.ceil(y1) - int(y0)))
+            box = (int(x0), int(y0), math.ceil(x1) - int(x0), math.ceil(y1) - int(y0))
             return _clip(box, page.width, page.height)
 
         page_box = to_page((0, 0, s.box[2], s.box[3]))

@@ -66,6 +66,49 @@ def test_components_are_opencvs_default_labelling(shape: tuple[int, int]) -> Non
     )
 
 
+@pytest.mark.parametrize("share", [0.0, 0.01, 0.04, 0.2])
+def test_components_statistics_are_opencvs_exactly(share: float) -> None:
+    """Sparse ink (statistics gathered from the ink pixels) and inky masks (OpenCV's own) give
+    OpenCV's labels, statistics and centroids bit for bit, label 0 (the paper) included; so do
+    a view into a page and a mask with ink in its first and last rows and columns."""
+    import cv2
+
+    from segmentation.imageops import STATS_MAX_INK, STATS_MIN_PIXELS
+
+    rng = np.random.default_rng(int(share * 100))
+    shape = (900, 700)
+    mask = np.zeros(shape, np.uint8)
+    while cv2.countNonZero(mask) < share * mask.size:  # strokes and specks up to the share
+        y, x = int(rng.integers(0, shape[0])), int(rng.integers(0, shape[1]))
+        mask[y : y + int(rng.integers(1, 40)), x : x + int(rng.integers(1, 6))] = 255
+    mask[0, :5] = mask[-1, -3:] = mask[:7, 0] = mask[-2:, -1] = 255
+    assert mask.size >= STATS_MIN_PIXELS
+    for m in (mask, mask[3:-5, 2:-4]):
+        got = components_with_stats(m)
+        want = cv2.connectedComponentsWithStats(m, 8)
+        assert got[0] == want[0] and np.array_equal(got[1], want[1])
+        assert got[2].dtype == want[2].dtype and np.array_equal(got[2], want[2])
+        assert np.array_equal(got[3], want[3])  # exactly, not within a tolerance
+    assert (cv2.countNonZero(mask) <= STATS_MAX_INK * mask.size) == (share <= STATS_MAX_INK)
+
+
+def test_ink_statistics_of_a_page_of_ink() -> None:
+    """``_ink_stats`` itself, where ink leaves paper only in a corner (label 0's box and centroid
+    are that corner's), and None where no paper is left (OpenCV's figures are taken then)."""
+    import cv2
+
+    from segmentation.imageops import _ink_stats
+
+    full = np.full((60, 80), 255, np.uint8)
+    full[:3, -2:] = 0
+    full[30] = 0  # a cut: two components
+    n, labels, stats0, centroids0 = cv2.connectedComponentsWithStats(full, 8)
+    got = _ink_stats(full, labels, n)
+    assert got is not None and n == 3
+    assert np.array_equal(got[0], stats0) and np.array_equal(got[1], centroids0)
+    assert _ink_stats(np.full((5, 5), 255, np.uint8), np.ones((5, 5), np.int32), 2) is None
+
+
 @pytest.mark.parametrize(
     ("shape", "side", "expected"),
     [
@@ -177,3 +220,16 @@ def test_open_line_is_opencvs_opening(seed: int, horizontal: bool) -> None:
         kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
         expected = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
         assert np.array_equal(open_line(mask, length, horizontal=horizontal), expected)
+
+
+def test_ink_positions_map_picked_ink_back() -> None:
+    """``_ink_positions``: every ink pixel of the picked rows and columns, at its place in the
+    mask, in the picked image's raster order; blank pixels left out."""
+    from segmentation.imageops import _ink_positions
+
+    mask = np.zeros((9, 12), np.uint8)
+    mask[1, 2] = mask[1, 3] = mask[6, 10] = mask[7, 2] = 255
+    rows, cols = np.array([1, 2, 6, 7]), np.array([2, 3, 4, 10, 11])
+    ys, xs, at = _ink_positions(mask[rows][:, cols], rows, cols)
+    assert ys.tolist() == [1, 1, 6, 7] and xs.tolist() == [2, 3, 10, 2]
+    assert at.tolist() == [0, 1, 13, 15]  # flat positions in the 4×5 picked image
