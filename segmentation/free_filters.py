@@ -47,15 +47,34 @@ LONE_STROKE_SIZE = 1.4
 #: ``EDGE_SMALL`` of it (a printed row number, a unit). A person checks the rest.
 EDGE_MARKS = "marks_at_the_ends"
 EDGE_TALL, EDGE_SMALL = 1.6, 0.55
+#: One character over this many times the median height of the string's others (heights along
+#: the reading direction): a caption, a rule's piece or a stroke of the line above joined to a
+#: digit, or two crops where the cuts could go another way. A person looks.
+TALL_CHARACTER = "tall_character"
+TALL_SHARE = 1.3
+#: A string read as 1s whose ink comes within this share of its height of a printed line: what
+#: is left of the line (a box's corner, a faint side) after its removal. A person looks.
+LINE_PIECE = "line_piece"
+LINE_PIECE_REACH = 0.2
 
 
 def _ones(f: FieldResult) -> bool:
     return bool(f.value) and not f.value.strip("1")
 
 
-def handwriting_only(heights: Sequence[float], fields: list[FieldResult]) -> list[FieldResult]:
+def handwriting_only(
+    heights: Sequence[float],
+    fields: list[FieldResult],
+    beside_lines: Sequence[bool] | None = None,
+) -> list[FieldResult]:
     """``fields`` (template-free strings, ``heights[i]`` the height of string i's characters)
-    without printed captions, dust and rules; print-sized ones and broken rules flagged."""
+    without printed captions, dust and rules; print-sized ones, broken rules, strings with one
+    character much taller than the rest and (``beside_lines[i]``: string i's ink comes within
+    ``LINE_PIECE_REACH`` of its height of a printed line) 1s beside a line flagged."""
+    if beside_lines is not None:
+        for f, near in zip(fields, beside_lines, strict=True):
+            if near and _ones(f) and LINE_PIECE not in f.reasons:
+                f.reasons.append(LINE_PIECE)
     sure = [
         h
         for h, f in zip(heights, fields, strict=True)
@@ -80,6 +99,8 @@ def handwriting_only(heights: Sequence[float], fields: list[FieldResult]) -> lis
         out = [f for _, f in kept]
     for f in out:
         trim_edges(f)
+        if tall_character(f) and TALL_CHARACTER not in f.reasons:
+            f.reasons.append(TALL_CHARACTER)
     for f in lines_of_marks(out):
         if LINE_OF_MARKS not in f.reasons:
             f.reasons.append(LINE_OF_MARKS)
@@ -124,6 +145,26 @@ def lines_of_marks(fields: Sequence[FieldResult]) -> list[FieldResult]:
                 if len(on) >= LINE_MEMBERS and span > 2 * max(length[k] for k in on):
                     found.update(id(group[k]) for k in on)
     return [f for f in fields if id(f) in found]
+
+
+def _along(f: FieldResult) -> list[int]:
+    """The heights of ``f``'s characters along its reading direction (a sideways page's strings
+    run down it, their characters lying on their side)."""
+    across = f.box[2] >= f.box[3]  # the string runs along x
+    return [d.box[3] if across else d.box[2] for d in f.digits]
+
+
+def tall_character(f: FieldResult) -> bool:
+    """Whether one of ``f``'s characters stands over ``TALL_SHARE`` times the median height of
+    the others: handwriting keeps its height along a number; a taller crop holds something else
+    (a caption over the digit, a piece of a rule, a digit of the next line), or the string is
+    not one number."""
+    if len(f.digits) < 2:
+        return False
+    heights = _along(f)
+    k = int(np.argmax(heights))
+    rest = heights[:k] + heights[k + 1 :]
+    return heights[k] > TALL_SHARE * float(np.median(rest))
 
 
 def trim_edges(f: FieldResult) -> None:

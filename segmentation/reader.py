@@ -32,7 +32,7 @@ from segmentation.align import skew_angle
 from segmentation.assemble import Step, best_comb_path, read_field, top3
 from segmentation.binarize import binarize, dark_ink
 from segmentation.constrain import constrains
-from segmentation.free_filters import INK_BESIDE, handwriting_only, ink_beside
+from segmentation.free_filters import INK_BESIDE, LINE_PIECE_REACH, handwriting_only, ink_beside
 from segmentation.freeform import (
     components,
     find_strings,
@@ -99,6 +99,8 @@ class FieldPlan:
     upright: npt.NDArray[np.uint8] | None = None
     upright_boxes: list[Box] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)  # for review, known before classifying
+    #: Template-free: the ink comes near a printed line (``free_filters.LINE_PIECE_REACH``).
+    beside_line: bool = False
 
 
 @dataclass
@@ -149,6 +151,7 @@ def _add_field(
     digit_height: float = 0.0,
     upright: tuple[npt.NDArray[np.uint8], int, int] | None = None,
     reasons: list[str] | None = None,
+    beside_line: bool = False,
 ) -> None:
     spans, idx, boxes, upright_boxes = [], [], [], []
     for p in pieces:
@@ -184,6 +187,7 @@ def _add_field(
             upright[0] if upright is not None else None,
             upright_boxes,
             reasons or [],
+            beside_line,
         )
     )
 
@@ -315,11 +319,14 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
             reasons=[TOUCHES_PRINTED_LINES] * on_rules
             + [INK_OUTSIDE_BOX] * s.parted
             + [INK_BESIDE] * ink_beside(s.box, s.ink, ink, s.digit_height),
+            beside_line=on_rules
+            or touches(s, rules, max(2, round(LINE_PIECE_REACH * s.digit_height))),
         )
 
 
 def _upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
-    """The same candidates read as if the page were upside down (crops ``offset`` on, turned)."""
+    """The same candidates read as if the page were upside down (crops ``offset`` on, turned),
+    with the review reasons found on their ink."""
     out = []
     for fp in reversed(plans):
         n = fp.n_segments
@@ -338,6 +345,9 @@ def _upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
                 sorted(n - c for c in fp.cuts),
                 fp.noise,
                 fp.digit_height,
+                # what was seen of the ink holds either way up
+                reasons=list(fp.reasons),
+                beside_line=fp.beside_line,
             )
         )
     return out
@@ -446,7 +456,9 @@ def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> lis
             turned = [assemble_field(fp, probs, seg.page.image) for fp in seg.flipped]
             if _flip_gain(seg.fields, out, turned[::-1]) > FLIP_MARGIN:
                 out, plans = turned, seg.flipped
-        out = [f for f in handwriting_only([fp.digit_height for fp in plans], out) if f.value]
+        heights = [fp.digit_height for fp in plans]
+        near = [fp.beside_line for fp in plans]
+        out = [f for f in handwriting_only(heights, out, near) if f.value]
         for k, f in enumerate(out, start=1):
             f.name = f"free_{k}"
     return out

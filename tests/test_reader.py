@@ -19,6 +19,7 @@ from digitize.types import NOT_A_DIGIT, Page
 from segmentation.assemble import best_comb_path, read_field
 from segmentation.oversegment import components, plan
 from segmentation.reader import (
+    TOUCHES_PRINTED_LINES,
     assemble_page,
     homography_box,
     segment_page,
@@ -163,6 +164,29 @@ def test_upside_down_reading_wins_when_it_scores_better() -> None:
     assert upright == ["10", "110"]
     probs[:n] = np.float32(1 / 11)  # the upright pieces now look like nothing
     assert [f.value for f in assemble_page(seg, probs)] == ["011", "01"]
+
+
+def test_review_reasons_hold_when_the_page_reads_upside_down() -> None:
+    """What was seen of a string's ink (a printed line through it) holds either way up."""
+    ink = np.pad(lines("10", "110"), ((0, 0), (40, 160)))  # wider than high: a page
+    ink[19:21, :] = 255  # a printed line along the first string's top
+    seg = segment_page(Page(1, np.ascontiguousarray(255 - ink)), None)
+    upright = {f.name: f.reasons for f in seg.fields}
+    flipped = {f.name: f.reasons for f in seg.flipped}
+    assert upright == {"free_1": [TOUCHES_PRINTED_LINES], "free_2": []} and flipped == upright
+
+
+def test_a_stroke_beside_a_printed_line_is_marked() -> None:
+    """A 1 standing a few pixels off a rule (what is left of a box's corner) is marked as
+    beside a line; one well away is not."""
+    ink = np.zeros((1200, 1000), np.uint8)
+    cv2.line(ink, (50, 600), (950, 600), 255, 3)  # a printed rule across the page
+    cv2.line(ink, (400, 530), (400, 592), 255, 6)  # a stroke standing just off it
+    cv2.line(ink, (700, 200), (700, 262), 255, 6)  # a stroke well away
+    seg = segment_page(Page(1, np.ascontiguousarray(255 - ink)), None)
+    near = {f.box[0] // 100: f.beside_line for f in seg.fields}
+    assert near == {3: True, 6: False}
+    assert {f.box[0] // 100: f.beside_line for f in seg.flipped} == near
 
 
 @pytest.mark.parametrize("dark", [True, False])
