@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 FREE_MAX_SIDE = 1800
 #: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
 FLIP_MARGIN = 1.0
+#: No one string's vote on turning the page counts for more than this (log-likelihood).
+FLIP_VOTE_MAX = 3.0
 #: A template-free "string" cut into more segments than this is no number but a band of marks:
 #: the specks a grey scanner lid leaves along the paper's edge, hatching, a dotted line.
 #: Handwritten strings stay far below it; such bands are slow to classify and read
@@ -471,18 +473,25 @@ def _flip_gain(
 
     Only strings read with some confidence one way or the other take part: a big non-digit
     (a rule, a border, a drawing) reads as junk both ways and must not set the yardstick. Of
-    those, small strings (printed captions, specks) would only add noise.
+    those, small strings (printed captions, specks) would only add noise. A string that reads
+    the same either way ("0", "8", "69") or nothing but 1s (a rule: "1" one way, nothing the
+    other) says nothing about the turn and does not vote. Each string's say is at most
+    ``FLIP_VOTE_MAX`` (log-likelihood): a caption read as junk one way and as something the
+    other must not outvote the numbers.
     """
 
     def sure(r: FieldResult) -> bool:
         return bool(r.value) and r.confidence >= 0.5
 
     voters = [
-        (fp, a, b) for fp, a, b in zip(plans, upright, turned, strict=True) if sure(a) or sure(b)
+        (fp, a, b)
+        for fp, a, b in zip(plans, upright, turned, strict=True)
+        if (sure(a) or sure(b)) and a.value != b.value and (a.value + b.value).strip("1")
     ]
     tallest = max((fp.digit_height for fp, _, _ in voters), default=0.0)
     gain = 0.0
     for fp, a, b in voters:
         if fp.digit_height >= 0.5 * tallest:
-            gain += float(np.log(max(b.confidence, 1e-30)) - np.log(max(a.confidence, 1e-30)))
+            say = float(np.log(max(b.confidence, 1e-30)) - np.log(max(a.confidence, 1e-30)))
+            gain += min(FLIP_VOTE_MAX, max(-FLIP_VOTE_MAX, say))
     return gain

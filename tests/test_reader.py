@@ -653,15 +653,15 @@ def test_flip_is_judged_on_the_handwriting_not_on_one_big_mark() -> None:
     turned = [0.33, 0.42, 0.40, 0.98, 0.04, 0.9, 0.9]  # the specks read better turned
     gain = _flip_gain(
         [_Heights(h) for h in heights],  # type: ignore[misc]
-        [_Reading(c) for c in upright],  # type: ignore[misc]
-        [_Reading(c) for c in turned],  # type: ignore[misc]
+        [_Reading(c, "6") for c in upright],  # type: ignore[misc]
+        [_Reading(c, "9") for c in turned],  # type: ignore[misc]
     )
     assert gain < -FLIP_MARGIN  # upright, clearly
     # ... and a page whose strings do read better turned still turns.
     gain = _flip_gain(
         [_Heights(h) for h in heights],  # type: ignore[misc]
-        [_Reading(c) for c in turned],  # type: ignore[misc]
-        [_Reading(c) for c in upright],  # type: ignore[misc]
+        [_Reading(c, "9") for c in turned],  # type: ignore[misc]
+        [_Reading(c, "6") for c in upright],  # type: ignore[misc]
     )
     assert gain > FLIP_MARGIN
 
@@ -674,10 +674,34 @@ def test_flip_of_a_single_digit_photo_ignores_the_specks() -> None:
     turned = [0.6, 0.99, 0.99, 0.99]  # specks that happen to read better turned
     gain = _flip_gain(
         [_Heights(h) for h in heights],  # type: ignore[misc]
-        [_Reading(c) for c in upright],  # type: ignore[misc]
-        [_Reading(c) for c in turned],  # type: ignore[misc]
+        [_Reading(c, "6") for c in upright],  # type: ignore[misc]
+        [_Reading(c, "9") for c in turned],  # type: ignore[misc]
     )
     assert gain == pytest.approx(np.log(0.6 / 0.99))  # the digit alone decides
+
+
+def test_a_string_that_reads_the_same_either_way_does_not_vote() -> None:
+    """A rule read as a sure 1 both ways is the tallest string: it must neither vote nor set
+    the yardstick that leaves the handwriting out of the vote."""
+    from segmentation.reader import FLIP_MARGIN, _flip_gain
+
+    plans = [_Heights(h) for h in (280, 60, 55)]
+    upright = [_Reading(1.0, "1"), _Reading(0.99, "9948"), _Reading(0.98, "602")]
+    turned = [_Reading(1.0, "1"), _Reading(0.01, "8466"), _Reading(0.02, "209")]
+    assert _flip_gain(plans, upright, turned) < -FLIP_MARGIN  # type: ignore[arg-type]
+
+
+def test_one_string_cannot_outvote_the_others() -> None:
+    """A caption read as junk upright and as something turned: its say is capped, and the
+    numbers that read better upright keep the page upright."""
+    from segmentation.reader import FLIP_MARGIN, FLIP_VOTE_MAX, _flip_gain
+
+    plans = [_Heights(h) for h in (30, 53, 55, 54)]
+    upright = [_Reading(1e-6, "777"), *(_Reading(0.99, "4463") for _ in range(3))]
+    turned = [_Reading(0.7, "722"), *(_Reading(0.15, "2597") for _ in range(3))]
+    gain = _flip_gain(plans, upright, turned)  # type: ignore[arg-type]
+    assert gain == pytest.approx(FLIP_VOTE_MAX + 3 * np.log(0.15 / 0.99))
+    assert gain < -FLIP_MARGIN
 
 
 def test_a_free_page_gives_its_numbers_not_its_printed_captions(recognizer: object) -> None:
