@@ -16,6 +16,7 @@ from segmentation.free_filters import (
     INK_BESIDE,
     LINE_OF_MARKS,
     LINE_PIECE,
+    LONE_LARGE,
     LONE_STROKE,
     PRINT_SIZED,
     TALL_CHARACTER,
@@ -60,6 +61,8 @@ REASONS: dict[str, str] = {
     "writing from the next line, may have been read with a digit; check the value.",
     LINE_PIECE: "These 1s stand right beside a printed line: they may be a piece of it (a box's "
     "corner or side) rather than writing.",
+    LONE_LARGE: "A single character standing alone, much taller than the handwriting on this "
+    "page: it may be a printed symbol (a logo, a stamp), not a number.",
 }
 
 #: A few words per code, for the queue's chips (the sentence is their tooltip).
@@ -81,6 +84,7 @@ SHORT: dict[str, str] = {
     INK_BESIDE: "ink left unread",
     TALL_CHARACTER: "one character too tall",
     LINE_PIECE: "a piece of a line?",
+    LONE_LARGE: "a lone big mark?",
 }
 
 #: A runner-up reading is worth mentioning from this probability on.

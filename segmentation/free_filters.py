@@ -42,6 +42,9 @@ LINE_MEMBERS = 3
 #: person looks.
 LONE_STROKE = "lone_stroke"
 LONE_STROKE_SIZE = 1.4
+#: Any other lone character over ``LONE_STROKE_SIZE`` times that height: a printed symbol (a
+#: logo's ring read as a 0), a stamp's letter, more often than a number. A person looks.
+LONE_LARGE = "lone_large"
 #: A string's first or last character left out as print: a 1 over ``EDGE_TALL`` of the
 #: string's character height (a box's side, a table's divider) or any character under
 #: ``EDGE_SMALL`` of it (a printed row number, a unit). A person checks the rest.
@@ -68,9 +71,10 @@ def handwriting_only(
     beside_lines: Sequence[bool] | None = None,
 ) -> list[FieldResult]:
     """``fields`` (template-free strings, ``heights[i]`` the height of string i's characters)
-    without printed captions, dust and rules; print-sized ones, broken rules, strings with one
-    character much taller than the rest and (``beside_lines[i]``: string i's ink comes within
-    ``LINE_PIECE_REACH`` of its height of a printed line) 1s beside a line flagged."""
+    without printed captions, dust and rules; print-sized ones, broken rules, lone characters
+    much taller than the handwriting, strings with one character much taller than the rest and
+    (``beside_lines[i]``: string i's ink comes within ``LINE_PIECE_REACH`` of its height of a
+    printed line) 1s beside a line flagged."""
     if beside_lines is not None:
         for f, near in zip(fields, beside_lines, strict=True):
             if near and _ones(f) and LINE_PIECE not in f.reasons:
@@ -94,8 +98,9 @@ def handwriting_only(
         for h, f in kept:  # sure, but the size of print: a row number, a printed amount
             if h < PRINT_SIZE * ref and PRINT_SIZED not in f.reasons:
                 f.reasons.append(PRINT_SIZED)
-            if f.value == "1" and h > LONE_STROKE_SIZE * ref and LONE_STROKE not in f.reasons:
-                f.reasons.append(LONE_STROKE)
+            lone = LONE_STROKE if f.value == "1" else LONE_LARGE
+            if len(f.value) == 1 and h > LONE_STROKE_SIZE * ref and lone not in f.reasons:
+                f.reasons.append(lone)
         out = [f for _, f in kept]
     for f in out:
         trim_edges(f)

@@ -11,6 +11,7 @@ from segmentation.free_filters import (
     EDGE_MARKS,
     LINE_OF_MARKS,
     LINE_PIECE,
+    LONE_LARGE,
     LONE_STROKE,
     PRINT_SIZED,
     TALL_CHARACTER,
@@ -200,3 +201,15 @@ def test_ones_beside_a_printed_line_go_to_review(value: str, flagged: bool) -> N
     out = handwriting_only([50.0] * 5, [*hand, near, away], [False] * 3 + [True, False])
     assert len(out) == 5
     assert (LINE_PIECE in near.reasons) is flagged and LINE_PIECE not in away.reasons
+
+
+def test_a_lone_character_much_taller_than_the_handwriting_goes_to_review() -> None:
+    """A logo's ring reads as a sure 0; written lone digits are the handwriting's size."""
+    fields = [
+        FieldResult("a", "2468", 0.99, (100, 100, 150, 50)),
+        FieldResult("b", "735", 0.99, (100, 300, 120, 50)),
+        FieldResult("logo", "0", 0.97, (40, 60, 90, 90)),  # 1.8 handwriting heights
+        FieldResult("six", "6", 1.0, (400, 60, 40, 55)),  # a written digit, a little tall
+    ]
+    out = handwriting_only([50.0, 50.0, 90.0, 55.0], fields)
+    assert [f.reasons for f in out] == [[], [], [LONE_LARGE], []]
