@@ -473,22 +473,23 @@ def _flip_gain(
 
     Only strings read with some confidence one way or the other take part: a big non-digit
     (a rule, a border, a drawing) reads as junk both ways and must not set the yardstick. Of
-    those, small strings (printed captions, specks) would only add noise. A string that reads
-    the same either way ("0", "8", "69") or nothing but 1s (a rule: "1" one way, nothing the
-    other) says nothing about the turn and does not vote. Each string's say is at most
-    ``FLIP_VOTE_MAX`` (log-likelihood): a caption read as junk one way and as something the
-    other must not outvote the numbers.
+    those, small strings (printed captions, specks) would only add noise; the yardstick is the
+    tallest string read as more than 1s (a long rule reads as a sure 1, or as nothing one way,
+    and would leave every number out). Each string's say is at most ``FLIP_VOTE_MAX``
+    (log-likelihood): a caption read as junk one way and as something the other must not
+    outvote the numbers.
     """
 
     def sure(r: FieldResult) -> bool:
         return bool(r.value) and r.confidence >= 0.5
 
     voters = [
-        (fp, a, b)
-        for fp, a, b in zip(plans, upright, turned, strict=True)
-        if (sure(a) or sure(b)) and a.value != b.value and (a.value + b.value).strip("1")
+        (fp, a, b) for fp, a, b in zip(plans, upright, turned, strict=True) if sure(a) or sure(b)
     ]
-    tallest = max((fp.digit_height for fp, _, _ in voters), default=0.0)
+    # A rule reads as 1s (or as nothing one way): it must not set the yardstick.
+    tallest = max(
+        (fp.digit_height for fp, a, b in voters if (a.value + b.value).strip("1")), default=0.0
+    )
     gain = 0.0
     for fp, a, b in voters:
         if fp.digit_height >= 0.5 * tallest:

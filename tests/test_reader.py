@@ -680,9 +680,9 @@ def test_flip_of_a_single_digit_photo_ignores_the_specks() -> None:
     assert gain == pytest.approx(np.log(0.6 / 0.99))  # the digit alone decides
 
 
-def test_a_string_that_reads_the_same_either_way_does_not_vote() -> None:
-    """A rule read as a sure 1 both ways is the tallest string: it must neither vote nor set
-    the yardstick that leaves the handwriting out of the vote."""
+def test_a_rule_read_as_a_one_does_not_set_the_yardstick() -> None:
+    """A rule read as a sure 1 both ways is the tallest string: it must not set the yardstick
+    that would leave every number out of the vote."""
     from segmentation.reader import FLIP_MARGIN, _flip_gain
 
     plans = [_Heights(h) for h in (280, 60, 55)]
