@@ -212,24 +212,32 @@ def trim_edges(f: FieldResult) -> None:
 
 
 #: Ink the string left out, within ``BESIDE_REACH`` character heights past its ends on its line
-#: or inside its box, over ``BESIDE_SHARE`` of one of its characters' ink: a digit cut by a
-#: printed line it crossed, or the specks of a pen that skipped. The number may be longer than
-#: what was read: a person looks.
+#: (its rows, and ``BESIDE_GROW`` character heights above and below: a digit cut by a line sits
+#: lower or higher than the rest) or inside its box, over ``BESIDE_SHARE`` of one of its
+#: characters' ink: a digit cut by a printed line it crossed, or the specks of a pen that
+#: skipped. The number may be longer than what was read: a person looks.
 INK_BESIDE = "ink_beside_number"
-BESIDE_REACH, BESIDE_SHARE = 0.6, 0.25
+BESIDE_REACH, BESIDE_SHARE, BESIDE_GROW = 0.6, 0.2, 0.25
 
 
 def ink_beside(box: Box, own: U8, ink: U8, digit_height: float) -> bool:
     """Whether ``ink`` (the page's, print removed) holds much that the string at ``box``, whose
-    own ink is ``own``, left out: inside its box or just past either end."""
+    own ink is ``own``, left out: inside its box or just past either end (a little above or
+    below its rows there too)."""
     x, y, w, h = box
     mine = int(np.count_nonzero(own))
     if mine == 0:
         return False
     reach = round(BESIDE_REACH * digit_height)
     x0, x1 = max(0, x - reach), min(ink.shape[1], x + w + reach)
-    around = ink[y : y + h, x0:x1] > 0
-    inner = around[:, x - x0 : x - x0 + w]  # a view: the string's own ink is taken out
+    grow = round(BESIDE_GROW * digit_height)
+    y0, y1 = max(0, y - grow), min(ink.shape[0], y + h + grow)
+    around = ink[y0:y1, x0:x1] > 0
+    inner = around[y - y0 : y - y0 + h, x - x0 : x - x0 + w]  # a view: own ink taken out
     inner &= ~(own[: inner.shape[0], : inner.shape[1]] > 0)
+    # Above and below the string's box, only what lies past its ends counts (not the lines of
+    # writing over and under it).
+    around[: y - y0, x - x0 : x - x0 + w] = False
+    around[y - y0 + h :, x - x0 : x - x0 + w] = False
     chars = max(1.0, w / max(1.0, 0.7 * digit_height))
     return int(np.count_nonzero(around)) > BESIDE_SHARE * mine / chars

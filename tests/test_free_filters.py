@@ -213,3 +213,13 @@ def test_a_lone_character_much_taller_than_the_handwriting_goes_to_review() -> N
     ]
     out = handwriting_only([50.0, 50.0, 90.0, 55.0], fields)
     assert [f.reasons for f in out] == [[], [], [LONE_LARGE], []]
+
+
+def test_a_digit_cut_lower_than_the_number_past_its_end_is_ink_left_out() -> None:
+    """The part of a 5 left of a column line sits below the number's rows: it still counts."""
+    box, own, ink = _string_page()
+    ink[161:172, 358:382] = 255  # past the end, just under the string's rows
+    assert ink_beside(box, own, ink, 50.0)
+    box, own, ink = _string_page()
+    ink[168:200, 200:350] = 255  # the next line's writing, under the number itself
+    assert not ink_beside(box, own, ink, 50.0)
