@@ -15,8 +15,11 @@ from segmentation.free_filters import (
     EDGE_MARKS,
     INK_BESIDE,
     LINE_OF_MARKS,
+    LINE_PIECE,
+    LONE_LARGE,
     LONE_STROKE,
     PRINT_SIZED,
+    TALL_CHARACTER,
 )
 from segmentation.reader import INK_OUTSIDE_BOX, TOUCHES_PRINTED_LINES
 from segmentation.review_flags import (
@@ -54,6 +57,12 @@ REASONS: dict[str, str] = {
     "a row number): check the value against the page.",
     INK_BESIDE: "Ink beside this number was not read (part of a digit cut by a line, or a faint "
     "stroke): the number may be longer than the value shown.",
+    TALL_CHARACTER: "One character is much taller than the others: a printed word or line, or "
+    "writing from the next line, may have been read with a digit; check the value.",
+    LINE_PIECE: "These 1s stand right beside a printed line: they may be a piece of it (a box's "
+    "corner or side) rather than writing.",
+    LONE_LARGE: "A single character standing alone, much taller than the handwriting on this "
+    "page: it may be a printed symbol (a logo, a stamp), not a number.",
 }
 
 #: A few words per code, for the queue's chips (the sentence is their tooltip).
@@ -73,6 +82,9 @@ SHORT: dict[str, str] = {
     LONE_STROKE: "a lone line?",
     EDGE_MARKS: "a printed mark left out",
     INK_BESIDE: "ink left unread",
+    TALL_CHARACTER: "one character too tall",
+    LINE_PIECE: "a piece of a line?",
+    LONE_LARGE: "a lone big mark?",
 }
 
 #: A runner-up reading is worth mentioning from this probability on.

@@ -42,20 +42,43 @@ LINE_MEMBERS = 3
 #: person looks.
 LONE_STROKE = "lone_stroke"
 LONE_STROKE_SIZE = 1.4
+#: Any other lone character over ``LONE_STROKE_SIZE`` times that height: a printed symbol (a
+#: logo's ring read as a 0), a stamp's letter, more often than a number. A person looks.
+LONE_LARGE = "lone_large"
 #: A string's first or last character left out as print: a 1 over ``EDGE_TALL`` of the
 #: string's character height (a box's side, a table's divider) or any character under
 #: ``EDGE_SMALL`` of it (a printed row number, a unit). A person checks the rest.
 EDGE_MARKS = "marks_at_the_ends"
 EDGE_TALL, EDGE_SMALL = 1.6, 0.55
+#: One character over this many times the median height of the string's others (heights along
+#: the reading direction): a caption, a rule's piece or a stroke of the line above joined to a
+#: digit, or two crops where the cuts could go another way. A person looks.
+TALL_CHARACTER = "tall_character"
+TALL_SHARE = 1.3
+#: A string read as 1s whose ink comes within this share of its height of a printed line: what
+#: is left of the line (a box's corner, a faint side) after its removal. A person looks.
+LINE_PIECE = "line_piece"
+LINE_PIECE_REACH = 0.2
 
 
 def _ones(f: FieldResult) -> bool:
     return bool(f.value) and not f.value.strip("1")
 
 
-def handwriting_only(heights: Sequence[float], fields: list[FieldResult]) -> list[FieldResult]:
+def handwriting_only(
+    heights: Sequence[float],
+    fields: list[FieldResult],
+    beside_lines: Sequence[bool] | None = None,
+) -> list[FieldResult]:
     """``fields`` (template-free strings, ``heights[i]`` the height of string i's characters)
-    without printed captions, dust and rules; print-sized ones and broken rules flagged."""
+    without printed captions, dust and rules; print-sized ones, broken rules, lone characters
+    much taller than the handwriting, strings with one character much taller than the rest and
+    (``beside_lines[i]``: string i's ink comes within ``LINE_PIECE_REACH`` of its height of a
+    printed line) 1s beside a line flagged."""
+    if beside_lines is not None:
+        for f, near in zip(fields, beside_lines, strict=True):
+            if near and _ones(f) and LINE_PIECE not in f.reasons:
+                f.reasons.append(LINE_PIECE)
     sure = [
         h
         for h, f in zip(heights, fields, strict=True)
@@ -75,11 +98,14 @@ def handwriting_only(heights: Sequence[float], fields: list[FieldResult]) -> lis
         for h, f in kept:  # sure, but the size of print: a row number, a printed amount
             if h < PRINT_SIZE * ref and PRINT_SIZED not in f.reasons:
                 f.reasons.append(PRINT_SIZED)
-            if f.value == "1" and h > LONE_STROKE_SIZE * ref and LONE_STROKE not in f.reasons:
-                f.reasons.append(LONE_STROKE)
+            lone = LONE_STROKE if f.value == "1" else LONE_LARGE
+            if len(f.value) == 1 and h > LONE_STROKE_SIZE * ref and lone not in f.reasons:
+                f.reasons.append(lone)
         out = [f for _, f in kept]
     for f in out:
         trim_edges(f)
+        if tall_character(f) and TALL_CHARACTER not in f.reasons:
+            f.reasons.append(TALL_CHARACTER)
     for f in lines_of_marks(out):
         if LINE_OF_MARKS not in f.reasons:
             f.reasons.append(LINE_OF_MARKS)
@@ -126,6 +152,26 @@ def lines_of_marks(fields: Sequence[FieldResult]) -> list[FieldResult]:
     return [f for f in fields if id(f) in found]
 
 
+def _along(f: FieldResult) -> list[int]:
+    """The heights of ``f``'s characters along its reading direction (a sideways page's strings
+    run down it, their characters lying on their side)."""
+    across = f.box[2] >= f.box[3]  # the string runs along x
+    return [d.box[3] if across else d.box[2] for d in f.digits]
+
+
+def tall_character(f: FieldResult) -> bool:
+    """Whether one of ``f``'s characters stands over ``TALL_SHARE`` times the median height of
+    the others: handwriting keeps its height along a number; a taller crop holds something else
+    (a caption over the digit, a piece of a rule, a digit of the next line), or the string is
+    not one number."""
+    if len(f.digits) < 2:
+        return False
+    heights = _along(f)
+    k = int(np.argmax(heights))
+    rest = heights[:k] + heights[k + 1 :]
+    return heights[k] > TALL_SHARE * float(np.median(rest))
+
+
 def trim_edges(f: FieldResult) -> None:
     """Leave out ``f``'s first or last character where its size says print, not handwriting.
 
@@ -166,24 +212,32 @@ def trim_edges(f: FieldResult) -> None:
 
 
 #: Ink the string left out, within ``BESIDE_REACH`` character heights past its ends on its line
-#: or inside its box, over ``BESIDE_SHARE`` of one of its characters' ink: a digit cut by a
-#: printed line it crossed, or the specks of a pen that skipped. The number may be longer than
-#: what was read: a person looks.
+#: (its rows, and ``BESIDE_GROW`` character heights above and below: a digit cut by a line sits
+#: lower or higher than the rest) or inside its box, over ``BESIDE_SHARE`` of one of its
+#: characters' ink: a digit cut by a printed line it crossed, or the specks of a pen that
+#: skipped. The number may be longer than what was read: a person looks.
 INK_BESIDE = "ink_beside_number"
-BESIDE_REACH, BESIDE_SHARE = 0.6, 0.25
+BESIDE_REACH, BESIDE_SHARE, BESIDE_GROW = 0.6, 0.2, 0.25
 
 
 def ink_beside(box: Box, own: U8, ink: U8, digit_height: float) -> bool:
     """Whether ``ink`` (the page's, print removed) holds much that the string at ``box``, whose
-    own ink is ``own``, left out: inside its box or just past either end."""
+    own ink is ``own``, left out: inside its box or just past either end (a little above or
+    below its rows there too)."""
     x, y, w, h = box
     mine = int(np.count_nonzero(own))
     if mine == 0:
         return False
     reach = round(BESIDE_REACH * digit_height)
     x0, x1 = max(0, x - reach), min(ink.shape[1], x + w + reach)
-    around = ink[y : y + h, x0:x1] > 0
-    inner = around[:, x - x0 : x - x0 + w]  # a view: the string's own ink is taken out
+    grow = round(BESIDE_GROW * digit_height)
+    y0, y1 = max(0, y - grow), min(ink.shape[0], y + h + grow)
+    around = ink[y0:y1, x0:x1] > 0
+    inner = around[y - y0 : y - y0 + h, x - x0 : x - x0 + w]  # a view: own ink taken out
     inner &= ~(own[: inner.shape[0], : inner.shape[1]] > 0)
+    # Above and below the string's box, only what lies past its ends counts (not the lines of
+    # writing over and under it).
+    around[: y - y0, x - x0 : x - x0 + w] = False
+    around[y - y0 + h :, x - x0 : x - x0 + w] = False
     chars = max(1.0, w / max(1.0, 0.7 * digit_height))
     return int(np.count_nonzero(around)) > BESIDE_SHARE * mine / chars

@@ -140,18 +140,24 @@ def _pen_of_rules_met(
 #: (up to ``FIELD_BOX_MAX`` of it) loses its outline only, whatever is written inside.
 BOX_SIDE_COVER = 0.85
 BOX_MIN, BOX_MAX, FIELD_BOX_MAX = 0.005, 0.05, 0.6
+#: The outline's band is at least 8 % of a box's short side (a broad pen whose width the top
+#: side did not show), but never over this share of the page's long side: a table is drawn
+#: with the pen of a field's box, and 8 % of a table took the digits touching its frame.
+BOX_BAND_MAX = 0.01
 
 
-def box_sides(m: npt.NDArray[np.bool_]) -> tuple[int, bool]:
+def box_sides(m: npt.NDArray[np.bool_], band_max: float = np.inf) -> tuple[int, bool]:
     """(band width, whether ``m``'s ink covers all four sides of its bounding box).
 
     The band reaches past the outline's pen (its thickness along the top side, where little
-    handwriting reaches), so a broad pen's outline goes whole.
+    handwriting reaches), so a broad pen's outline goes whole; its floor (8 % of the short
+    side) is at most ``band_max`` pixels.
     """
     h, w = m.shape
     top = m[: max(1, h // 4)]
     pen = float(np.median(np.argmin(top, axis=0))) if top[0].mean() > 0.5 else 0.0
-    band = int(min(max(2, round(0.08 * min(w, h)), pen + 2), max(2, 0.25 * min(w, h))))
+    floor = max(2, round(min(0.08 * min(w, h), band_max)))
+    band = int(min(max(floor, pen + 2), max(2, 0.25 * min(w, h))))
     sides = (
         m[:band].any(axis=0),
         m[-band:].any(axis=0),
@@ -180,7 +186,7 @@ def small_boxes(ink: U8, cc: Components | None = None) -> U8:
     for i in candidates[candidates > 0]:  # label 0 is the paper
         x, y, w, h, _ = st[i]
         m = lab[y : y + h, x : x + w] == i
-        band, closed = box_sides(m)
+        band, closed = box_sides(m, BOX_BAND_MAX * side)
         if not closed:
             continue
         if not small[i]:  # the outline only: what is written inside, or against it, stays

@@ -12,9 +12,6 @@ the registration's homography. Template-free mode finds the digit strings of the
 (``freeform``), turns the page a quarter turn when its text runs vertically, and reads every
 string both upright and upside down from the same crops, keeping the likelier reading.
 Segmentation is recognition-driven (``oversegment`` proposes, ``assemble`` decides).
-
-A digit's confidence is not lowered when its reading wavers under small changes to its crop: the
-confident errors are steady under such changes (docs/experiments.md).
 """
 
 from __future__ import annotations
@@ -34,7 +31,7 @@ from segmentation.assemble import Step, best_comb_path, read_field, top3
 from segmentation.binarize import dark_ink, darkness_bytes, threshold_darkness
 from segmentation.constrain import constrains
 from segmentation.faint_rules import faint_rules
-from segmentation.free_filters import INK_BESIDE, handwriting_only, ink_beside
+from segmentation.free_filters import INK_BESIDE, LINE_PIECE_REACH, handwriting_only, ink_beside
 from segmentation.freeform import (
     components,
     find_strings,
@@ -58,6 +55,8 @@ if TYPE_CHECKING:
 FREE_MAX_SIDE = 1800
 #: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
 FLIP_MARGIN = 1.0
+#: No one string's vote on turning the page counts for more than this (log-likelihood).
+FLIP_VOTE_MAX = 3.0
 #: A template-free "string" cut into more segments than this is no number but a band of marks:
 #: the specks a grey scanner lid leaves along the paper's edge, hatching, a dotted line.
 #: Handwritten strings stay far below it; such bands are slow to classify and read
@@ -101,6 +100,8 @@ class FieldPlan:
     upright: npt.NDArray[np.uint8] | None = None
     upright_boxes: list[Box] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)  # for review, known before classifying
+    #: Template-free: the ink comes near a printed line (``free_filters.LINE_PIECE_REACH``).
+    beside_line: bool = False
 
 
 @dataclass
@@ -151,6 +152,7 @@ def _add_field(
     digit_height: float = 0.0,
     upright: tuple[npt.NDArray[np.uint8], int, int] | None = None,
     reasons: list[str] | None = None,
+    beside_line: bool = False,
 ) -> None:
     spans, idx, boxes, upright_boxes = [], [], [], []
     for p in pieces:
@@ -186,6 +188,7 @@ def _add_field(
             upright[0] if upright is not None else None,
             upright_boxes,
             reasons or [],
+            beside_line,
         )
     )
 
@@ -319,11 +322,14 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
             reasons=[TOUCHES_PRINTED_LINES] * on_rules
             + [INK_OUTSIDE_BOX] * s.parted
             + [INK_BESIDE] * ink_beside(s.box, s.ink, ink, s.digit_height),
+            beside_line=on_rules
+            or touches(s, rules, max(2, round(LINE_PIECE_REACH * s.digit_height))),
         )
 
 
 def _upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
-    """The same candidates read as if the page were upside down (crops ``offset`` on, turned)."""
+    """The same candidates read as if the page were upside down (crops ``offset`` on, turned),
+    with the review reasons found on their ink."""
     out = []
     for fp in reversed(plans):
         n = fp.n_segments
@@ -342,6 +348,9 @@ def _upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
                 sorted(n - c for c in fp.cuts),
                 fp.noise,
                 fp.digit_height,
+                # what was seen of the ink holds either way up
+                reasons=list(fp.reasons),
+                beside_line=fp.beside_line,
             )
         )
     return out
@@ -450,7 +459,9 @@ def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> lis
             turned = [assemble_field(fp, probs, seg.page.image) for fp in seg.flipped]
             if _flip_gain(seg.fields, out, turned[::-1]) > FLIP_MARGIN:
                 out, plans = turned, seg.flipped
-        out = [f for f in handwriting_only([fp.digit_height for fp in plans], out) if f.value]
+        heights = [fp.digit_height for fp in plans]
+        near = [fp.beside_line for fp in plans]
+        out = [f for f in handwriting_only(heights, out, near) if f.value]
         for k, f in enumerate(out, start=1):
             f.name = f"free_{k}"
     return out
@@ -463,7 +474,11 @@ def _flip_gain(
 
     Only strings read with some confidence one way or the other take part: a big non-digit
     (a rule, a border, a drawing) reads as junk both ways and must not set the yardstick. Of
-    those, small strings (printed captions, specks) would only add noise.
+    those, small strings (printed captions, specks) would only add noise; the yardstick is the
+    tallest string read as more than 1s (a long rule reads as a sure 1, or as nothing one way,
+    and would leave every number out). Each string's say is at most ``FLIP_VOTE_MAX``
+    (log-likelihood): a caption read as junk one way and as something the other must not
+    outvote the numbers.
     """
 
     def sure(r: FieldResult) -> bool:
@@ -472,9 +487,13 @@ def _flip_gain(
     voters = [
         (fp, a, b) for fp, a, b in zip(plans, upright, turned, strict=True) if sure(a) or sure(b)
     ]
-    tallest = max((fp.digit_height for fp, _, _ in voters), default=0.0)
+    # A rule reads as 1s (or as nothing one way): it must not set the yardstick.
+    tallest = max(
+        (fp.digit_height for fp, a, b in voters if (a.value + b.value).strip("1")), default=0.0
+    )
     gain = 0.0
     for fp, a, b in voters:
         if fp.digit_height >= 0.5 * tallest:
-            gain += float(np.log(max(b.confidence, 1e-30)) - np.log(max(a.confidence, 1e-30)))
+            say = float(np.log(max(b.confidence, 1e-30)) - np.log(max(a.confidence, 1e-30)))
+            gain += min(FLIP_VOTE_MAX, max(-FLIP_VOTE_MAX, say))
     return gain

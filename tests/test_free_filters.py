@@ -10,11 +10,15 @@ from digitize.types import Box, DigitResult, FieldResult
 from segmentation.free_filters import (
     EDGE_MARKS,
     LINE_OF_MARKS,
+    LINE_PIECE,
+    LONE_LARGE,
     LONE_STROKE,
     PRINT_SIZED,
+    TALL_CHARACTER,
     handwriting_only,
     ink_beside,
     lines_of_marks,
+    tall_character,
     trim_edges,
 )
 
@@ -166,4 +170,56 @@ def test_a_speck_beside_a_number_or_ink_far_away_is_not_ink_left_out() -> None:
     box, own, ink = _string_page()
     ink[130:133, 360:363] = 255  # a speck of dust
     ink[100:160, 500:540] = 255  # another number, well away
+    assert not ink_beside(box, own, ink, 50.0)
+
+
+def test_a_character_much_taller_than_the_rest_of_its_string_goes_to_review() -> None:
+    """A caption over a digit, or a divider's piece, joined into a crop stands out in height."""
+    even = _string([(4, (100, 100, 40, 60)), (9, (150, 98, 42, 64)), (9, (200, 102, 40, 58))])
+    capped = _string([(4, (100, 60, 40, 100)), (9, (150, 98, 42, 64)), (9, (200, 102, 40, 58))])
+    assert not tall_character(even) and tall_character(capped)
+    hand = [FieldResult(f"h{i}", "2468", 0.99, (0, 0, 150, 50)) for i in range(3)]
+    handwriting_only([50.0, 50.0, 50.0, 60.0, 60.0], [*hand, even, capped])
+    assert TALL_CHARACTER in capped.reasons and TALL_CHARACTER not in even.reasons
+
+
+def test_tall_character_heights_run_across_on_a_sideways_page() -> None:
+    """Read down a page turned a quarter: a horizontal rule's piece is long across the string."""
+    hand = [(9, (100, 300, 60, 48)), (1, (102, 240, 62, 14)), (7, (100, 180, 58, 52))]
+    assert not tall_character(_string(hand))
+    rule = [(9, (100, 300, 60, 48)), (1, (90, 240, 84, 14)), (7, (100, 180, 58, 52))]
+    assert tall_character(_string(rule))
+    assert not tall_character(_string([(1, (100, 100, 10, 90))]))  # alone: nothing to compare
+
+
+@pytest.mark.parametrize(("value", "flagged"), [("1", True), ("11", True), ("4", False)])
+def test_ones_beside_a_printed_line_go_to_review(value: str, flagged: bool) -> None:
+    """What is left of a box's corner or a faint side after its removal reads as sure 1s."""
+    hand = [FieldResult(f"h{i}", "2468", 0.99, (0, 0, 150, 50)) for i in range(3)]
+    near = FieldResult("n", value, 1.0, (300, 300, 10 * len(value), 55))
+    away = FieldResult("a", value, 1.0, (600, 300, 10 * len(value), 55))
+    out = handwriting_only([50.0] * 5, [*hand, near, away], [False] * 3 + [True, False])
+    assert len(out) == 5
+    assert (LINE_PIECE in near.reasons) is flagged and LINE_PIECE not in away.reasons
+
+
+def test_a_lone_character_much_taller_than_the_handwriting_goes_to_review() -> None:
+    """A logo's ring reads as a sure 0; written lone digits are the handwriting's size."""
+    fields = [
+        FieldResult("a", "2468", 0.99, (100, 100, 150, 50)),
+        FieldResult("b", "735", 0.99, (100, 300, 120, 50)),
+        FieldResult("logo", "0", 0.97, (40, 60, 90, 90)),  # 1.8 handwriting heights
+        FieldResult("six", "6", 1.0, (400, 60, 40, 55)),  # a written digit, a little tall
+    ]
+    out = handwriting_only([50.0, 50.0, 90.0, 55.0], fields)
+    assert [f.reasons for f in out] == [[], [], [LONE_LARGE], []]
+
+
+def test_a_digit_cut_lower_than_the_number_past_its_end_is_ink_left_out() -> None:
+    """The part of a 5 left of a column line sits below the number's rows: it still counts."""
+    box, own, ink = _string_page()
+    ink[161:172, 358:382] = 255  # past the end, just under the string's rows
+    assert ink_beside(box, own, ink, 50.0)
+    box, own, ink = _string_page()
+    ink[168:200, 200:350] = 255  # the next line's writing, under the number itself
     assert not ink_beside(box, own, ink, 50.0)

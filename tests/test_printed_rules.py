@@ -30,6 +30,22 @@ def test_a_box_with_a_digit_touching_its_side_is_left_alone() -> None:
     assert not small_boxes(ink).any()
 
 
+def test_a_digit_touching_a_tables_frame_stays() -> None:
+    """A table is an outline the size of a page's part, drawn with a field box's pen: only the
+    frame goes, not the digits written against it (8 % of its side took them)."""
+    ink = np.zeros((2339, 1654), np.uint8)  # A4 at 200 dpi
+    cv2.rectangle(ink, (200, 300), (1300, 1300), 255, 2)  # the table's frame
+    cv2.line(ink, (200, 800), (1300, 800), 255, 2)  # a row line
+    cv2.putText(ink, "5", (640, 1298), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 255, 8)  # on its floor
+    cv2.putText(ink, "2", (1250, 1000), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 255, 8)  # on its side
+    boxes = small_boxes(ink)
+    assert boxes[1298:1302, 300:600].any()  # the frame goes
+    assert not boxes[1220:1265, 640:720].any()  # the 5 above its foot stays
+    assert not boxes[920:1000, 1250:1275].any()  # the 2 beside the side stays
+    kept, _ = split_rules(ink)
+    assert kept[1220:1265, 640:720].any() and kept[920:1000, 1230:1275].any()
+
+
 def _broken_line(ink: np.ndarray, x: int, y0: int, y1: int, seed: int) -> None:
     """A one-pixel vertical line scanned faint: pieces of uneven length with small gaps."""
     rng = np.random.default_rng(seed)

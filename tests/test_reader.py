@@ -19,6 +19,7 @@ from digitize.types import NOT_A_DIGIT, Page
 from segmentation.assemble import best_comb_path, read_field
 from segmentation.oversegment import components, plan
 from segmentation.reader import (
+    TOUCHES_PRINTED_LINES,
     assemble_page,
     homography_box,
     segment_page,
@@ -163,6 +164,29 @@ def test_upside_down_reading_wins_when_it_scores_better() -> None:
     assert upright == ["10", "110"]
     probs[:n] = np.float32(1 / 11)  # the upright pieces now look like nothing
     assert [f.value for f in assemble_page(seg, probs)] == ["011", "01"]
+
+
+def test_review_reasons_hold_when_the_page_reads_upside_down() -> None:
+    """What was seen of a string's ink (a printed line through it) holds either way up."""
+    ink = np.pad(lines("10", "110"), ((0, 0), (40, 160)))  # wider than high: a page
+    ink[19:21, :] = 255  # a printed line along the first string's top
+    seg = segment_page(Page(1, np.ascontiguousarray(255 - ink)), None)
+    upright = {f.name: f.reasons for f in seg.fields}
+    flipped = {f.name: f.reasons for f in seg.flipped}
+    assert upright == {"free_1": [TOUCHES_PRINTED_LINES], "free_2": []} and flipped == upright
+
+
+def test_a_stroke_beside_a_printed_line_is_marked() -> None:
+    """A 1 standing a few pixels off a rule (what is left of a box's corner) is marked as
+    beside a line; one well away is not."""
+    ink = np.zeros((1200, 1000), np.uint8)
+    cv2.line(ink, (50, 600), (950, 600), 255, 3)  # a printed rule across the page
+    cv2.line(ink, (400, 530), (400, 592), 255, 6)  # a stroke standing just off it
+    cv2.line(ink, (700, 200), (700, 262), 255, 6)  # a stroke well away
+    seg = segment_page(Page(1, np.ascontiguousarray(255 - ink)), None)
+    near = {f.box[0] // 100: f.beside_line for f in seg.fields}
+    assert near == {3: True, 6: False}
+    assert {f.box[0] // 100: f.beside_line for f in seg.flipped} == near
 
 
 @pytest.mark.parametrize("dark", [True, False])
@@ -629,15 +653,15 @@ def test_flip_is_judged_on_the_handwriting_not_on_one_big_mark() -> None:
     turned = [0.33, 0.42, 0.40, 0.98, 0.04, 0.9, 0.9]  # the specks read better turned
     gain = _flip_gain(
         [_Heights(h) for h in heights],  # type: ignore[misc]
-        [_Reading(c) for c in upright],  # type: ignore[misc]
-        [_Reading(c) for c in turned],  # type: ignore[misc]
+        [_Reading(c, "6") for c in upright],  # type: ignore[misc]
+        [_Reading(c, "9") for c in turned],  # type: ignore[misc]
     )
     assert gain < -FLIP_MARGIN  # upright, clearly
     # ... and a page whose strings do read better turned still turns.
     gain = _flip_gain(
         [_Heights(h) for h in heights],  # type: ignore[misc]
-        [_Reading(c) for c in turned],  # type: ignore[misc]
-        [_Reading(c) for c in upright],  # type: ignore[misc]
+        [_Reading(c, "9") for c in turned],  # type: ignore[misc]
+        [_Reading(c, "6") for c in upright],  # type: ignore[misc]
     )
     assert gain > FLIP_MARGIN
 
@@ -650,10 +674,34 @@ def test_flip_of_a_single_digit_photo_ignores_the_specks() -> None:
     turned = [0.6, 0.99, 0.99, 0.99]  # specks that happen to read better turned
     gain = _flip_gain(
         [_Heights(h) for h in heights],  # type: ignore[misc]
-        [_Reading(c) for c in upright],  # type: ignore[misc]
-        [_Reading(c) for c in turned],  # type: ignore[misc]
+        [_Reading(c, "6") for c in upright],  # type: ignore[misc]
+        [_Reading(c, "9") for c in turned],  # type: ignore[misc]
     )
     assert gain == pytest.approx(np.log(0.6 / 0.99))  # the digit alone decides
+
+
+def test_a_rule_read_as_a_one_does_not_set_the_yardstick() -> None:
+    """A rule read as a sure 1 both ways is the tallest string: it must not set the yardstick
+    that would leave every number out of the vote."""
+    from segmentation.reader import FLIP_MARGIN, _flip_gain
+
+    plans = [_Heights(h) for h in (280, 60, 55)]
+    upright = [_Reading(1.0, "1"), _Reading(0.99, "9948"), _Reading(0.98, "602")]
+    turned = [_Reading(1.0, "1"), _Reading(0.01, "8466"), _Reading(0.02, "209")]
+    assert _flip_gain(plans, upright, turned) < -FLIP_MARGIN  # type: ignore[arg-type]
+
+
+def test_one_string_cannot_outvote_the_others() -> None:
+    """A caption read as junk upright and as something turned: its say is capped, and the
+    numbers that read better upright keep the page upright."""
+    from segmentation.reader import FLIP_MARGIN, FLIP_VOTE_MAX, _flip_gain
+
+    plans = [_Heights(h) for h in (30, 53, 55, 54)]
+    upright = [_Reading(1e-6, "777"), *(_Reading(0.99, "4463") for _ in range(3))]
+    turned = [_Reading(0.7, "722"), *(_Reading(0.15, "2597") for _ in range(3))]
+    gain = _flip_gain(plans, upright, turned)  # type: ignore[arg-type]
+    assert gain == pytest.approx(FLIP_VOTE_MAX + 3 * np.log(0.15 / 0.99))
+    assert gain < -FLIP_MARGIN
 
 
 def test_a_free_page_gives_its_numbers_not_its_printed_captions(recognizer: object) -> None:
