@@ -35,6 +35,7 @@ Grey = npt.NDArray[np.uint8]
 MIN_QUALITY = 0.72  # below this no template explains the page (look-alikes score <= 0.65)
 FALLBACK_QUALITY = 0.9  # right fallback fits score >= 0.99, wrong ones <= 0.75
 GOOD_QUALITY = 0.85  # good enough to stop trying other templates
+EDGE_MARGIN = 0.01  # the picture's rim the fallback's ink box leaves out (a share of its side)
 PAGE_FEATURES = 600
 RECALL_OFFSET = 10  # the binarisation offset for the form's ink found on the page (18 elsewhere)
 RETRY_FEATURES = 1500
@@ -309,6 +310,16 @@ def _paper(work: Grey, ink: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[
     return mask
 
 
+def without_rim(ink: Grey) -> Grey:
+    """``ink`` less the picture's rim (``EDGE_MARGIN`` of its long side): a scan's own edge (the
+    page's dark border, dust on the glass's rim) is not the form's print, and along a faint
+    form's little ink it stretches the ink's box to the whole picture."""
+    m = max(2, round(EDGE_MARGIN * max(ink.shape)))
+    out = ink.copy()
+    out[:m], out[-m:], out[:, :m], out[:, -m:] = 0, 0, 0, 0
+    return out
+
+
 def _fallback_candidates(
     pyr: align.Pyramid, work: Grey, ws: float, templates: Sequence[Template], keep: int = 2
 ) -> list[tuple[float, int, Mat]]:
@@ -317,8 +328,7 @@ def _fallback_candidates(
     verified. Only results above ``FALLBACK_QUALITY`` are returned: without feature consensus a
     repetitive form shifted by one row can look half right."""
     raw = _binarise_small(work)
-    ink = raw & _paper(work, raw)
-    p_frame = align.ink_frame(ink)
+    p_frame = align.ink_frame(without_rim(raw & _paper(work, raw)))
     if p_frame is None:
         return []
     guesses: list[tuple[float, int, Mat]] = []

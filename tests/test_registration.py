@@ -137,6 +137,21 @@ def test_fallback_aligns_when_features_are_unavailable(
     assert field_corner_error(sp.homography, h_full, templates[ti]) < 6.0
 
 
+def test_the_fallbacks_ink_box_leaves_the_pictures_rim_out() -> None:
+    """A faint form's little ink, and the page's dark edge and dust along the picture's rim:
+    the box the fallback maps the form onto is the form's, not the whole picture."""
+    ink = np.zeros((560, 400), bool)
+    ink[60:501:40, 40:360] = True  # a faint form's thin rules
+    ink[60:501, 40] = ink[60:501, 359] = True
+    ink[:, -2:] = ink[-2:, :] = True  # the page's edge on the glass
+    ink[0, ::6] = ink[::5, 0] = True  # dust on the rim
+    frame = align.ink_frame(registration.without_rim(ink), deskew=False)
+    assert frame is not None
+    (x0, y0), (x1, y1) = frame[0], frame[2]
+    assert abs(x0 - 40) <= 2 and abs(y0 - 60) <= 2 and abs(x1 - 359) <= 2 and abs(y1 - 500) <= 2
+    assert align.ink_frame(ink, deskew=False)[2][0] > 390  # the rim left in stretches it
+
+
 def test_form_removal_keeps_a_stroke_that_crosses_a_printed_line(
     templates: list[Template],
 ) -> None:
