@@ -310,13 +310,13 @@ def _paper(work: Grey, ink: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[
     return mask
 
 
-def without_rim(ink: Grey) -> Grey:
+def without_rim(ink: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     """``ink`` less the picture's rim (``EDGE_MARGIN`` of its long side): a scan's own edge (the
     page's dark border, dust on the glass's rim) is not the form's print, and along a faint
     form's little ink it stretches the ink's box to the whole picture."""
     m = max(2, round(EDGE_MARGIN * max(ink.shape)))
     out = ink.copy()
-    out[:m], out[-m:], out[:, :m], out[:, -m:] = 0, 0, 0, 0
+    out[:m], out[-m:], out[:, :m], out[:, -m:] = False, False, False, False
     return out
 
 
