@@ -25,13 +25,9 @@ def stroke_width(mask: Mask) -> float:
     return 2.0 * area / max(edge, 1)
 
 
-def seam(mask: Mask, x0: int, half: int) -> npt.NDArray[np.int64]:
-    """The top-to-bottom path near column ``x0`` that crosses the least ink (one column per row)."""
-    return seams(mask, [x0], half)[0]
-
-
 def seams(mask: Mask, xs: list[int], half: int) -> list[npt.NDArray[np.int64]]:
-    """``seam`` near each of the columns ``xs``: the same paths, their sums run side by side.
+    """For each of the columns ``xs``, the top-to-bottom path within ``half`` of it that crosses
+    the least ink (one column per row): their sums run side by side.
 
     Each seam's window of columns is one row of a stack (narrower windows, at the mask's sides,
     padded with a cost no path takes) and the minimum over each column and its two neighbours

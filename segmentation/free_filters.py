@@ -61,6 +61,12 @@ LINE_PIECE = "line_piece"
 LINE_PIECE_REACH = 0.2
 
 
+def _flag(f: FieldResult, reason: str) -> None:
+    """Add ``reason`` to ``f``'s review reasons, once."""
+    if reason not in f.reasons:
+        f.reasons.append(reason)
+
+
 def _ones(f: FieldResult) -> bool:
     return bool(f.value) and not f.value.strip("1")
 
@@ -77,8 +83,8 @@ def handwriting_only(
     printed line) 1s beside a line flagged."""
     if beside_lines is not None:
         for f, near in zip(fields, beside_lines, strict=True):
-            if near and _ones(f) and LINE_PIECE not in f.reasons:
-                f.reasons.append(LINE_PIECE)
+            if near and _ones(f):
+                _flag(f, LINE_PIECE)
     sure = [
         h
         for h, f in zip(heights, fields, strict=True)
@@ -96,19 +102,18 @@ def handwriting_only(
             and not (_ones(f) and h > RULE_SIZE * ref)
         ]
         for h, f in kept:  # sure, but the size of print: a row number, a printed amount
-            if h < PRINT_SIZE * ref and PRINT_SIZED not in f.reasons:
-                f.reasons.append(PRINT_SIZED)
+            if h < PRINT_SIZE * ref:
+                _flag(f, PRINT_SIZED)
             lone = LONE_STROKE if f.value == "1" else LONE_LARGE
-            if len(f.value) == 1 and h > LONE_STROKE_SIZE * ref and lone not in f.reasons:
-                f.reasons.append(lone)
+            if len(f.value) == 1 and h > LONE_STROKE_SIZE * ref:
+                _flag(f, lone)
         out = [f for _, f in kept]
     for f in out:
         trim_edges(f)
-        if tall_character(f) and TALL_CHARACTER not in f.reasons:
-            f.reasons.append(TALL_CHARACTER)
+        if tall_character(f):
+            _flag(f, TALL_CHARACTER)
     for f in lines_of_marks(out):
-        if LINE_OF_MARKS not in f.reasons:
-            f.reasons.append(LINE_OF_MARKS)
+        _flag(f, LINE_OF_MARKS)
     return out
 
 
@@ -207,8 +212,7 @@ def trim_edges(f: FieldResult) -> None:
     x1 = max(d.box[0] + d.box[2] for d in digits)
     y1 = max(d.box[1] + d.box[3] for d in digits)
     f.box = (x0, y0, x1 - x0, y1 - y0)
-    if EDGE_MARKS not in f.reasons:
-        f.reasons.append(EDGE_MARKS)
+    _flag(f, EDGE_MARKS)
 
 
 #: Ink the string left out, within ``BESIDE_REACH`` character heights past its ends on its line

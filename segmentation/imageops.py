@@ -94,19 +94,15 @@ def components_with_stats(mask: npt.NDArray[np.uint8]) -> Components:
     block-based scan (2 ms) and the statistics from the ink pixels only (``_ink_stats``, 3 ms).
     That pays while ink is scarce; small or inky masks keep OpenCV's own statistics.
     """
-    if mask.size < STATS_MIN_PIXELS or cv2.countNonZero(mask) > STATS_MAX_INK * mask.size:
-        n, labels, stats, centroids = cv2.connectedComponentsWithStatsWithAlgorithm(
-            mask, 8, cv2.CV_32S, cv2.CCL_GRANA
-        )
-        return int(n), labels, stats, centroids
-    n, labels = cv2.connectedComponentsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
-    got = _ink_stats(mask, labels, int(n))
-    if got is None:  # no paper at all: OpenCV's own figures for the empty label 0
-        n, labels, stats, centroids = cv2.connectedComponentsWithStatsWithAlgorithm(
-            mask, 8, cv2.CV_32S, cv2.CCL_GRANA
-        )
-        return int(n), labels, stats, centroids
-    return int(n), labels, *got
+    if mask.size >= STATS_MIN_PIXELS and cv2.countNonZero(mask) <= STATS_MAX_INK * mask.size:
+        n, labels = cv2.connectedComponentsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
+        got = _ink_stats(mask, labels, int(n))
+        if got is not None:  # None: no paper at all, OpenCV's own figures for the empty label 0
+            return int(n), labels, *got
+    n, labels, stats, centroids = cv2.connectedComponentsWithStatsWithAlgorithm(
+        mask, 8, cv2.CV_32S, cv2.CCL_GRANA
+    )
+    return int(n), labels, stats, centroids
 
 
 #: ``components_with_stats`` gathers the statistics itself from masks of this many pixels on,

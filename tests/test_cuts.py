@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from segmentation.cuts import seam, seams
+from segmentation.cuts import seams
 
 
 def _seam_one_by_one(mask: np.ndarray, x0: int, half: int) -> np.ndarray:
@@ -44,7 +44,7 @@ def test_seams_are_the_seams_traced_one_by_one() -> None:
             assert len(got) == len(xs)
             for x0, path in zip(xs, got, strict=True):
                 np.testing.assert_array_equal(path, _seam_one_by_one(mask, x0, half))
-                np.testing.assert_array_equal(seam(mask, x0, half), path)
+                np.testing.assert_array_equal(seams(mask, [x0], half)[0], path)
     assert seams(np.zeros((5, 5), bool), [], 2) == []
 
 
@@ -54,5 +54,5 @@ def test_a_seam_goes_round_the_ink() -> None:
     mask[:, 8:22] = True
     mask[:, 14:16] = False  # the gap between two strokes, bridged at one row
     mask[10, 14:16] = True
-    path = seam(mask, 13, 4)
+    path = seams(mask, [13], 4)[0]
     assert not mask[np.arange(20), path][np.arange(20) != 10].any()
