@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 
 from digitize.types import Page
 from model.training import forms, synthetic
+from segmentation import registration
 from segmentation.registration import identify, warm
 from segmentation.templates import load_templates
 
@@ -39,6 +41,42 @@ def corner_error(
     return float(np.linalg.norm(a - b, axis=1).max())
 
 
+class FitRecorder:
+    """Every quality ``verify`` gives, with its template's name and the path that asked (feature
+    fits are kept from ``MIN_QUALITY``, fallback fits from ``FALLBACK_QUALITY``)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, float, str]] = []
+        self._verify = registration.verify
+
+        def recording(work: np.ndarray, t: object, h: np.ndarray) -> float:
+            q = self._verify(work, t, h)  # type: ignore[arg-type]
+            path = "fallback" if "fallback" in sys._getframe(1).f_code.co_name else "features"
+            self.seen.append((t.name, q, path))  # type: ignore[attr-defined]
+            return q
+
+        registration.verify = recording  # type: ignore[assignment]
+
+    def take(self) -> list[tuple[str, float, str]]:
+        out, self.seen = self.seen, []
+        return out
+
+
+def closest_wrong(wrong: list[tuple[str, float, str]]) -> str:
+    """Per path, the highest quality a wrong template reached against the floor that refuses it."""
+    parts = []
+    for path, floor in (
+        ("features", registration.MIN_QUALITY),
+        ("fallback", registration.FALLBACK_QUALITY),
+    ):
+        qs = [q for _, q, p in wrong if p == path]
+        if qs:
+            parts.append(
+                f"{path} {max(qs):.3f} of {len(qs)} (floor {floor}, margin {floor - max(qs):+.3f})"
+            )
+    return "closest wrong fit: " + ("; ".join(parts) or "none tried")
+
+
 def corpus_run(per_family: int) -> None:
     """Registration on the broad corpus: per family, by method, and false fits."""
     from collections import Counter
@@ -51,6 +89,8 @@ def corpus_run(per_family: int) -> None:
     writer = make_writer("mnist", "validation")
     total: Counter[str] = Counter()
     times: list[float] = []
+    recorder, wrong_q, leads = FitRecorder(), [], []
+    right_quality: list[float] = []
     for family in FAMILIES:
         counts: Counter[str] = Counter()
         for k in range(per_family):
@@ -61,16 +101,24 @@ def corpus_run(per_family: int) -> None:
                 [template_path(family, seed + 600), template_path(family, seed + 700)]
             )
             warm(own + others)
+            recorder.take()
             t0 = time.thread_time()
             reg = identify(page, own)
             times.append((time.thread_time() - t0) * 1000)
+            fits = recorder.take()
+            right_q = [q for name, q, _ in fits if name == f"{family}_{seed}"]
+            look_q = [q for name, q, _ in fits if name != f"{family}_{seed}"]
+            if right_q and look_q:
+                leads.append(max(right_q) - max(look_q))
             if reg is None:
                 counts["none"] += 1
             elif reg.template.name != f"{family}_{seed}":
                 counts["wrong"] += 1
             else:
                 counts[reg.method] += 1
+                right_quality.append(reg.quality)
             counts["false fit"] += identify(page, others) is not None
+            wrong_q += recorder.take()
         total.update(counts)
         print(f"{family:16s} " + "  ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     n = per_family * len(FAMILIES)
@@ -79,6 +127,15 @@ def corpus_run(per_family: int) -> None:
         + "  ".join(f"{k} {v}" for k, v in sorted(total.items()))
         + f"; CPU ms per page median {statistics.median(times):.1f}"
     )
+    if right_quality:
+        print(
+            f"quality of right registrations: min {min(right_quality):.3f} "
+            f"p5 {np.percentile(right_quality, 5):.3f} "
+            f"median {statistics.median(right_quality):.3f}"
+        )
+    print("with no right template: " + closest_wrong(wrong_q))
+    if leads:
+        print(f"right fit's lead over a look-alike tried beside it: min {min(leads):+.3f}")
 
 
 def main() -> None:
@@ -87,6 +144,12 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=100)
     ap.add_argument("--free", type=int, default=10, help="pages of no known form")
     ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument(
+        "--recall-reach",
+        type=int,
+        default=registration.RECALL_REACH,
+        help="px at the working size within which the form's print counts as found",
+    )
     ap.add_argument("--tolerance", type=float, default=6.0, help="max field-corner error, px")
     ap.add_argument("--digits", type=Path, default=None, help=".npz of digit images/labels")
     ap.add_argument(
@@ -96,6 +159,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     cv2.setNumThreads(1)
+    registration.RECALL_REACH = args.recall_reach
     if args.corpus:
         corpus_run(args.corpus)
         return
@@ -108,6 +172,7 @@ def main() -> None:
         names = args.layouts.split(",")
         templates = load_templates(synthetic.write_templates(Path(tmp), names))
     warm(templates)  # one-time template preparation is not per-page time
+    recorder, wrong_q, leads = FitRecorder(), [], []
     times, errors, fails, wrong, methods = [], [], [], 0, {}
     qualities: list[float] = []
     for i in range(args.pages):
@@ -116,6 +181,11 @@ def main() -> None:
         t0 = time.thread_time()
         reg = identify(Page(1, sp.image), templates)
         times.append((time.thread_time() - t0) * 1000)
+        fits = recorder.take()
+        right_q = [q for t_name, q, _ in fits if t_name == name]
+        look_q = [q for t_name, q, _ in fits if t_name != name]
+        if right_q and look_q:
+            leads.append(max(right_q) - max(look_q))
         if reg is None:
             fails.append((i, name, "none", sp.effects))
             continue
@@ -138,6 +208,7 @@ def main() -> None:
         reg = identify(Page(1, sp.image), templates)
         free_times.append((time.thread_time() - t0) * 1000)
         false_pos += reg is not None
+        wrong_q += recorder.take()
     ok = args.pages - len(fails)
     print(
         f"pages {args.pages} ({len(names)} templates), registered within "
@@ -151,6 +222,9 @@ def main() -> None:
     )
     print(f"pages of no known form given a template: {false_pos}/{args.free}")
     print(f"methods: {methods}")
+    print("pages of no known form: " + closest_wrong(wrong_q))
+    if leads:
+        print(f"right fit's lead over another template tried beside it: min {min(leads):+.3f}")
     if qualities:
         print(
             f"quality of right registrations: min {min(qualities):.3f} "

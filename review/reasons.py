@@ -32,6 +32,7 @@ from segmentation.review_flags import (
     POOR_REGISTRATION,
     RANGE,
 )
+from segmentation.way_up import WAY_UP_IN_DOUBT
 
 #: Every reason code the pipeline emits → what it means for the person looking at the field.
 REASONS: dict[str, str] = {
@@ -63,6 +64,8 @@ REASONS: dict[str, str] = {
     "corner or side) rather than writing.",
     LONE_LARGE: "A single character standing alone, much taller than the handwriting on this "
     "page: it may be a printed symbol (a logo, a stamp), not a number.",
+    WAY_UP_IN_DOUBT: "It was not clear which way up this page is, and this number reads as "
+    "another number upside down (86 and 98): check it on the page (P).",
 }
 
 #: A few words per code, for the queue's chips (the sentence is their tooltip).
@@ -85,6 +88,7 @@ SHORT: dict[str, str] = {
     TALL_CHARACTER: "one character too tall",
     LINE_PIECE: "a piece of a line?",
     LONE_LARGE: "a lone big mark?",
+    WAY_UP_IN_DOUBT: "which way up?",
 }
 
 #: A runner-up reading is worth mentioning from this probability on.

@@ -43,6 +43,7 @@ from segmentation.oversegment import Piece, Segment, cut_nodes, plan
 from segmentation.printed_rules import split_rules
 from segmentation.review_flags import rule_reasons
 from segmentation.strokes import mnist_crops
+from segmentation.way_up import choose_way_up
 
 Mask = npt.NDArray[np.bool_]
 
@@ -53,10 +54,6 @@ if TYPE_CHECKING:
 #: Free mode works on pages no larger than this (longest side, pixels); boxes are scaled back.
 #: Smaller sizes were faster but read fewer strings (docs/experiments.md).
 FREE_MAX_SIDE = 1800
-#: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
-FLIP_MARGIN = 1.0
-#: No one string's vote on turning the page counts for more than this (log-likelihood).
-FLIP_VOTE_MAX = 3.0
 #: A template-free "string" cut into more segments than this is no number but a band of marks:
 #: the specks a grey scanner lid leaves along the paper's edge, hatching, a dotted line.
 #: Handwritten strings stay far below it; such bands are slow to classify and read
@@ -457,43 +454,10 @@ def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> lis
         plans = seg.fields
         if seg.flipped:
             turned = [assemble_field(fp, probs, seg.page.image) for fp in seg.flipped]
-            if _flip_gain(seg.fields, out, turned[::-1]) > FLIP_MARGIN:
-                out, plans = turned, seg.flipped
+            out, plans = choose_way_up(seg.fields, out, seg.flipped, turned)
         heights = [fp.digit_height for fp in plans]
         near = [fp.beside_line for fp in plans]
         out = [f for f in handwriting_only(heights, out, near) if f.value]
         for k, f in enumerate(out, start=1):
             f.name = f"free_{k}"
     return out
-
-
-def _flip_gain(
-    plans: list[FieldPlan], upright: list[FieldResult], turned: list[FieldResult]
-) -> float:
-    """How much likelier the page reads upside down, judged on its big (handwritten) strings.
-
-    Only strings read with some confidence one way or the other take part: a big non-digit
-    (a rule, a border, a drawing) reads as junk both ways and must not set the yardstick. Of
-    those, small strings (printed captions, specks) would only add noise; the yardstick is the
-    tallest string read as more than 1s (a long rule reads as a sure 1, or as nothing one way,
-    and would leave every number out). Each string's say is at most ``FLIP_VOTE_MAX``
-    (log-likelihood): a caption read as junk one way and as something the other must not
-    outvote the numbers.
-    """
-
-    def sure(r: FieldResult) -> bool:
-        return bool(r.value) and r.confidence >= 0.5
-
-    voters = [
-        (fp, a, b) for fp, a, b in zip(plans, upright, turned, strict=True) if sure(a) or sure(b)
-    ]
-    # A rule reads as 1s (or as nothing one way): it must not set the yardstick.
-    tallest = max(
-        (fp.digit_height for fp, a, b in voters if (a.value + b.value).strip("1")), default=0.0
-    )
-    gain = 0.0
-    for fp, a, b in voters:
-        if fp.digit_height >= 0.5 * tallest:
-            say = float(np.log(max(b.confidence, 1e-30)) - np.log(max(a.confidence, 1e-30)))
-            gain += min(FLIP_VOTE_MAX, max(-FLIP_VOTE_MAX, say))
-    return gain

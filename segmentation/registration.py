@@ -38,6 +38,7 @@ GOOD_QUALITY = 0.85  # good enough to stop trying other templates
 EDGE_MARGIN = 0.01  # the picture's rim the fallback's ink box leaves out (a share of its side)
 PAGE_FEATURES = 600
 RECALL_OFFSET = 10  # the binarisation offset for the form's ink found on the page (18 elsewhere)
+RECALL_REACH = 1  # px at the working size: print found this near where the fit puts it counts
 RETRY_FEATURES = 1500
 TEMPLATE_FEATURES = 700
 
@@ -156,7 +157,8 @@ def verify(work: Grey, t: Template, h_work: Mat) -> float:
     raw = _binarise_small(aligned)
     # Found where expected: fainter ink counts (thin grey rules fade at the working size).
     faint = _binarise_small(aligned, RECALL_OFFSET).astype(np.uint8)
-    page_ink = cv2.dilate(faint, np.ones((3, 3), np.uint8))
+    reach = 2 * RECALL_REACH + 1
+    page_ink = cv2.dilate(faint, np.ones((reach, reach), np.uint8))
     recall = int(np.count_nonzero(page_ink[prep.ink])) / prep.ink_count
     inside = cv2.warpPerspective(
         np.ones(work.shape, np.uint8),

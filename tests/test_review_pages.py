@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 import segmentation.free_filters
 import segmentation.reader
 import segmentation.review_flags as flags
+import segmentation.way_up
 from db.models import Document, Field, ReviewEvent
 from db.session import session_scope
 from review import reasons
@@ -52,6 +53,7 @@ def emitted_codes() -> set[str]:
     }
     codes.add(segmentation.reader.INK_OUTSIDE_BOX)
     codes.add(segmentation.reader.TOUCHES_PRINTED_LINES)
+    codes.add(segmentation.way_up.WAY_UP_IN_DOUBT)
     return codes
 
 

@@ -1,0 +1,87 @@
+"""Template-free: which way up a page reads, and the strings that depend on it.
+
+Every string is read both upright and upside down from the same crops; the page turns when its
+handwritten strings read likelier turned (``flip_gain`` over ``FLIP_MARGIN``). Some numbers read
+as sure numbers either way (86 and 98, 988 and 886, 1001): on a page whose vote came close, such
+a string goes to review (``WAY_UP_IN_DOUBT``), since a wrong turn reads it wrong with confidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+import numpy as np
+
+from digitize.types import FieldResult
+
+#: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
+FLIP_MARGIN = 1.0
+#: No one string's vote on turning the page counts for more than this (log-likelihood).
+FLIP_VOTE_MAX = 3.0
+#: A vote within this of ``FLIP_MARGIN`` (log-likelihood, one string's full say) is close.
+WAY_UP_DOUBT = 2.0
+#: Review reason: the page's way up was in doubt and this string reads as a sure number turned
+#: too, as another number.
+WAY_UP_IN_DOUBT = "way_up_in_doubt"
+#: A reading this likely or more is a sure one (votes, and strings that read both ways).
+SURE = 0.5
+
+
+class Sized(Protocol):
+    @property
+    def digit_height(self) -> float: ...
+
+
+P = TypeVar("P", bound=Sized)
+
+
+def _sure(r: FieldResult) -> bool:
+    return bool(r.value) and r.confidence >= SURE
+
+
+def flip_gain(
+    plans: Sequence[Sized], upright: list[FieldResult], turned: list[FieldResult]
+) -> float:
+    """How much likelier the page reads upside down, judged on its big (handwritten) strings.
+
+    Only strings read with some confidence one way or the other take part: a big non-digit
+    (a rule, a border, a drawing) reads as junk both ways and must not set the yardstick. Of
+    those, small strings (printed captions, specks) would only add noise; the yardstick is the
+    tallest string read as more than 1s (a long rule reads as a sure 1, or as nothing one way,
+    and would leave every number out). Each string's say is at most ``FLIP_VOTE_MAX``
+    (log-likelihood): a caption read as junk one way and as something the other must not
+    outvote the numbers.
+    """
+    voters = [
+        (fp, a, b) for fp, a, b in zip(plans, upright, turned, strict=True) if _sure(a) or _sure(b)
+    ]
+    # A rule reads as 1s (or as nothing one way): it must not set the yardstick.
+    tallest = max(
+        (fp.digit_height for fp, a, b in voters if (a.value + b.value).strip("1")), default=0.0
+    )
+    gain = 0.0
+    for fp, a, b in voters:
+        if fp.digit_height >= 0.5 * tallest:
+            say = float(np.log(max(b.confidence, 1e-30)) - np.log(max(a.confidence, 1e-30)))
+            gain += min(FLIP_VOTE_MAX, max(-FLIP_VOTE_MAX, say))
+    return gain
+
+
+def choose_way_up(
+    plans: list[P], upright: list[FieldResult], turned_plans: list[P], turned: list[FieldResult]
+) -> tuple[list[FieldResult], list[P]]:
+    """The page's strings the likelier way up, with their plans. ``turned[k]`` and
+    ``turned_plans[k]`` are string ``-1 - k`` read upside down. On a close vote, a string that
+    reads as another sure number the other way is flagged ``WAY_UP_IN_DOUBT``."""
+    back = turned[::-1]
+    gain = flip_gain(plans, upright, back)
+    if gain > FLIP_MARGIN:
+        out, chosen, other = turned, turned_plans, upright[::-1]
+    else:
+        out, chosen, other = upright, plans, back
+    if abs(gain - FLIP_MARGIN) < WAY_UP_DOUBT:
+        for f, o in zip(out, other, strict=True):
+            if _sure(f) and _sure(o) and o.value != f.value and WAY_UP_IN_DOUBT not in f.reasons:
+                f.reasons.append(WAY_UP_IN_DOUBT)
+    return out, chosen

@@ -1,0 +1,126 @@
+"""Template-free: which way up a page reads (``segmentation.way_up``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from digitize.types import FieldResult
+from segmentation.way_up import (
+    FLIP_MARGIN,
+    FLIP_VOTE_MAX,
+    WAY_UP_IN_DOUBT,
+    choose_way_up,
+    flip_gain,
+)
+
+
+@dataclass
+class _Heights:
+    digit_height: float
+
+
+@dataclass
+class _Reading:
+    confidence: float
+    value: str = "1"
+
+
+def test_flip_is_judged_on_the_handwriting_not_on_one_big_mark() -> None:
+    """One tall non-digit (a rule read as "1111") that reads slightly better turned must not
+    outvote four handwritten strings that read far better upright."""
+
+    heights = [238, 52, 58, 70, 61, 12, 9]
+    upright = [0.15, 0.99, 0.99, 0.99, 0.99, 0.2, 0.2]
+    turned = [0.33, 0.42, 0.40, 0.98, 0.04, 0.9, 0.9]  # the specks read better turned
+    gain = flip_gain(
+        [_Heights(h) for h in heights],  # type: ignore[misc]
+        [_Reading(c, "6") for c in upright],  # type: ignore[misc]
+        [_Reading(c, "9") for c in turned],  # type: ignore[misc]
+    )
+    assert gain < -FLIP_MARGIN  # upright, clearly
+    # ... and a page whose strings do read better turned still turns.
+    gain = flip_gain(
+        [_Heights(h) for h in heights],  # type: ignore[misc]
+        [_Reading(c, "9") for c in turned],  # type: ignore[misc]
+        [_Reading(c, "6") for c in upright],  # type: ignore[misc]
+    )
+    assert gain > FLIP_MARGIN
+
+
+def test_flip_of_a_single_digit_photo_ignores_the_specks() -> None:
+
+    heights = [300, 20, 15, 12]
+    upright = [0.99, 0.6, 0.6, 0.6]
+    turned = [0.6, 0.99, 0.99, 0.99]  # specks that happen to read better turned
+    gain = flip_gain(
+        [_Heights(h) for h in heights],  # type: ignore[misc]
+        [_Reading(c, "6") for c in upright],  # type: ignore[misc]
+        [_Reading(c, "9") for c in turned],  # type: ignore[misc]
+    )
+    assert gain == pytest.approx(np.log(0.6 / 0.99))  # the digit alone decides
+
+
+def test_a_rule_read_as_a_one_does_not_set_the_yardstick() -> None:
+    """A rule read as a sure 1 both ways is the tallest string: it must not set the yardstick
+    that would leave every number out of the vote."""
+
+    plans = [_Heights(h) for h in (280, 60, 55)]
+    upright = [_Reading(1.0, "1"), _Reading(0.99, "9948"), _Reading(0.98, "602")]
+    turned = [_Reading(1.0, "1"), _Reading(0.01, "8466"), _Reading(0.02, "209")]
+    assert flip_gain(plans, upright, turned) < -FLIP_MARGIN  # type: ignore[arg-type]
+
+
+def test_one_string_cannot_outvote_the_others() -> None:
+    """A caption read as junk upright and as something turned: its say is capped, and the
+    numbers that read better upright keep the page upright."""
+
+    plans = [_Heights(h) for h in (30, 53, 55, 54)]
+    upright = [_Reading(1e-6, "777"), *(_Reading(0.99, "4463") for _ in range(3))]
+    turned = [_Reading(0.7, "722"), *(_Reading(0.15, "2597") for _ in range(3))]
+    gain = flip_gain(plans, upright, turned)  # type: ignore[arg-type]
+    assert gain == pytest.approx(FLIP_VOTE_MAX + 3 * np.log(0.15 / 0.99))
+    assert gain < -FLIP_MARGIN
+
+
+def _field(value: str, confidence: float) -> FieldResult:
+    return FieldResult("free", value, confidence, (0, 0, 10, 10))
+
+
+def test_a_close_vote_sends_strings_that_read_both_ways_to_review() -> None:
+    """86 reads as a sure 98 turned; with the page's vote close, it goes to review. A string
+    that reads as junk turned ("270") keeps passing: its way up is not in doubt."""
+    plans = [_Heights(60.0), _Heights(58.0)]
+    upright = [_field("86", 0.99), _field("270", 0.99)]
+    # Listed in turned order: string -1 - k read upside down.
+    turned = [_field("072", 0.45), _field("98", 0.9)]
+    out, chosen = choose_way_up(plans, upright, plans[::-1], turned)
+    assert -FLIP_MARGIN < flip_gain(plans, upright, turned[::-1]) < FLIP_MARGIN
+    assert [f.value for f in out] == ["86", "270"] and chosen == plans
+    assert out[0].reasons == [WAY_UP_IN_DOUBT]
+    assert out[1].reasons == []
+
+
+def test_a_clear_vote_flags_nothing() -> None:
+    """Three numbers that read far better upright settle the page: the one that also reads as
+    a sure number turned passes."""
+    plans = [_Heights(60.0) for _ in range(4)]
+    upright = [_field("86", 0.99), *(_field("4463", 0.99) for _ in range(3))]
+    turned = [*(_field("2597", 0.01) for _ in range(3)), _field("98", 0.9)]
+    out, _ = choose_way_up(plans, upright, plans[::-1], turned)
+    assert flip_gain(plans, upright, turned[::-1]) < -FLIP_MARGIN - 2.0
+    assert all(f.reasons == [] for f in out)
+
+
+def test_a_turned_page_is_read_turned_and_flagged_on_a_close_vote() -> None:
+    """Two strings read better turned, by a close vote: the page turns, and the one that read
+    as a sure number upright too goes to review."""
+    plans = [_Heights(60.0), _Heights(60.0)]
+    upright = [_field("98", 0.5), _field("4", 0.3)]
+    turned = [_field("7", 0.9), _field("86", 0.99)]
+    out, chosen = choose_way_up(plans, upright, plans[::-1], turned)
+    assert [f.value for f in out] == ["7", "86"] and chosen == plans[::-1]
+    assert out[1].reasons == [WAY_UP_IN_DOUBT]  # 98 upright, a sure reading too
+    assert out[0].reasons == []  # "4" upright was no sure reading
