@@ -51,10 +51,13 @@ def flip_gain(
     tallest string read as more than 1s (a long rule reads as a sure 1, or as nothing one way,
     and would leave every number out). Each string's say is at most ``FLIP_VOTE_MAX``
     (log-likelihood): a caption read as junk one way and as something the other must not
-    outvote the numbers.
+    outvote the numbers. A string that reads the same both ways (a check box read as 0, a
+    rule as 1) cannot tell which way up the page is, and has no vote.
     """
     voters = [
-        (fp, a, b) for fp, a, b in zip(plans, upright, turned, strict=True) if _sure(a) or _sure(b)
+        (fp, a, b)
+        for fp, a, b in zip(plans, upright, turned, strict=True)
+        if (_sure(a) or _sure(b)) and a.value != b.value
     ]
     # A rule reads as 1s (or as nothing one way): it must not set the yardstick.
     tallest = max(

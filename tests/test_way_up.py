@@ -124,3 +124,14 @@ def test_a_turned_page_is_read_turned_and_flagged_on_a_close_vote() -> None:
     assert [f.value for f in out] == ["7", "86"] and chosen == plans[::-1]
     assert out[1].reasons == [WAY_UP_IN_DOUBT]  # 98 upright, a sure reading too
     assert out[0].reasons == []  # "4" upright was no sure reading
+
+
+def test_strings_that_read_the_same_both_ways_have_no_vote() -> None:
+    """Ticked check boxes read as an unsure 0 upright and a surer 0 turned: they cannot tell
+    which way up the page is, and must not turn a page whose numbers read better upright."""
+    plans = [_Heights(h) for h in (50.0, 40.0, 40.0, 40.0)]
+    upright = [_field("8070", 0.997), *(_field("0", 0.03) for _ in range(3))]
+    turned = [*(_field("0", 0.95) for _ in range(3)), _field("0608", 0.98)]
+    assert flip_gain(plans, upright, turned[::-1]) == pytest.approx(np.log(0.98 / 0.997))
+    out, _ = choose_way_up(plans, upright, plans[::-1], turned)
+    assert out[0].value == "8070"
