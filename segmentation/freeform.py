@@ -17,7 +17,13 @@ import numpy.typing as npt
 
 from digitize.types import Box
 from segmentation.binarize import binarize
-from segmentation.imageops import Components, components_with_stats, open_line, sparse_components
+from segmentation.imageops import (
+    Components,
+    components_with_stats,
+    grouped,
+    open_line,
+    sparse_components,
+)
 from segmentation.printed_rules import box_sides, remove_rules, split_rules
 
 U8 = npt.NDArray[np.uint8]
@@ -163,14 +169,6 @@ def find_strings(
     ]
     if not idx:
         return []
-    parent = {i: i for i in idx}
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     boxes = st[idx, :4].astype(np.float64)
     x, y, w, h = boxes.T
     unit = float(np.percentile(h, 75))
@@ -206,13 +204,9 @@ def find_strings(
         near = ok & walled & (gap <= 0.6 * hmax) & (hmax <= 1.5 * hmin)
         parted.update(ia[a[near]].tolist() + ia[b[near]].tolist())
         ok &= ~walled
-    for i, j in zip(ia[a[ok]].tolist(), ia[b[ok]].tolist(), strict=True):
-        parent[find(i)] = find(j)
-    groups: dict[int, list[int]] = {}
-    for i in idx:
-        groups.setdefault(find(i), []).append(i)
+    groups = grouped(idx, zip(ia[a[ok]].tolist(), ia[b[ok]].tolist(), strict=True))
     found: list[TextString] = []
-    for members in _merge_groups(list(groups.values()), st, sw, walls):
+    for members in _merge_groups(groups, st, sw, walls):
         mb = st[members, :4]
         x0, y0 = int(mb[:, 0].min()), int(mb[:, 1].min())
         x1 = int((mb[:, 0] + mb[:, 2]).max())

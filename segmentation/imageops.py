@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import cv2
 import numpy as np
 import numpy.typing as npt
+
+
+def grouped(items: Sequence[int], pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """``items`` in groups: two items in one of ``pairs`` share a group, and so do items a chain
+    of pairs links (the pair graph's connected components). Groups and their members come in
+    the order of ``items``."""
+    parent = {i: i for i in items}
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in pairs:
+        parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in items:
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
 
 
 def shrink(image: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np.uint8]:

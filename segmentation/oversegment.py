@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from digitize.types import Box
 from segmentation.cuts import cut_positions, seams
-from segmentation.imageops import components_with_stats
+from segmentation.imageops import components_with_stats, grouped
 
 Mask = npt.NDArray[np.bool_]
 
@@ -160,14 +160,7 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
         keep.append(i)
     if not keep:
         return [], href
-    parent = {i: i for i in keep}
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    pairs: list[tuple[int, int]] = []
     for ai in range(len(keep)):
         for bi in range(ai + 1, len(keep)):
             a, b = keep[ai], keep[bi]
@@ -188,12 +181,9 @@ def components(ink: npt.NDArray[np.uint8], digit_height: float) -> tuple[list[Se
             if merged_h > 1.6 * href:
                 continue
             if frac >= 0.8 or (frac >= 0.4 and rows[small][4] < 0.35 * rows[large][4]):
-                parent[find(a)] = find(b)
-    groups: dict[int, list[int]] = {}
-    for i in keep:
-        groups.setdefault(find(i), []).append(i)
+                pairs.append((a, b))
     segs = []
-    for members in groups.values():
+    for members in grouped(keep, pairs):
         boxes: list[Box] = [tuple(int(v) for v in st[i, :4]) for i in members]  # type: ignore[misc]
         x, y, w, h = _union_box(boxes)
         sub = labels[y : y + h, x : x + w]

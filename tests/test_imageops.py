@@ -233,3 +233,10 @@ def test_ink_positions_map_picked_ink_back() -> None:
     ys, xs, at = _ink_positions(mask[rows][:, cols], rows, cols)
     assert ys.tolist() == [1, 1, 6, 7] and xs.tolist() == [2, 3, 10, 2]
     assert at.tolist() == [0, 1, 13, 15]  # flat positions in the 4×5 picked image
+
+
+def test_grouped_joins_chains_of_pairs_in_the_items_order() -> None:
+    from segmentation.imageops import grouped
+
+    assert grouped([5, 1, 7, 3, 9], [(7, 3), (9, 1), (3, 5)]) == [[5, 7, 3], [1, 9]]
+    assert grouped([2, 4], []) == [[2], [4]]
