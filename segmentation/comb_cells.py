@@ -16,8 +16,10 @@ import numpy.typing as npt
 Grid = tuple[float, float, int]
 
 #: A divider rises at least this share of the digit height above the pen of the comb's rules,
-#: and at least ``MIN_RISE`` pixels (a tick is a fifth of a digit high or more).
-RISE, MIN_RISE = 0.12, 3
+#: at least ``MIN_RISE`` pixels (a tick is a fifth of a digit high or more), and at least
+#: ``SPAN`` of the way across the comb's print (a frame's dividers reach half its height or
+#: more; a digit's stroke left on its floor adds a pen's width).
+RISE, MIN_RISE, SPAN = 0.12, 3, 0.3
 #: A comb's cell holds one digit: its pitch lies between these multiples of the digit height.
 PITCH = (0.5, 2.0)
 #: Dividers stand on the grid of one pitch within this share of it; at least ``COVER`` of the
@@ -36,7 +38,7 @@ def divider_grid(m: npt.NDArray[np.bool_], digit_height: float) -> Grid | None:
     pixels), or None when its upright strokes are no comb's dividers."""
     cols = m.sum(axis=0)
     base = float(np.median(cols))
-    high = cols >= base + max(MIN_RISE, RISE * digit_height)
+    high = cols >= base + max(MIN_RISE, RISE * digit_height, SPAN * (m.shape[0] - base))
     edges = np.flatnonzero(np.diff(np.concatenate(([0], high.astype(np.int8), [0]))))
     xs = (edges[::2] + edges[1::2] - 1) / 2.0  # the middle of each run of high columns
     if len(xs) < MIN_CELLS + 1:
