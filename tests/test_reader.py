@@ -663,7 +663,7 @@ def test_a_number_in_a_comb_is_read_a_digit_a_cell_either_way_up() -> None:
         page = Page(1, np.ascontiguousarray(np.rot90(255 - ink, turns)))
         seg = segment_page(page, None)
         (comb,) = [fp for fp in seg.fields if fp.cells]
-        assert len(comb.cells) == 5  # one range of segments per inked cell
+        assert comb.cells is not None and len(comb.cells) == 5  # a range of segments a cell
         (turned,) = [fp for fp in seg.flipped if fp.name == comb.name]
         n = comb.n_segments
         assert turned.cells == [(n - j, n - i) for i, j in reversed(comb.cells)]
