@@ -286,23 +286,22 @@ def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box], list[
         wide = w >= MIN_CELLS * PITCH[0] * digit_height
         grid = divider_grid(m, digit_height) if wide and h <= BOX_ROW * digit_height else None
         top, bottom = int(y), int(y + h)
-        if min(w, h) >= digit_height and box_sides(m)[1]:
-            pass
-        elif grid is not None and h > 1.2 * digit_height:
-            pass  # a comb's frame, its dividers found, though the scan broke a side
-        elif (
-            w >= 3 * digit_height
-            and h <= 1.2 * digit_height
-            and (grid is not None or _ticked_at_both_ends(m, digit_height))
-        ):  # the writing on a comb of ticks stands on its line, on the side its ticks rise to
+        # A box, or a comb's frame (its dividers found, though the scan broke a side) ...
+        framed = min(w, h) >= digit_height and box_sides(m)[1]
+        if not framed and not (grid is not None and h > 1.2 * digit_height):
+            if not (
+                w >= 3 * digit_height
+                and h <= 1.2 * digit_height
+                and (grid is not None or _ticked_at_both_ends(m, digit_height))
+            ):
+                continue
+            # ... or a comb of ticks: its writing stands on the line, where its ticks rise to.
             rows = m.sum(axis=1)
             line = np.flatnonzero(rows >= 0.5 * rows.max())  # the base line's rows
             if rows[: line[0]].sum() >= rows[line[-1] + 1 :].sum():
                 top = max(0, round(y + h - COMB_HEIGHT * digit_height))
             else:  # upside down
                 bottom = min(rules.shape[0], round(y + COMB_HEIGHT * digit_height))
-        else:
-            continue
         walls += [(float(x), float(top), float(bottom)), (float(x + w), float(top), float(bottom))]
         boxes.append((int(x), top, int(w), bottom - top))
         if grid is not None:
