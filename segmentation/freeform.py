@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from digitize.types import Box
 from segmentation.binarize import binarize
+from segmentation.comb_cells import MIN_CELLS, PITCH, Grid, divider_grid
 from segmentation.imageops import (
     Components,
     components_with_stats,
@@ -40,6 +41,8 @@ class TextString:
     #: Writing close to it on the far side of a printed line was kept apart: one number may run
     #: across the line (into the next cell), so digits may be missing.
     parted: bool = False
+    #: Written in a comb: its cells (``Grid``, x from the string's box), one digit each.
+    cells: Grid | None = None
 
 
 def _stroke_widths(
@@ -172,7 +175,7 @@ def find_strings(
     boxes = st[idx, :4].astype(np.float64)
     x, y, w, h = boxes.T
     unit = float(np.percentile(h, 75))
-    walls, drawn = _walls(rules, unit) if rules is not None else ([], [])
+    walls, drawn, combs = _walls(rules, unit) if rules is not None else ([], [], [])
     drawn = [b for b in drawn if b[3] <= BOX_ROW * unit]  # one row: a comb, a field's box
     cx, cy = x + w / 2, y + h / 2
     # Every test below wants the two boxes overlapping across or along the line: only such
@@ -189,6 +192,8 @@ def find_strings(
     if drawn:  # in one comb or box, digits in far-apart cells are one number
         reach = np.where(_boxed(drawn, cx[a], cy[a], cx[b], cy[b]), BOX_REACH * hmax, reach)
     ok = (vov >= 0.5 * hmin) & (gap <= reach) & (hmax <= 2.2 * hmin) & (swr <= 3.5)
+    if combs:  # what is written in a comb's cells is its number, broken digits' pieces too
+        ok |= _boxed([b for b, _ in combs], cx[a], cy[a], cx[b], cy[b]) & (swr <= 3.5)
     # Rejoin broken digits: a small piece above/below a larger one, overlapping in x.
     xov = np.minimum(x[a] + w[a], x[b] + w[b]) - np.maximum(x[a], x[b])
     vgap = np.maximum(y[b] - (y[a] + h[a]), y[a] - (y[b] + h[b]))
@@ -226,6 +231,7 @@ def find_strings(
                 dh,
                 stroke,
                 parted=any(i in parted for i in members),
+                cells=_cells((x0, y0, x1 - x0, y1 - y0), dh, combs),
             )
         )
     return reading_order(found)
@@ -260,10 +266,11 @@ Wall = tuple[float, float, float]  # x centre, top, bottom
 BOX_ROW, BOX_REACH = 3.0, 4.0
 
 
-def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box]]:
+def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box], list[tuple[Box, Grid]]]:
     """The long vertical lines among the printed rules (a table's column lines, a gutter), and
     the ends of every drawn box and comb of ticks: what is written in one is read apart from its
-    neighbours; and those boxes themselves (a comb's cells keep its digits far apart)."""
+    neighbours; those boxes themselves (a comb's cells keep its digits far apart); and the combs
+    among them with their cells (page pixels)."""
     length = max(round(WALL_SHARE * max(rules.shape)), round(WALL_LENGTH * digit_height))
     lines = open_line(rules, length, horizontal=False)
     n, _, st, _ = sparse_components(lines)
@@ -271,24 +278,50 @@ def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box]]:
         (st[i, 0] + st[i, 2] / 2, float(st[i, 1]), float(st[i, 1] + st[i, 3])) for i in range(1, n)
     ]
     boxes: list[Box] = []
+    combs: list[tuple[Box, Grid]] = []
     n, lab, st, _ = sparse_components(rules)
     for i in range(1, n):
         x, y, w, h, _ = st[i]
         m = lab[y : y + h, x : x + w] == i
-        if min(w, h) >= digit_height and box_sides(m)[1]:
-            top = int(y)
-        elif (
-            w >= 3 * digit_height
-            and h <= 1.2 * digit_height
-            and _ticked_at_both_ends(m, digit_height)
-        ):  # the writing on a comb of ticks stands above its line
-            top = max(0, round(y + h - COMB_HEIGHT * digit_height))
-        else:
-            continue
-        bottom = float(y + h)
-        walls += [(float(x), float(top), bottom), (float(x + w), float(top), bottom)]
-        boxes.append((int(x), top, int(w), int(y + h) - top))
-    return walls, boxes
+        wide = w >= MIN_CELLS * PITCH[0] * digit_height
+        grid = divider_grid(m, digit_height) if wide and h <= BOX_ROW * digit_height else None
+        top, bottom = int(y), int(y + h)
+        # A box, or a comb's frame (its dividers found, though the scan broke a side) ...
+        framed = min(w, h) >= digit_height and box_sides(m)[1]
+        if not framed and not (grid is not None and h > 1.2 * digit_height):
+            if not (
+                w >= 3 * digit_height
+                and h <= 1.2 * digit_height
+                and (grid is not None or _ticked_at_both_ends(m, digit_height))
+            ):
+                continue
+            # ... or a comb of ticks: its writing stands on the line, where its ticks rise to.
+            rows = m.sum(axis=1)
+            line = np.flatnonzero(rows >= 0.5 * rows.max())  # the base line's rows
+            if rows[: line[0]].sum() >= rows[line[-1] + 1 :].sum():
+                top = max(0, round(y + h - COMB_HEIGHT * digit_height))
+            else:  # upside down
+                bottom = min(rules.shape[0], round(y + COMB_HEIGHT * digit_height))
+        walls += [(float(x), float(top), float(bottom)), (float(x + w), float(top), float(bottom))]
+        boxes.append((int(x), top, int(w), bottom - top))
+        if grid is not None:
+            combs.append((boxes[-1], (x + grid[0], grid[1], grid[2])))
+    return walls, boxes, combs
+
+
+def _cells(box: Box, digit_height: float, combs: list[tuple[Box, Grid]]) -> Grid | None:
+    """The cells of the comb a string is written in (x from the string's box), if any: the
+    string's middle lies in the comb and its cells are about a digit of the string wide."""
+    x, y, w, h = box
+    cx, cy = x + w / 2, y + h / 2
+    for (bx, by, bw, bh), (left, pitch, cells) in combs:
+        if (
+            bx <= cx <= bx + bw
+            and by <= cy <= by + bh
+            and PITCH[0] * digit_height <= pitch <= PITCH[1] * digit_height
+        ):
+            return left - x, pitch, cells
+    return None
 
 
 #: A comb drawn as a line with ticks: what is written on it stands this many digit heights tall.

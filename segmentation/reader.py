@@ -29,15 +29,11 @@ from digitize.types import NOT_A_DIGIT, Box, DigitResult, FieldResult, Page
 from segmentation.align import skew_angle
 from segmentation.assemble import Step, best_comb_path, read_field, top3
 from segmentation.binarize import dark_ink, darkness_bytes, threshold_darkness
+from segmentation.comb_cells import comb_field
 from segmentation.constrain import constrains
 from segmentation.faint_rules import faint_rules
 from segmentation.free_filters import INK_BESIDE, LINE_PIECE_REACH, handwriting_only, ink_beside
-from segmentation.freeform import (
-    components,
-    find_strings,
-    touches,
-    vertical_text,
-)
+from segmentation.freeform import components, find_strings, touches, vertical_text
 from segmentation.imageops import Components, fit
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
 from segmentation.printed_rules import split_rules
@@ -280,7 +276,8 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
         on_rules = touches(s, rules)
         if on_rules and s.box[3] < DEBRIS_HEIGHT * tall:
             continue  # a sliver of a line or a digit cut by a rule's removal, not a number
-        segs, pieces, _ = plan(s.ink, digit_height=s.digit_height)
+        cells, field = comb_field(s.cells)  # written in a comb: one digit a cell
+        segs, pieces, _ = plan(s.ink, digit_height=s.digit_height, cells=cells, field=field)
         if len(segs) > MAX_STRING_SEGMENTS:
             continue
 
@@ -340,7 +337,7 @@ def _upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
                 [i + offset for i in fp.crop_index],
                 fp.boxes,
                 fp.image,
-                None,
+                [(n - j, n - i) for i, j in reversed(fp.cells)] if fp.cells else None,
                 fp.priors,
                 sorted(n - c for c in fp.cuts),
                 fp.noise,

@@ -308,3 +308,28 @@ def test_overlapping_pairs_are_every_pair_of_boxes_overlapping_across_or_along()
         or (x[i] < x[j] + w[j] and x[j] < x[i] + w[i])
     ]
     assert list(zip(a.tolist(), b.tolist(), strict=True)) == expected
+
+
+def test_what_is_written_in_a_comb_is_one_number_read_a_digit_a_cell() -> None:
+    """A comb of ticks: its digits, and the small pieces of a digit a thin pen broke, are one
+    string that knows the comb's cells (one digit each)."""
+    page = np.zeros((2339, 1654), np.uint8)
+    cv2.line(page, (400, 500), (880, 500), 255, 3)
+    for i in range(7):
+        cv2.line(page, (400 + 80 * i, 476), (400 + 80 * i, 500), 255, 3)
+    for i, d in enumerate("430"):
+        cv2.putText(page, d, (410 + 80 * i, 490), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 255, 7)
+    pieces = np.zeros_like(page)  # a 5 in three strokes with gaps between them
+    cv2.line(pieces, (655, 440), (680, 440), 255, 5)
+    cv2.line(pieces, (652, 448), (650, 462), 255, 5)
+    cv2.ellipse(pieces, (662, 476), (13, 10), 0, -60, 160, 255, 5)
+    ink, rules = split_rules(page | pieces)
+    strings = find_strings(page, ink=ink, rules=rules)
+    number = [s for s in strings if s.box[0] >= 395 and s.box[1] >= 400 and s.box[1] < 520]
+    assert len(number) == 1, [s.box for s in number]
+    s = number[0]
+    assert s.box[0] + s.box[2] >= 680  # the broken 5 is in it
+    assert s.cells is not None
+    left, pitch, cells = s.cells
+    assert cells == 6 and pitch == pytest.approx(80, abs=2)
+    assert s.box[0] + left == pytest.approx(401, abs=3)

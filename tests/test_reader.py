@@ -645,3 +645,27 @@ def test_a_free_page_gives_its_numbers_not_its_printed_captions(recognizer: obje
     found = [f for f in fields if any(_iou(f.box, b) > 0.3 for b in truth)]
     assert len(found) == len(truth)
     assert len(fields) - len(found) <= 2  # at most a speck or two, never the five captions
+
+
+def test_a_number_in_a_comb_is_read_a_digit_a_cell_either_way_up() -> None:
+    """Template-free: a string written in a comb of ticks is planned on the comb's cells, and
+    the same cells, mirrored, serve its upside-down reading."""
+    ink = np.zeros((900, 1100), np.uint8)
+    cv2.line(ink, (100, 400), (100 + 6 * 70, 400), 255, 3)
+    for i in range(7):
+        cv2.line(ink, (100 + 70 * i, 400), (100 + 70 * i, 378), 255, 3)
+    for i, ch in enumerate("10101"):  # reads alike either way up: the shapes have no top
+        shape = draw(ch, h=50)[20:70]
+        shape = shape[:, np.flatnonzero(shape.any(axis=0))]
+        x = 100 + 70 * i + (70 - shape.shape[1]) // 2
+        ink[330:380, x : x + shape.shape[1]] |= shape
+    for turns in (0, 2):
+        page = Page(1, np.ascontiguousarray(np.rot90(255 - ink, turns)))
+        seg = segment_page(page, None)
+        (comb,) = [fp for fp in seg.fields if fp.cells]
+        assert comb.cells is not None and len(comb.cells) == 5  # a range of segments a cell
+        (turned,) = [fp for fp in seg.flipped if fp.name == comb.name]
+        n = comb.n_segments
+        assert turned.cells == [(n - j, n - i) for i, j in reversed(comb.cells)]
+        values = [f.value for f in assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))]
+        assert values == ["10101"]
