@@ -70,8 +70,10 @@ def split_rules(
             lines = open_line(ink, length, horizontal=True)
         else:  # (columns: picking them costs more than it saves)
             k = cv2.getStructuringElement(cv2.MORPH_RECT, (1, length))
-            # A thin line turned by deskewing breaks every few pixels: its gaps are bridged.
-            bridged = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((LINE_GAP, 1), np.uint8))
+            # A page's hairline turned by deskewing breaks every few pixels: its gaps are
+            # bridged (not on a photo, whose digits' strokes are as long as its lines).
+            gap = np.ones((LINE_GAP, 1), np.uint8)
+            bridged = ink if photo else cv2.morphologyEx(ink, cv2.MORPH_CLOSE, gap)
             lines = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, k)
         if not lines.any():
             continue
