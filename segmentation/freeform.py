@@ -199,7 +199,7 @@ def find_strings(
     if rules is not None:
         for k in np.flatnonzero(stacked & ~ok):
             stacked[k] = not _floor_between(rules, st[ia[a[k]], :4], st[ia[b[k]], :4])
-    if stacked.any():  # lines at the plain reach: a drawn box's joins far-apart cells
+    if stacked.any():  # lines at the plain reach (a drawn box's longer one joins its cells)
         stacked &= ~_two_lines(len(idx), a, b, alike & (gap <= 1.2 * hmax), h)
     ok |= stacked
     parted: set[int] = set()
@@ -246,9 +246,12 @@ LINE_MARKS = 3
 
 
 def _two_lines(
-    n: int, a: npt.NDArray[np.intp], b: npt.NDArray[np.intp], same_line: npt.NDArray[np.bool_],
+    n: int,
+    a: npt.NDArray[np.intp],
+    b: npt.NDArray[np.intp],
+    same_line: npt.NDArray[np.bool_],
     h: npt.NDArray[np.float64],
-) -> npt.NDArray[np.bool_]:  # fmt: skip
+) -> npt.NDArray[np.bool_]:
     """Per pair (a, b) of the ``n`` marks (``h``: their heights): they lie on two lines
     (``same_line`` pairs joined), the shorter mark's of ``LINE_MARKS`` marks or more: a caption
     printed over a number, a number written over the next. A piece broken off a digit (a 5's

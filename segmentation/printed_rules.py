@@ -55,7 +55,8 @@ def split_rules(
     strokes (a 2's foot, a 4's bar and stem) are as long as the lines a page's rules are found
     by: a horizontal rule must be as long as the image is high, and a vertical one must meet it.
     ``faint``: the ink of faint horizontal and vertical lines found on the grey page
-    (``faint_rules``), taken as rules too (box sides meeting them included).
+    (``faint_rules``), taken as rules too (box sides meeting them included). On a page (not a
+    photo) vertical lines are looked for across gaps of up to ``LINE_GAP`` - 1 pixels.
     """
     h, w = ink.shape
     horiz = np.zeros_like(ink)
