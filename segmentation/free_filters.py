@@ -107,7 +107,9 @@ def handwriting_only(
             lone = LONE_STROKE if f.value == "1" else LONE_LARGE
             if len(f.value) == 1 and h > LONE_STROKE_SIZE * ref:
                 _flag(f, lone)
-        out = [f for _, f in kept]
+        small = [(h, f) for h, f in kept if h < PRINT_SIZE * ref]
+        numbering = printed_numbering([h for h, _ in small], [f for _, f in small])
+        out = [f for _, f in kept if id(f) not in numbering]
     for f in out:
         trim_edges(f)
         if tall_character(f):
@@ -115,6 +117,52 @@ def handwriting_only(
     for f in lines_of_marks(out):
         _flag(f, LINE_OF_MARKS)
     return out
+
+
+#: Print-sized strings, ``NUMBERING_MIN`` or more with characters of one height (within
+#: ``NUMBERING_ALIKE`` of it), one under the other with their left edges, centres or right edges
+#: on one straight line (within ``NUMBERING_ALIGN`` of that height) near the page's axes: numbers
+#: printed down a column (a table's row numbers, a list's item numbers) in one type size.
+#: Handwriting varies its height from number to number. Left out.
+NUMBERING_MIN, NUMBERING_ALIKE, NUMBERING_ALIGN = 3, 0.08, 0.25
+
+
+def printed_numbering(heights: Sequence[float], fields: Sequence[FieldResult]) -> set[int]:
+    """The ``id`` of every string among ``fields`` (print-sized ones; ``heights[i]``: string
+    i's character height) that is one of a column of printed numbers (``NUMBERING_MIN``,
+    ``NUMBERING_ALIKE``, ``NUMBERING_ALIGN``)."""
+    found: set[int] = set()
+    for h in heights:
+        alike = [
+            f for k, f in zip(heights, fields, strict=True) if abs(k - h) <= NUMBERING_ALIKE * h
+        ]
+        if len(alike) < NUMBERING_MIN:
+            continue
+        x, y, w, hh = np.array([f.box for f in alike], np.float64).T
+        down = np.ptp(y) >= np.ptp(x)  # the column runs down the page (else: a sideways page)
+        along, lo, size, tall = (y + hh / 2, x, w, hh) if down else (x + w / 2, y, hh, w)
+        for edge in (lo, lo + size / 2, lo + size):
+            on = _on_a_line(along, edge, NUMBERING_ALIGN * float(np.median(tall)))
+            if on.sum() >= NUMBERING_MIN:
+                found.update(id(f) for f, k in zip(alike, on, strict=True) if k)
+                break
+    return found
+
+
+def _on_a_line(
+    along: npt.NDArray[np.float64], across: npt.NDArray[np.float64], tol: float
+) -> npt.NDArray[np.bool_]:
+    """Which points lie on one straight line within ``tol`` of it, at most ``LINE_TILT`` off the
+    ``along`` axis: the line fitted to them all, the farthest left out until the rest are on."""
+    keep = np.ones(len(along), bool)
+    while keep.sum() >= 2 and np.ptp(along[keep]) > 0:
+        slope, icept = np.polyfit(along[keep], across[keep], 1)
+        off = np.where(keep, np.abs(across - (slope * along + icept)), -1.0)
+        worst = int(np.argmax(off))
+        if off[worst] <= tol:
+            return keep if abs(slope) <= LINE_TILT else np.zeros_like(keep)
+        keep[worst] = False
+    return np.zeros_like(keep)
 
 
 def _thin(box: Box) -> str | None:

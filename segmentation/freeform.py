@@ -191,7 +191,8 @@ def find_strings(
     reach = 1.2 * hmax
     if drawn:  # in one comb or box, digits in far-apart cells are one number
         reach = np.where(_boxed(drawn, cx[a], cy[a], cx[b], cy[b]), BOX_REACH * hmax, reach)
-    ok = (vov >= 0.5 * hmin) & (gap <= reach) & (hmax <= 2.2 * hmin) & (swr <= 3.5)
+    alike = (vov >= 0.5 * hmin) & (hmax <= 2.2 * hmin) & (swr <= 3.5)
+    ok = alike & (gap <= reach)
     if combs:  # what is written in a comb's cells is its number, broken digits' pieces too
         ok |= _boxed([b for b, _ in combs], cx[a], cy[a], cx[b], cy[b]) & (swr <= 3.5)
     # Rejoin broken digits: a small piece above/below a larger one, overlapping in x.
@@ -201,6 +202,8 @@ def find_strings(
     if rules is not None:
         for k in np.flatnonzero(stacked & ~ok):
             stacked[k] = not _floor_between(rules, st[ia[a[k]], :4], st[ia[b[k]], :4])
+    if stacked.any():  # lines at the plain reach (a drawn box's longer one joins its cells)
+        stacked &= ~_two_lines(len(idx), a, b, alike & (gap <= 1.2 * hmax), h)
     ok |= stacked
     parted: set[int] = set()
     if walls:
@@ -235,6 +238,38 @@ def find_strings(
             )
         )
     return reading_order(found)
+
+
+#: A mark on a line of at least this many marks (a printed word, a written number) is a
+#: character of its own, not a piece broken off a digit of the line above or below.
+LINE_MARKS = 3
+
+
+def _two_lines(
+    n: int,
+    a: npt.NDArray[np.intp],
+    b: npt.NDArray[np.intp],
+    same_line: npt.NDArray[np.bool_],
+    h: npt.NDArray[np.float64],
+) -> npt.NDArray[np.bool_]:
+    """Per pair (a, b) of the ``n`` marks (``h``: their heights): they lie on two lines
+    (``same_line`` pairs joined), the shorter mark's of ``LINE_MARKS`` marks or more: a caption
+    printed over a number, a number written over the next. A piece broken off a digit (a 5's
+    bar, a dry stroke) is too small to stand on a line of its neighbours, so it still joins."""
+    line = np.arange(n)
+
+    def root(i: int) -> int:
+        while line[i] != i:
+            line[i] = line[line[i]]
+            i = int(line[i])
+        return i
+
+    for i, j in zip(a[same_line].tolist(), b[same_line].tolist(), strict=True):
+        line[root(i)] = root(j)
+    roots = np.array([root(i) for i in range(n)], np.intp)
+    size = np.bincount(roots, minlength=n)[roots]
+    shorter = np.where(h[a] <= h[b], size[a], size[b])
+    return (roots[a] != roots[b]) & (shorter >= LINE_MARKS)
 
 
 def _floor_between(rules: U8, first: npt.NDArray[np.int32], second: npt.NDArray[np.int32]) -> bool:

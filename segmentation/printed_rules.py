@@ -55,7 +55,8 @@ def split_rules(
     strokes (a 2's foot, a 4's bar and stem) are as long as the lines a page's rules are found
     by: a horizontal rule must be as long as the image is high, and a vertical one must meet it.
     ``faint``: the ink of faint horizontal and vertical lines found on the grey page
-    (``faint_rules``), taken as rules too (box sides meeting them included).
+    (``faint_rules``), taken as rules too (box sides meeting them included). On a page (not a
+    photo) vertical lines are looked for across gaps of up to ``LINE_GAP`` - 1 pixels.
     """
     h, w = ink.shape
     horiz = np.zeros_like(ink)
@@ -70,7 +71,11 @@ def split_rules(
             lines = open_line(ink, length, horizontal=True)
         else:  # (columns: picking them costs more than it saves)
             k = cv2.getStructuringElement(cv2.MORPH_RECT, (1, length))
-            lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, k)
+            # A page's hairline turned by deskewing breaks every few pixels: its gaps are
+            # bridged (not on a photo, whose digits' strokes are as long as its lines).
+            gap = np.ones((LINE_GAP, 1), np.uint8)
+            bridged = ink if photo else cv2.morphologyEx(ink, cv2.MORPH_CLOSE, gap)
+            lines = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, k)
         if not lines.any():
             continue
         # Lines lie in few rows or columns (labelling costs by the pixel); each is judged alone.
@@ -94,7 +99,6 @@ def split_rules(
                     vlines.append((i, x, y, bw, bh))
     if faint is not None:
         horiz |= faint[0]
-        vert |= faint[1]
     cc = components_with_stats(ink)  # labelled once for the finders below
     horiz |= broken_rules(ink, cc, vertical=False, anchored_span=short)
     if vlab is not None:
@@ -105,6 +109,8 @@ def split_rules(
             sel = vlab[y : y + bh, x : x + bw] == i
             if (photo or bh < 3 * short) and not (near[y : y + bh, x : x + bw][sel]).any():
                 vert[y : y + bh, x : x + bw][sel] = 0
+    if faint is not None:  # after the test above, which judges the opening's lines only
+        vert |= faint[1]
     if horiz.any():
         vert |= comb_ticks(ink & ~horiz, horiz)
     if vert.any():  # a page fed sideways: the comb's ticks stand on a vertical rule
@@ -118,6 +124,10 @@ def split_rules(
     # Grow a little across the lines so their anti-aliased edges go too.
     remove = cv2.dilate(remove, np.ones((3, 3), np.uint8))
     return cv2.bitwise_and(ink, cv2.compare(remove, 0, cv2.CMP_EQ)), remove
+
+
+#: Gaps along a vertical line up to this many pixels less one are bridged before it is looked for.
+LINE_GAP = 5
 
 
 def _pen_of_rules_met(

@@ -223,3 +223,21 @@ def test_a_digit_cut_lower_than_the_number_past_its_end_is_ink_left_out() -> Non
     box, own, ink = _string_page()
     ink[168:200, 200:350] = 255  # the next line's writing, under the number itself
     assert not ink_beside(box, own, ink, 50.0)
+
+
+def test_numbers_printed_down_a_column_in_one_size_are_left_out() -> None:
+    """A table's row numbers: print-sized, one height, left edges on one (slightly tilted)
+    line; small handwritten numbers in a column vary their height and stay, flagged."""
+    hand = [_string([(4, (600, 100 + 200 * i, 50, 64)), (7, (660, 100 + 200 * i, 50, 64))])
+            for i in range(3)]  # fmt: skip
+    rows = [_string([(k, (100 + k, 100 + 80 * k, 18, 26))]) for k in range(1, 10)]
+    rows.append(_string([(1, (110, 900, 14, 26)), (0, (128, 900, 18, 26))]))  # "10"
+    small = [
+        _string([(3, (300 + 2 * i, 100 + 90 * i, 20, hh))]) for i, hh in enumerate((22, 30, 24))
+    ]
+    fields = hand + rows + small
+    heights = [64.0] * 3 + [26.0] * len(rows) + [22.0, 30.0, 24.0]
+    out = handwriting_only(heights, fields)
+    assert all(f in out for f in hand + small) and not any(f in out for f in rows)
+    assert all(PRINT_SIZED in f.reasons for f in small)
+    assert handwriting_only(heights[:3] + heights[-3:], hand + small) == hand + small

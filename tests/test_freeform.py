@@ -256,6 +256,27 @@ def test_a_caption_over_a_comb_is_not_part_of_its_digits() -> None:
     assert len(find_strings(cut, ink=cut, rules=line)) == 1
 
 
+def test_a_caption_printed_just_over_a_number_stays_out_of_it() -> None:
+    """A printed word a few pixels over handwriting, no rule between: its letters stand on a
+    line of their own, so none joins a digit under it as a broken piece; a 5's bar lifted off
+    its body (alone on its line) still joins it."""
+    page = np.zeros((1200, 1400), np.uint8)
+    cv2.putText(page, "Amount", (200, 420), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 255, 3)
+    for i, d in enumerate("906"):
+        cv2.putText(page, d, (205 + 90 * i, 520), cv2.FONT_HERSHEY_SIMPLEX, 3.2, 255, 9)
+    strings = find_strings(page, ink=page)
+    number = max(strings, key=lambda s: s.box[3])
+    assert number.box[1] > 420  # the caption's letters are not in the number
+    five = np.zeros((600, 900), np.uint8)
+    cv2.line(five, (310, 200), (370, 200), 255, 9)  # the bar, lifted a little off the body
+    cv2.line(five, (310, 214), (305, 262), 255, 9)
+    cv2.ellipse(five, (335, 290), (32, 30), 0, -150, 150, 255, 9)
+    for i, d in enumerate("37"):
+        cv2.putText(five, d, (400 + 80 * i, 330), cv2.FONT_HERSHEY_SIMPLEX, 3.2, 255, 9)
+    strings = find_strings(five, ink=five)
+    assert len(strings) == 1 and strings[0].box[1] <= 200
+
+
 def test_a_caption_just_before_a_comb_of_ticks_stays_out_of_the_number() -> None:
     page = np.zeros((2339, 1654), np.uint8)
     cv2.line(page, (400, 500), (880, 500), 255, 3)  # a comb of ticks: a line, ticks rising

@@ -162,3 +162,34 @@ def test_a_digit_written_against_a_tables_side_is_not_its_outline() -> None:
     assert not boxes[575:625, 915:930].any()  # the 0's far side stays
     kept, _ = split_rules(ink)
     assert kept[575:625, 915:930].any()
+
+
+def test_a_thin_column_line_broken_every_few_pixels_is_structure() -> None:
+    """A hairline column of a table, turned by deskewing, breaks every few pixels (and once or
+    twice wider): bridged, it is a line between two rules and goes; a written 1 stays."""
+    ink = np.zeros((1800, 1300), np.uint8)
+    for y in (300, 420, 540, 660):
+        cv2.line(ink, (200, y), (1200, y), 255, 2)
+    for top in (300, 420, 540):
+        y = top + 2
+        for n, gap in ((11, 3), (12, 3), (11, 3), (6, 13), (5, 3), (12, 3), (13, 3), (12, 3)):
+            ink[y : y + n, 700:702] = 255
+            y += n + gap
+        ink[y : top + 120, 700:702] = 255
+        cv2.putText(ink, "38", (560, top + 95), cv2.FONT_HERSHEY_SIMPLEX, 2.6, 255, 9)
+        cv2.putText(ink, "27", (720, top + 95), cv2.FONT_HERSHEY_SIMPLEX, 2.6, 255, 9)
+    cv2.line(ink, (1000, 440), (1003, 520), 255, 6)  # a written 1 in a cell
+    kept, _ = split_rules(ink)
+    assert not kept[305:655, 699:703].any()
+    assert kept[440:520, 995:1010].any() and kept[310:400, 560:690].any()
+
+
+def test_a_faint_line_stays_structure_where_the_opening_finds_it_alone() -> None:
+    """A faint vertical line (``faint``) the vertical opening finds too, touching no rule: the
+    opening's test drops its own find, not the faint finder's."""
+    ink = np.zeros((1800, 1300), np.uint8)
+    ink[500:570, 400:402] = 255
+    faint = np.zeros_like(ink)
+    faint[500:570, 400:402] = 255
+    kept, _ = split_rules(ink, faint=(np.zeros_like(ink), faint))
+    assert not kept[500:570, 400:402].any()
