@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from digitize.types import Box
-from segmentation.cuts import cut_positions, seams
+from segmentation.cuts import cut_positions, holes, seams
 from segmentation.imageops import components_with_stats, grouped
 
 Mask = npt.NDArray[np.bool_]
@@ -203,13 +203,15 @@ def _upper_quartile(values: list[float]) -> float:
 
 
 def split(seg: Segment, href: float, near: list[int] | None = None) -> list[Segment]:
-    """Cut a segment along minimal-ink seams at the proposed columns."""
-    cuts = cut_positions(seg.mask, href, near)
+    """Cut a segment along minimal-ink seams at the proposed columns; away from a comb's cell
+    borders (``near``), the seams part loops side by side and keep out of loops."""
+    inside, loops = holes(seg.mask, href) if near is None else (None, None)
+    cuts = cut_positions(seg.mask, href, near, loops)
     if not cuts:
         return [seg]
     h, w = seg.mask.shape
     half = max(2, round(0.14 * href))
-    paths = seams(seg.mask, cuts, half)
+    paths = seams(seg.mask, cuts, half, inside)
     xs = np.arange(w)[None, :]
     bounds = [np.zeros(h, np.int64), *paths, np.full(h, w, np.int64)]
     out: list[Segment] = []
