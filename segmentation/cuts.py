@@ -3,7 +3,9 @@
 Cuts are proposed generously (over-segmentation): minima of the vertical ink projection that
 cross at most a couple of strokes, valleys of the upper contour and peaks of the lower one. Each
 is traced top to bottom as the seam crossing the least ink near it, so slanted and overlapping
-digits come apart along their real boundary rather than a straight line.
+digits come apart along their real boundary rather than a straight line. Loops are kept whole:
+two loops side by side in a pinched outline (overlapping zeros) get a cut between them, and a
+seam pays for crossing a loop's inside as for ink.
 """
 
 from __future__ import annotations
@@ -53,15 +55,17 @@ LOOP_SIZE = 0.2
 LOOP_COST = 2.0
 
 
-def between_loops(
-    top: npt.NDArray[np.float32],
-    bot: npt.NDArray[np.float32],
-    boxes: list[Loop],
-    pinch: float,
-) -> list[int]:
+def between_loops(mask: Mask, boxes: list[Loop]) -> list[int]:
     """Columns between loops side by side where the outline pinches (dips from above or rises
-    from below by ``pinch`` between them): where two overlapping digits' loops part. Two loops
-    in one unpinched outline are one figure (a box with a tick in it, a slashed zero)."""
+    from below by ``PINCH`` stroke widths between them): where two overlapping digits' loops
+    part. Two loops in one unpinched outline are one figure (a box with a tick in it, a slashed
+    zero)."""
+    if len(boxes) < 2:
+        return []
+    pinch = PINCH * stroke_width(mask)
+    h = mask.shape[0]
+    top = mask.argmax(axis=0)  # the first and the last inked row of each column
+    bot = h - 1 - mask[::-1].argmax(axis=0)
     boxes = sorted(boxes, key=lambda b: b[0] + b[2] / 2)
     out = []
     for a, b in itertools.pairwise(boxes):
@@ -70,8 +74,8 @@ def between_loops(
         ca, cb = a[0] + a[2] // 2, b[0] + b[2] // 2
         if cb <= ca + 1:
             continue
-        dip = float(top[ca:cb].max()) - max(float(top[ca]), float(top[cb]))
-        rise = min(float(bot[ca]), float(bot[cb])) - float(bot[ca:cb].min())
+        dip = int(top[ca:cb].max()) - max(int(top[ca]), int(top[cb]))
+        rise = min(int(bot[ca]), int(bot[cb])) - int(bot[ca:cb].min())
         if max(dip, rise) >= pinch:
             out.append(round((a[0] + a[2] + b[0]) / 2))
     return out
@@ -148,14 +152,14 @@ def _extrema(v: npt.NDArray[np.float32], size: int, minima: bool) -> npt.NDArray
 
 
 def cut_positions(
-    mask: Mask, href: float, near: list[int] | None = None, loops: list[Loop] | None = None
+    mask: Mask, href: float, near: list[int] | None = None, parting: list[int] | None = None
 ) -> list[int]:
     """Columns where a cut between two touching digits is likely (more than needed).
 
     Candidates: minima of the smoothed vertical projection, valleys of the upper contour and
     peaks of the lower contour; or, for comb fields, the cell borders given in ``near``. Besides
-    those, the columns ``between_loops`` of the ``loops`` (``holes``) where the outline pinches:
-    overlapping digits cross there, where the projection is high and the contours may not dip.
+    those, the columns ``parting`` loops (``between_loops``): overlapping digits cross there,
+    where the projection is high and the contours may not dip.
     """
     h, w = mask.shape
     margin = max(2, round(0.1 * href))
@@ -188,7 +192,7 @@ def cut_positions(
         if len(chosen) >= limit:
             break
     # Added, not ranked with the others: they must not crowd out a cut a little way off.
-    for x in between_loops(top, bot, loops or [], PINCH * sw):
+    for x in parting or []:
         if margin <= x <= w - margin and all(abs(x - c) > MIN_APART for c in chosen):
             chosen.append(x)
     return sorted(chosen)

@@ -84,21 +84,16 @@ def test_a_cut_parts_overlapping_loops_where_their_outline_pinches() -> None:
     """Two overlapping 0s: a column between their loops; a box with a tick across it (two
     loops, one unpinched outline) gets none."""
     rings = _rings(20)
-    h = rings.shape[0]
-    top = rings.argmax(axis=0).astype(np.float32)
-    bot = (h - 1 - rings[::-1].argmax(axis=0)).astype(np.float32)
     _, loops = holes(rings, 40.0)
-    cols = between_loops(top, bot, loops, 1.0)
+    cols = between_loops(rings, loops)
     assert cols and all(22 <= x <= 34 for x in cols)  # about the crossings, x = 27
-    assert any(22 <= x <= 34 for x in cut_positions(rings, 40.0, loops=loops))
+    assert set(cols) <= set(cut_positions(rings, 40.0, parting=cols))
     box = np.zeros((44, 44), bool)
     box[2:42, 2:42] = True
     box[5:39, 5:39] = False
     box[5:39, 21:23] = True  # the tick: a stroke down the middle
-    top = box.argmax(axis=0).astype(np.float32)
-    bot = (43 - box[::-1].argmax(axis=0)).astype(np.float32)
     assert len(holes(box, 40.0)[1]) == 2
-    assert between_loops(top, bot, holes(box, 40.0)[1], 1.0) == []
+    assert between_loops(box, holes(box, 40.0)[1]) == []
 
 
 def test_a_seam_keeps_out_of_loops() -> None:
@@ -106,12 +101,7 @@ def test_a_seam_keeps_out_of_loops() -> None:
     keeps a closed loop; tracing least ink alone it runs down the lens's side and cuts one."""
     rings = _rings(16)
     inside, loops = holes(rings, 40.0)
-    (x,) = between_loops(
-        rings.argmax(axis=0).astype(np.float32),
-        (rings.shape[0] - 1 - rings[::-1].argmax(axis=0)).astype(np.float32),
-        [b for b in loops if b[2] > 8],  # the two 0s' insides, not the lens
-        1.0,
-    )
+    (x,) = between_loops(rings, [b for b in loops if b[2] > 8])  # the 0s' insides, not the lens
     xs = np.arange(rings.shape[1])[None, :]
     for given, closed in ((inside, True), (None, False)):
         path = seams(rings, [x], 6, given)[0]
