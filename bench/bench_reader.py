@@ -242,8 +242,9 @@ def bench_photos(
     split: str = "test",
     *,
     closeups: bool = False,
+    chains: bool = False,
 ) -> dict[str, Any]:
-    from bench.photos import encode_jpeg, make_set
+    from bench.photos import encode_jpeg, make_chains, make_set
     from digitize.settings import Settings
     from segmentation.loading import load_pages
     from worker.pipeline import read_photo
@@ -253,11 +254,14 @@ def bench_photos(
     single = single_ok = multi = multi_ok = dig = dig_ok = 0
     failures = []
     fine = None
-    if closeups:  # fine pens: thin-stroked handwriting fonts of the same split
+    if closeups or chains:  # fine pens: thin-stroked handwriting fonts of the same split
         from bench.corpus.writers import font_writer
 
         fine = font_writer(split)
-    photos = make_set(images, labels, count, seed, closeups=closeups, fine=fine)
+    if chains:
+        photos = make_chains(images, labels, count, seed, fine)
+    else:
+        photos = make_set(images, labels, count, seed, closeups=closeups, fine=fine)
     for k, photo in enumerate(photos):
         (page,) = load_pages(encode_jpeg(photo.image, rng), f"photo{k}.jpg")
         value = read_photo(page, classifier, Settings()).value
@@ -293,6 +297,12 @@ def main() -> None:
         "some out of focus)",
     )
     ap.add_argument(
+        "--chains",
+        type=int,
+        default=0,
+        help="close-ups of amounts whose digits overlap (chained zeros: 48000)",
+    )
+    ap.add_argument(
         "--seeds",
         "--seed",
         default="12345",
@@ -323,6 +333,8 @@ def main() -> None:
         report["closeups"] = bench_photos(
             classifier, args.closeups, seeds[0], args.digits, closeups=True
         )
+    if args.chains:
+        report["chains"] = bench_photos(classifier, args.chains, seeds[0], args.digits, chains=True)
     if args.json:
         print(json.dumps(report, indent=2))
         return

@@ -123,13 +123,20 @@ def _broad(glyph: U8, height: int, rng: np.random.Generator) -> U8:
 
 
 def make_closeup(
-    digits: list[U8], label: str, rng: np.random.Generator, fine: Writer | None = None
+    digits: list[U8],
+    label: str,
+    rng: np.random.Generator,
+    fine: Writer | None = None,
+    *,
+    overlap: bool = False,
 ) -> Photo:
     """A close-up of a few digits: a small picture (40-250-pixel digits) cropped tight around
     them, written with a fine pen (``fine``: a writer of thin-stroked handwriting fonts, when
     given), MNIST's own or a broad felt tip, sometimes out of focus. Unlike
     ``make_photo``'s marker on a large sheet, a digit's straight strokes here are as long as
-    a page's printed lines, and a blurred stroke as wide as the paper's shading."""
+    a page's printed lines, and a blurred stroke as wide as the paper's shading. ``overlap``:
+    each digit runs into the one before it (by up to a quarter of the height), as fast writers
+    chain the zeros of an amount, loops crossing loops."""
     height = int(rng.integers(40, 251))
     pen = str(rng.choice(["fine", "plain", "broad"], p=[0.35, 0.3, 0.35]))  # one per writer
     thin = -int(rng.integers(1, 4))  # how much finer than the font's own stroke
@@ -146,10 +153,15 @@ def make_closeup(
         w = max(2, round(t.shape[1] * h / t.shape[0]))
         g = np.clip(cv2.resize(t, (w, h), interpolation=cv2.INTER_CUBIC), 0, 255).astype(np.uint8)
         glyphs.append(_broad(g, h, rng) if pen == "broad" else g)
-    gaps = [round(height * rng.uniform(0.08, 0.4)) for _ in glyphs[1:]]
+    lo, hi = (-0.25, 0.02) if overlap else (0.08, 0.4)
+    gaps = [round(height * rng.uniform(lo, hi)) for _ in glyphs[1:]]
+    gaps = [max(g, 2 - glyphs[k].shape[1] // 2) for k, g in enumerate(gaps)]  # half stays clear
     m = [round(height * rng.uniform(0.06, 0.35)) for _ in range(4)]  # left, top, right, bottom
     H = max(g.shape[0] for g in glyphs) + m[1] + m[3]
-    W = sum(g.shape[1] for g in glyphs) + sum(gaps) + m[0] + m[2]
+    W = max(
+        m[0] + sum(g.shape[1] for g in glyphs[: k + 1]) + sum(gaps[:k]) for k in range(len(glyphs))
+    )
+    W += m[2]
     alpha = np.zeros((H, W), np.float32)
     x = m[0]
     for k, g in enumerate(glyphs):
@@ -198,6 +210,27 @@ def make_set(
             out.append(make_closeup(digits, label, rng, fine))
         else:
             out.append(make_photo(digits, label, rng))
+    return out
+
+
+def make_chains(
+    images: npt.NDArray[np.uint8],
+    labels: npt.NDArray[np.integer],
+    count: int,
+    seed: int,
+    fine: Writer | None = None,
+) -> list[Photo]:
+    """``count`` close-ups of amounts (one or two digits, then two to four zeros: ``48000``)
+    whose digits overlap their neighbours (``make_closeup(overlap=True)``): chained zeros."""
+    rng = np.random.default_rng(seed)
+    zeros = np.flatnonzero(labels == 0)
+    others = np.flatnonzero(labels != 0)
+    out = []
+    for _ in range(count):
+        lead = rng.choice(others, size=int(rng.integers(1, 3)), replace=False)
+        pick = [*lead, *rng.choice(zeros, size=int(rng.integers(2, 5)), replace=False)]
+        label = "".join(str(int(labels[i])) for i in pick)
+        out.append(make_closeup([images[i] for i in pick], label, rng, fine, overlap=True))
     return out
 
 

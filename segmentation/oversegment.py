@@ -21,8 +21,9 @@ import numpy as np
 import numpy.typing as npt
 
 from digitize.types import Box
-from segmentation.cuts import cut_positions, seams
+from segmentation.cuts import MIN_APART, between_loops, cut_positions, holes, seams
 from segmentation.imageops import components_with_stats, grouped
+from segmentation.priors import loops_prior, merge_prior, noise_prior, shape_prior
 
 Mask = npt.NDArray[np.bool_]
 
@@ -46,6 +47,7 @@ class Segment:
     y: int
     mask: Mask
     blob: int = -1  #: segments cut from one connected blob share this id
+    parted: bool = False  #: its left side is a cut between two loops (``cuts.between_loops``)
 
     @property
     def box(self) -> Box:
@@ -64,53 +66,6 @@ class Piece:
     cell: int | None = None
     prior: float = 0.0  #: log-prior of the shape being one digit (its size next to its neighbours)
     noise: float = 0.0  #: log-prior of the piece being a stray mark rather than ink that matters
-
-
-def merge_prior(blobs: list[Segment], parts: list[Segment]) -> float:
-    """Log-prior against joining separate blobs that stand side by side into one digit.
-
-    A digit broken by a lifted pen or a dry stroke falls apart into pieces stacked one over
-    the other (a 5's bar above its body); two blobs next to each other at the same height are
-    two digits (a 1 beside a 5), however well their union happens to resemble one.
-    """
-    ids = sorted({p.blob for p in parts})
-    prior = 0.0
-    for a, b in itertools.pairwise(ids):
-        if a < 0 or b < 0:
-            continue
-        (ax, ay, aw, ah), (bx, by, bw, bh) = blobs[a].box, blobs[b].box
-        vov = min(ay + ah, by + bh) - max(ay, by)
-        hov = min(ax + aw, bx + bw) - max(ax, bx)
-        if vov > 0.5 * min(ah, bh) and hov < 0.3 * min(aw, bw):
-            prior += LOG_MERGE_PRIOR
-    return prior
-
-
-#: 0.5, not the earlier 0.3: a 4 written in two strokes stands side by side too, and at 0.3 it
-#: read as "41" or "11" more often than a 1 beside a digit was glued to it (docs/experiments.md).
-LOG_MERGE_PRIOR = float(np.log(0.5))
-
-
-def noise_prior(box: Box, href: float) -> float:
-    """Log-prior that a piece is a stray mark: likely when small, unlikely when digit-sized."""
-    return float(np.log(0.5)) if box[3] < 0.5 * href else float(np.log(0.01))
-
-
-def shape_prior(box: Box, href: float) -> float:
-    """Log-prior that a piece this size is a whole digit in a string of ``href``-tall digits.
-
-    Digits of one string have similar heights: a piece much shorter than its neighbours is
-    more likely part of a digit (the curl of a 2, the arm of a 4) than a digit of its own, and
-    one much wider than tall is more likely two digits.
-    """
-    h, w = box[3], box[2]
-    r = h / max(href, 1.0)
-    prior = 0.0
-    if r < 0.7:
-        prior += 4.0 * float(np.log(max(r, 0.05) / 0.7))
-    if w > 1.25 * h and w > 1.25 * href:
-        prior += 2.0 * float(np.log(1.25 * max(h, href) / w))
-    return prior
 
 
 def _union_box(boxes: list[Box]) -> Box:
@@ -203,23 +158,29 @@ def _upper_quartile(values: list[float]) -> float:
 
 
 def split(seg: Segment, href: float, near: list[int] | None = None) -> list[Segment]:
-    """Cut a segment along minimal-ink seams at the proposed columns."""
-    cuts = cut_positions(seg.mask, href, near)
+    """Cut a segment along minimal-ink seams at the proposed columns; away from a comb's cell
+    borders (``near``), the seams part loops side by side and keep out of loops."""
+    inside, loops = holes(seg.mask, href) if near is None else (None, [])
+    parting = between_loops(seg.mask, loops)
+    cuts = cut_positions(seg.mask, href, near, parting)
     if not cuts:
         return [seg]
     h, w = seg.mask.shape
     half = max(2, round(0.14 * href))
-    paths = seams(seg.mask, cuts, half)
+    paths = seams(seg.mask, cuts, half, inside)
     xs = np.arange(w)[None, :]
     bounds = [np.zeros(h, np.int64), *paths, np.full(h, w, np.int64)]
     out: list[Segment] = []
-    for a, b in itertools.pairwise(bounds):
+    parted = False
+    for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+        parted = parted or (k > 0 and any(abs(cuts[k - 1] - x) <= MIN_APART for x in parting))
         part = seg.mask & (xs >= a[:, None]) & (xs < b[:, None])
         # Its ink's count and box by OpenCV (the same as numpy's nonzero, min and max, faster).
         if cv2.countNonZero(part.view(np.uint8)) < 3:
             continue
         x0, y0, pw, ph = cv2.boundingRect(part.view(np.uint8))
-        out.append(Segment(seg.x + x0, seg.y + y0, part[y0 : y0 + ph, x0 : x0 + pw]))
+        out.append(Segment(seg.x + x0, seg.y + y0, part[y0 : y0 + ph, x0 : x0 + pw], parted=parted))
+        parted = False
     return out or [seg]
 
 
@@ -398,6 +359,7 @@ def plan(
                 break
             box, m = join(parts[i:j], box)
             prior = shape_prior(box, href) + merge_prior(segs, parts[i:j])
+            prior += loops_prior(parts[i + 1 : j])
             pieces.append(Piece(i, j, box, m, None, prior, noise_prior(box, href)))
     # The uncut hypothesis of every blob, however many segments it was cut into.
     spans = {(p.start, p.end) for p in pieces}
@@ -406,7 +368,8 @@ def plan(
         i, j = idx[0], idx[-1] + 1
         if (i, j) not in spans:
             box, m = join(parts[i:j])
-            pieces.append(Piece(i, j, box, m, None, shape_prior(box, href), noise_prior(box, href)))
+            prior = shape_prior(box, href) + loops_prior(parts[i + 1 : j])
+            pieces.append(Piece(i, j, box, m, None, prior, noise_prior(box, href)))
     return Plan(parts, pieces, spilled)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.corpus.writers import Pen, Writer
-from bench.photos import make_set
+from bench.photos import make_chains, make_closeup, make_set
 
 DATA = Path(__file__).parent / "data" / "mnist_sample.npz"
 
@@ -56,3 +56,18 @@ def test_photos_are_sheets_and_closeups_are_not() -> None:
     tight = make_set(x, y, 6, seed=11, closeups=True)
     assert all(min(p.image.shape[:2]) >= 300 for p in sheets)
     assert all(p.image.size < q.image.size for p, q in zip(tight, sheets, strict=True))
+
+
+def test_chains_are_amounts_whose_digits_overlap() -> None:
+    """One or two digits then two to four zeros, each digit running into the one before."""
+    x, y = _mnist()
+    chains = make_chains(x, y, 20, seed=4)
+    assert all(p.label[0] != "0" and p.label.endswith("00") for p in chains)
+    assert all(3 <= len(p.label) <= 6 and set(p.label[2:]) <= {"0"} for p in chains)
+    # Narrower than the same close-ups with gaps: the digits overlap.
+    zeros = [x[i] for i in np.flatnonzero(y == 0)[:4]]
+    tight = make_closeup(zeros, "0000", np.random.default_rng(2), overlap=True)
+    apart = make_closeup(zeros, "0000", np.random.default_rng(2))
+    assert tight.image.shape[1] < apart.image.shape[1]
+    again = make_chains(x, y, 20, seed=4)
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(chains, again, strict=True))
