@@ -256,17 +256,10 @@ def _two_lines(
     (``same_line`` pairs joined), the shorter mark's of ``LINE_MARKS`` marks or more: a caption
     printed over a number, a number written over the next. A piece broken off a digit (a 5's
     bar, a dry stroke) is too small to stand on a line of its neighbours, so it still joins."""
-    line = np.arange(n)
-
-    def root(i: int) -> int:
-        while line[i] != i:
-            line[i] = line[line[i]]
-            i = int(line[i])
-        return i
-
-    for i, j in zip(a[same_line].tolist(), b[same_line].tolist(), strict=True):
-        line[root(i)] = root(j)
-    roots = np.array([root(i) for i in range(n)], np.intp)
+    roots = np.empty(n, np.intp)
+    pairs = zip(a[same_line].tolist(), b[same_line].tolist(), strict=True)
+    for k, members in enumerate(grouped(range(n), pairs)):
+        roots[members] = k
     size = np.bincount(roots, minlength=n)[roots]
     shorter = np.where(h[a] <= h[b], size[a], size[b])
     return (roots[a] != roots[b]) & (shorter >= LINE_MARKS)
@@ -301,6 +294,17 @@ Wall = tuple[float, float, float]  # x centre, top, bottom
 BOX_ROW, BOX_REACH = 3.0, 4.0
 
 
+def _between_frame_lines(m: npt.NDArray[np.bool_], y: int, digit_height: float) -> tuple[int, int]:
+    """A drawn box's rows from its top line to its bottom line (``m``: its print, from row
+    ``y``): a stroke of print that rises past the frame (a caption's letter drawn on to a
+    divider) is not inside it."""
+    rows = m.sum(axis=1)
+    line = np.flatnonzero(rows >= 0.5 * rows.max())
+    if line[-1] - line[0] < 0.5 * digit_height:  # one line left: the other side broke
+        return y, y + len(rows)
+    return y + int(line[0]), y + int(line[-1]) + 1
+
+
 def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box], list[tuple[Box, Grid]]]:
     """The long vertical lines among the printed rules (a table's column lines, a gutter), and
     the ends of every drawn box and comb of ticks: what is written in one is read apart from its
@@ -323,7 +327,9 @@ def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box], list[
         top, bottom = int(y), int(y + h)
         # A box, or a comb's frame (its dividers found, though the scan broke a side) ...
         framed = min(w, h) >= digit_height and box_sides(m)[1]
-        if not framed and not (grid is not None and h > 1.2 * digit_height):
+        if framed or (grid is not None and h > 1.2 * digit_height):
+            top, bottom = _between_frame_lines(m, y, digit_height)
+        else:
             if not (
                 w >= 3 * digit_height
                 and h <= 1.2 * digit_height
