@@ -20,6 +20,7 @@ from segmentation.free_filters import (
     LONE_STROKE,
     PRINT_SIZED,
     TALL_CHARACTER,
+    WIDE_GAP,
 )
 from segmentation.reader import INK_OUTSIDE_BOX, TOUCHES_PRINTED_LINES
 from segmentation.review_flags import (
@@ -64,6 +65,8 @@ REASONS: dict[str, str] = {
     "corner or side) rather than writing.",
     LONE_LARGE: "A single character standing alone, much taller than the handwriting on this "
     "page: it may be a printed symbol (a logo, a stamp), not a number.",
+    WIDE_GAP: "One gap in this number is much wider than the others: it may be two numbers "
+    "side by side (a table's column line not seen between them); check it on the page (P).",
     WAY_UP_IN_DOUBT: "It was not clear which way up this page is, and this number reads as "
     "another number upside down (86 and 98): check it on the page (P).",
 }
@@ -88,6 +91,7 @@ SHORT: dict[str, str] = {
     TALL_CHARACTER: "one character too tall",
     LINE_PIECE: "a piece of a line?",
     LONE_LARGE: "a lone big mark?",
+    WIDE_GAP: "two numbers?",
     WAY_UP_IN_DOUBT: "which way up?",
 }
 

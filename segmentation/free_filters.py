@@ -10,6 +10,7 @@ outnumber the handwriting on a table or a ruled page).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +60,12 @@ TALL_SHARE = 1.3
 #: is left of the line (a box's corner, a faint side) after its removal. A person looks.
 LINE_PIECE = "line_piece"
 LINE_PIECE_REACH = 0.2
+
+
+#: One gap between a string's characters wider than its other gaps (their median) by more than
+#: this share of the characters' height: two numbers read as one, perhaps. A person looks.
+WIDE_GAP = "wide_gap"
+WIDE_GAP_EXCESS = 0.75
 
 
 def _flag(f: FieldResult, reason: str) -> None:
@@ -114,6 +121,8 @@ def handwriting_only(
         trim_edges(f)
         if tall_character(f):
             _flag(f, TALL_CHARACTER)
+        if wide_gap(f):
+            _flag(f, WIDE_GAP)
     for f in lines_of_marks(out):
         _flag(f, LINE_OF_MARKS)
     return out
@@ -210,6 +219,20 @@ def _along(f: FieldResult) -> list[int]:
     run down it, their characters lying on their side)."""
     across = f.box[2] >= f.box[3]  # the string runs along x
     return [d.box[3] if across else d.box[2] for d in f.digits]
+
+
+def wide_gap(f: FieldResult) -> bool:
+    """Whether one gap between ``f``'s characters (three or more) exceeds the median of its
+    other gaps by over ``WIDE_GAP_EXCESS`` of their median height: a hand spaces one number's
+    digits alike (a comb's cells alike too); two numbers side by side, where no line was found
+    between them, leave one wide gap."""
+    if len(f.digits) < 3:
+        return False
+    across = f.box[2] >= f.box[3]  # the string runs along x
+    spans = sorted((d.box[0], d.box[2]) if across else (d.box[1], d.box[3]) for d in f.digits)
+    gaps = sorted(b[0] - (a[0] + a[1]) for a, b in pairwise(spans))
+    excess = gaps[-1] - float(np.median(gaps[:-1]))
+    return excess > WIDE_GAP_EXCESS * float(np.median(_along(f)))
 
 
 def tall_character(f: FieldResult) -> bool:

@@ -15,11 +15,13 @@ from segmentation.free_filters import (
     LONE_STROKE,
     PRINT_SIZED,
     TALL_CHARACTER,
+    WIDE_GAP,
     handwriting_only,
     ink_beside,
     lines_of_marks,
     tall_character,
     trim_edges,
+    wide_gap,
 )
 
 
@@ -241,3 +243,21 @@ def test_numbers_printed_down_a_column_in_one_size_are_left_out() -> None:
     assert all(f in out for f in hand + small) and not any(f in out for f in rows)
     assert all(PRINT_SIZED in f.reasons for f in small)
     assert handwriting_only(heights[:3] + heights[-3:], hand + small) == hand + small
+
+
+def test_one_gap_much_wider_than_the_others_goes_to_review() -> None:
+    """ "133" and "40935" in two table columns, no line seen between them: one wide gap. A hand's
+    uneven spacing, and a comb's evenly wide cells, do not count."""
+
+    def row(xs: list[int], h: int = 60) -> FieldResult:
+        return _string([(3, (x, 100, 36, h)) for x in xs])
+
+    two_numbers = row([100, 145, 190, 290, 335, 380])  # gaps 9, 9, 64 (over 0.75 h), 9, 9
+    uneven = row([100, 140, 200, 245, 300])  # gaps 4, 24, 9, 19
+    comb = row([100, 180, 260, 340])  # gaps 44 each
+    sideways = _string([(3, (100, y, 60, 36)) for y in (100, 145, 190, 290)])  # gap 64 down
+    assert wide_gap(two_numbers) and wide_gap(sideways)
+    assert not wide_gap(uneven) and not wide_gap(comb)
+    assert not wide_gap(row([100, 200]))  # two characters: no other gap to compare with
+    out = handwriting_only([60.0, 60.0], [two_numbers, comb])
+    assert [f.reasons for f in out] == [[WIDE_GAP], []]
