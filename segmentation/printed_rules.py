@@ -145,11 +145,11 @@ def _pen_of_rules_met(
     )
 
 
-#: A drawn box: the share of each side of its bounding box that its ink covers. Small ones (a
-#: check box, a one-digit box: sides 0.5-5 % of the page's long side) go whole; a field's box
-#: (up to ``FIELD_BOX_MAX`` of it) loses its outline only, whatever is written inside.
+#: A drawn box: the share of each side of its bounding box that its ink covers. A box (sides
+#: from ``BOX_MIN`` up to ``FIELD_BOX_MAX`` of the page's long side: a check box, a short comb,
+#: a field's box) loses its outline only, whatever is written inside it or across its side.
 BOX_SIDE_COVER = 0.85
-BOX_MIN, BOX_MAX, FIELD_BOX_MAX = 0.005, 0.05, 0.6
+BOX_MIN, FIELD_BOX_MAX = 0.005, 0.6
 #: The outline's band is at least 8 % of a box's short side (a broad pen whose width the top
 #: side did not show), but never over this share of the page's long side: a table is drawn
 #: with the pen of a field's box, and 8 % of a table took the digits touching its frame.
@@ -188,9 +188,8 @@ def small_boxes(ink: U8, cc: Components | None = None) -> U8:
     out = np.zeros_like(ink)
     _, lab, st, _ = cc if cc is not None else components_with_stats(ink)
     side = max(ink.shape)
-    lo, hi, big = BOX_MIN * side, BOX_MAX * side, FIELD_BOX_MAX * side
+    lo, big = BOX_MIN * side, FIELD_BOX_MAX * side
     w_, h_, a_ = st[:, 2], st[:, 3], st[:, 4]
-    small = (w_ <= hi) & (h_ <= hi) & (w_ <= 2 * h_) & (h_ <= 2 * w_)
     fits = (w_ >= lo) & (h_ >= lo) & (w_ <= big) & (h_ <= big) & (a_ <= 0.4 * w_ * h_)
     candidates = np.flatnonzero(fits)
     for i in candidates[candidates > 0]:  # label 0 is the paper
@@ -199,9 +198,8 @@ def small_boxes(ink: U8, cc: Components | None = None) -> U8:
         band, closed = box_sides(m, BOX_BAND_MAX * side)
         if not closed:
             continue
-        if not small[i]:  # the outline only: what is written inside, or against it, stays
-            m = _outline(m, band)
-        out[y : y + h, x : x + w][m] = 255
+        # The outline only: what is written inside, or across a side, stays.
+        out[y : y + h, x : x + w][_outline(m, band)] = 255
     return out
 
 

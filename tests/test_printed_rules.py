@@ -30,6 +30,23 @@ def test_a_box_with_a_digit_touching_its_side_is_left_alone() -> None:
     assert not small_boxes(ink).any()
 
 
+def test_a_digit_written_across_a_short_combs_side_stays() -> None:
+    """A two-cell comb is as small as a one-digit box: its outline goes, but a 2 written over
+    its first side is no part of it (all of it went with the box, and 27 read 7)."""
+    ink = np.zeros((2339, 1654), np.uint8)  # A4 at 200 dpi
+    cv2.rectangle(ink, (300, 100), (400, 160), 255, 3)  # two cells of 50 x 60
+    cv2.line(ink, (350, 100), (350, 160), 255, 3)  # the divider
+    two = np.zeros_like(ink)
+    cv2.putText(two, "2", (296, 152), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 255, 5)  # over the side
+    ink |= two
+    boxes = small_boxes(ink)
+    assert boxes[100:103, 360:400].any() and boxes[158:161, 360:400].any()  # the outline goes
+    inner = (slice(106, 156), slice(306, 346))  # the 2 inside the first cell
+    assert two[inner].any() and not (boxes[inner] & two[inner]).any()
+    kept, _ = split_rules(ink)
+    assert np.count_nonzero(kept[inner]) > 0.8 * np.count_nonzero(two[inner])
+
+
 def test_a_digit_touching_a_tables_frame_stays() -> None:
     """A table is an outline the size of a page's part, drawn with a field box's pen: only the
     frame goes, not the digits written against it (8 % of its side took them)."""
