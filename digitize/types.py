@@ -79,6 +79,11 @@ class FieldResult:
     #: even marks read as stray (a template field left blank).
     blank: bool = False
 
+    def flag(self, reason: str) -> None:
+        """Add the review reason ``reason``, once."""
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
 
 @dataclass
 class PageResult:

@@ -26,11 +26,15 @@ TICK_MAX_HEIGHT = 80  # pixels: taller strokes are no tick
 TICK_REACH = TICK_MAX_HEIGHT + 8
 
 
+def _rules_at(lab_r: npt.NDArray[np.int32], x: int, bw: int, row: int) -> set[int]:
+    """The rules (labels of ``lab_r``) within 3 rows of ``row`` over columns ``x`` to ``x + bw``."""
+    near = lab_r[max(0, row - 3) : row + 3, x : x + bw]
+    return set(np.unique(near[near > 0]).tolist())
+
+
 def _spans(lab_r: npt.NDArray[np.int32], x: int, y: int, bw: int, bh: int) -> bool:
     """A stroke at (x, y, bw, bh) meets one rule at its top and another at its bottom."""
-    top = lab_r[max(0, y - 3) : y + 3, x : x + bw]
-    bottom = lab_r[max(0, y + bh - 3) : y + bh + 3, x : x + bw]
-    above, below = set(np.unique(top[top > 0])), set(np.unique(bottom[bottom > 0]))
+    above, below = _rules_at(lab_r, x, bw, y), _rules_at(lab_r, x, bw, y + bh)
     return bool(above and below and above != below)
 
 
@@ -44,11 +48,6 @@ def _broken_dividers(
     for rule, members in by_rule.items():
         for i in members:
             columns.setdefault(int(x0 + st[i][0] + st[i][2] // 2) // 4, []).append((rule, i))
-
-    def at(i: int, row: int) -> set[int]:  # the rules met within 3 rows of ``row`` by stroke i
-        x, bw = st[i][0], st[i][2]
-        near = lab_r[max(0, row - 3) : row + 3, x : x + bw]
-        return set(np.unique(near[near > 0]).tolist())
 
     out: set[int] = set()
     for key, pieces in columns.items():
@@ -65,10 +64,12 @@ def _broken_dividers(
                 else:
                     continue
                 u_rule, l_rule = (ra, rb) if upper == a else (rb, ra)
+                ux, uy, uw, _, _ = st[upper]
+                lx, ly, lw, lh, _ = st[lower]
                 if (
                     gap <= TICK_MAX_HEIGHT
-                    and u_rule in at(upper, st[upper][1])
-                    and l_rule in at(lower, st[lower][1] + st[lower][3])
+                    and u_rule in _rules_at(lab_r, ux, uw, uy)
+                    and l_rule in _rules_at(lab_r, lx, lw, ly + lh)
                 ):
                     out.add(a)
                     break

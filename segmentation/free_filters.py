@@ -68,12 +68,6 @@ WIDE_GAP = "wide_gap"
 WIDE_GAP_EXCESS = 0.75
 
 
-def _flag(f: FieldResult, reason: str) -> None:
-    """Add ``reason`` to ``f``'s review reasons, once."""
-    if reason not in f.reasons:
-        f.reasons.append(reason)
-
-
 def _ones(f: FieldResult) -> bool:
     return bool(f.value) and not f.value.strip("1")
 
@@ -91,7 +85,7 @@ def handwriting_only(
     if beside_lines is not None:
         for f, near in zip(fields, beside_lines, strict=True):
             if near and _ones(f):
-                _flag(f, LINE_PIECE)
+                f.flag(LINE_PIECE)
     sure = [
         h
         for h, f in zip(heights, fields, strict=True)
@@ -110,21 +104,21 @@ def handwriting_only(
         ]
         for h, f in kept:  # sure, but the size of print: a row number, a printed amount
             if h < PRINT_SIZE * ref:
-                _flag(f, PRINT_SIZED)
+                f.flag(PRINT_SIZED)
             lone = LONE_STROKE if f.value == "1" else LONE_LARGE
             if len(f.value) == 1 and h > LONE_STROKE_SIZE * ref:
-                _flag(f, lone)
+                f.flag(lone)
         small = [(h, f) for h, f in kept if h < PRINT_SIZE * ref]
         numbering = printed_numbering([h for h, _ in small], [f for _, f in small])
         out = [f for _, f in kept if id(f) not in numbering]
     for f in out:
         trim_edges(f)
         if tall_character(f):
-            _flag(f, TALL_CHARACTER)
+            f.flag(TALL_CHARACTER)
         if wide_gap(f):
-            _flag(f, WIDE_GAP)
+            f.flag(WIDE_GAP)
     for f in lines_of_marks(out):
-        _flag(f, LINE_OF_MARKS)
+        f.flag(LINE_OF_MARKS)
     return out
 
 
@@ -283,7 +277,7 @@ def trim_edges(f: FieldResult) -> None:
     x1 = max(d.box[0] + d.box[2] for d in digits)
     y1 = max(d.box[1] + d.box[3] for d in digits)
     f.box = (x0, y0, x1 - x0, y1 - y0)
-    _flag(f, EDGE_MARKS)
+    f.flag(EDGE_MARKS)
 
 
 #: Ink the string left out, within ``BESIDE_REACH`` character heights past its ends on its line

@@ -294,12 +294,18 @@ Wall = tuple[float, float, float]  # x centre, top, bottom
 BOX_ROW, BOX_REACH = 3.0, 4.0
 
 
+def _line_rows(m: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The ink of each row of a drawn box's print ``m``, and the rows of its lines (at least
+    half the fullest row's ink: a frame's roof and floor, a comb's base line)."""
+    rows = m.sum(axis=1)
+    return rows, np.flatnonzero(rows >= 0.5 * rows.max())
+
+
 def _between_frame_lines(m: npt.NDArray[np.bool_], y: int, digit_height: float) -> tuple[int, int]:
     """A drawn box's rows from its top line to its bottom line (``m``: its print, from row
     ``y``): a stroke of print that rises past the frame (a caption's letter drawn on to a
     divider) is not inside it."""
-    rows = m.sum(axis=1)
-    line = np.flatnonzero(rows >= 0.5 * rows.max())
+    rows, line = _line_rows(m)
     if line[-1] - line[0] < 0.5 * digit_height:  # one line left: the other side broke
         return y, y + len(rows)
     return y + int(line[0]), y + int(line[-1]) + 1
@@ -337,8 +343,7 @@ def _walls(rules: U8, digit_height: float) -> tuple[list[Wall], list[Box], list[
             ):
                 continue
             # ... or a comb of ticks: its writing stands on the line, where its ticks rise to.
-            rows = m.sum(axis=1)
-            line = np.flatnonzero(rows >= 0.5 * rows.max())  # the base line's rows
+            rows, line = _line_rows(m)  # the base line's rows
             if rows[: line[0]].sum() >= rows[line[-1] + 1 :].sum():
                 top = max(0, round(y + h - COMB_HEIGHT * digit_height))
             else:  # upside down

@@ -85,6 +85,6 @@ def choose_way_up(
         out, chosen, other = upright, plans, back
     if abs(gain - FLIP_MARGIN) < WAY_UP_DOUBT:
         for f, o in zip(out, other, strict=True):
-            if _sure(f) and _sure(o) and o.value != f.value and WAY_UP_IN_DOUBT not in f.reasons:
-                f.reasons.append(WAY_UP_IN_DOUBT)
+            if _sure(f) and _sure(o) and o.value != f.value:
+                f.flag(WAY_UP_IN_DOUBT)
     return out, chosen

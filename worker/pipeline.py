@@ -122,8 +122,7 @@ def read_photo(page: Page, classifier: DigitClassifier, settings: Settings) -> P
 
 def _flag(fields: list[FieldResult], reason: str) -> None:
     for f in fields:
-        if reason not in f.reasons:
-            f.reasons.append(reason)
+        f.flag(reason)
         f.needs_review = True
 
 
