@@ -4,10 +4,12 @@ A writer turns a digit into pen ink: a float alpha image ``height`` pixels tall 
 drawn with the page's ``Pen`` (ink colour and width). Pages paste it with multiply blending.
 
 * ``mnist_writer("validation")`` writes MNIST validation digits (``load_mnist().x_val``): use it
-  for every choice; ``mnist_writer("test")`` the test digits, only to report.
+  for every choice; ``mnist_writer("test")`` the test digits, only to report;
+  ``mnist_writer("train")`` the training digits (to harvest crops for training only).
 * ``font_writer("validation")`` writes with ``fonts.VALIDATION_FONTS``, ``font_writer("test")``
   with ``fonts.TEST_FONTS`` (both halves of ``HELD_OUT_FONTS``, never trained on);
-  ``font_writer("train")`` with ``fonts.TRAIN_FONTS``. Each digit gets a random font of the set,
+  ``font_writer("train")`` with every training font (``TRAIN_FONTS`` and ``EXTRA_TRAIN_FONTS``).
+  Each digit gets a random font of the set,
   size, slant (shear), elastic stroke jitter and pen width.
 * ``source_writer(DigitSource)`` wraps any digit source (tests use the small ones).
 
@@ -109,7 +111,9 @@ def _mnist(split: str) -> DigitSource:
         return DigitSource(m.x_val, m.y_val)
     if split == "test":
         return DigitSource(m.x_test, m.y_test)
-    raise ValueError(f"MNIST split {split!r}: 'validation' (choices) or 'test' (reporting)")
+    if split == "train":
+        return DigitSource(m.x_train, m.y_train)
+    raise ValueError(f"MNIST split {split!r}: 'train', 'validation' or 'test'")
 
 
 def mnist_writer(split: str) -> SourceWriter:
@@ -142,7 +146,7 @@ class FontWriter(Writer):
 
 def font_writer(split: str) -> FontWriter:
     names = {
-        "train": fonts.TRAIN_FONTS,
+        "train": fonts.TRAIN_FONTS + fonts.EXTRA_TRAIN_FONTS,
         "validation": fonts.VALIDATION_FONTS,
         "test": fonts.TEST_FONTS,
     }[split]
@@ -150,5 +154,6 @@ def font_writer(split: str) -> FontWriter:
 
 
 def make_writer(kind: str, split: str) -> Writer:
-    """``kind`` "mnist" or "fonts"; ``split`` "validation" (choices) or "test" (reporting)."""
+    """``kind`` "mnist" or "fonts"; ``split`` "validation" (choices), "test" (reporting) or
+    "train" (training data only)."""
     return mnist_writer(split) if kind == "mnist" else font_writer(split)

@@ -71,6 +71,29 @@ class Harvest:
         )
 
 
+def field_crops(result: Any, values: dict[str, str]) -> Harvest:
+    """Labelled crops of one read page: every digit of a field read at its true length, with the
+    digit written there. ``result`` is ``read_page(..., keep_crops=True)``; ``values`` the truth."""
+    assert result.crops is not None
+    read = {f.name: f for f in result.fields}
+    xs: list[F32] = []
+    ys: list[int] = []
+    misread = used = 0
+    for name, truth in values.items():
+        f = read.get(name)
+        if f is None or len(f.digits) != len(truth):
+            continue
+        if any(d.row is None for d in f.digits):
+            continue
+        used += 1
+        for ch, d in zip(truth, f.digits, strict=True):
+            xs.append(result.crops[d.row])
+            ys.append(int(ch))
+            misread += d.value != int(ch)
+    x = np.stack(xs).astype(np.float32) if xs else np.zeros((0, 28, 28), np.float32)
+    return Harvest(x, np.array(ys, np.int64), misread, len(values), used)
+
+
 def harvest_pages(source: Any, first_seed: int, pages: int, classifier: DigitClassifier) -> Harvest:
     """Read ``pages`` generated forms (seeds ``first_seed`` on) written with ``source``."""
     from digitize.settings import Settings
@@ -79,26 +102,12 @@ def harvest_pages(source: Any, first_seed: int, pages: int, classifier: DigitCla
     from worker.pipeline import read_page
 
     settings = Settings()
-    xs: list[F32] = []
-    ys: list[int] = []
-    misread = fields = used = 0
+    parts = []
     for k, sp, templates in generated_forms(source, pages, [first_seed]):
         page = Page(number=1, image=sp.image, source=f"adapt-{first_seed + k}")
         result = read_page(page, templates, classifier, settings, keep_crops=True)
-        assert result.crops is not None
-        read = {f.name: f for f in result.fields}
-        for name, truth in sp.values.items():
-            fields += 1
-            f = read.get(name)
-            if f is None or len(f.digits) != len(truth) or any(d.row is None for d in f.digits):
-                continue
-            used += 1
-            for ch, d in zip(truth, f.digits, strict=True):
-                xs.append(result.crops[d.row])
-                ys.append(int(ch))
-                misread += d.value != int(ch)
-    x = np.stack(xs).astype(np.float32) if xs else np.zeros((0, 28, 28), np.float32)
-    return Harvest(x, np.array(ys, np.int64), misread, fields, used)
+        parts.append(field_crops(result, sp.values))
+    return Harvest.join(parts)
 
 
 def _harvest_job(base: str | None, first_seed: int, pages: int) -> Harvest:
@@ -232,8 +241,10 @@ def adapt_and_export(
     *,
     on_harvest: Callable[[int, int], None] | None = None,
     on_epoch: Callable[[int, int, float], None] | None = None,
+    crops: Harvest | None = None,
 ) -> dict[str, Any]:
-    """The whole of ``digitize adapt``: harvest, fine-tune, calibrate, write; the report."""
+    """The whole of ``digitize adapt``: harvest, fine-tune, calibrate, write; the report.
+    ``crops``: reader crops harvested elsewhere (``bench/adapt_corpus.py``) instead of the forms."""
     import json
 
     from model.inference import load_config
@@ -243,7 +254,8 @@ def adapt_and_export(
 
     t0 = time.perf_counter()
     base_cfg = load_config(base)
-    crops = harvest(cfg, base_cfg.path, on_harvest)
+    if crops is None:
+        crops = harvest(cfg, base_cfg.path, on_harvest)
     harvest_s = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_dir / "page_crops.npz", x=crops.x, y=crops.y)
