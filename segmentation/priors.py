@@ -57,6 +57,11 @@ def noise_prior(box: Box, href: float) -> float:
     return float(np.log(0.5)) if box[3] < 0.5 * href else float(np.log(0.01))
 
 
+#: A piece under this share of the string's height is no digit of its own (a speck, a remnant of
+#: a box's side): the classifier sees it enlarged to a digit's size and reads a sure 1.
+SHORT_PIECE = 0.35
+
+
 def shape_prior(box: Box, href: float) -> float:
     """Log-prior that a piece this size is a whole digit in a string of ``href``-tall digits.
 
@@ -69,6 +74,8 @@ def shape_prior(box: Box, href: float) -> float:
     prior = 0.0
     if r < 0.7:
         prior += 4.0 * float(np.log(max(r, 0.05) / 0.7))
+    if r < SHORT_PIECE:
+        prior += 12.0 * float(np.log(max(r, 0.05) / SHORT_PIECE))
     if w > 1.25 * h and w > 1.25 * href:
         prior += 2.0 * float(np.log(1.25 * max(h, href) / w))
     return prior

@@ -39,6 +39,8 @@ EDGE_MARGIN = 0.01  # the picture's rim the fallback's ink box leaves out (a sha
 PAGE_FEATURES = 600
 RECALL_OFFSET = 10  # the binarisation offset for the form's ink found on the page (18 elsewhere)
 RECALL_REACH = 1  # px at the working size: print found this near where the fit puts it counts
+RECALL_SHARE = 0.2  # print faint on the form counts as found at this share of its own contrast
+RECALL_FLOOR = 4  # ... but never under this contrast (the paper's grain)
 RETRY_FEATURES = 1500
 TEMPLATE_FEATURES = 700
 
@@ -75,6 +77,13 @@ def _binarise_small(image: Grey, offset: int = 18) -> npt.NDArray[np.bool_]:
     return cv2.adaptiveThreshold(
         image, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 15, offset
     ).astype(bool)
+
+
+def _contrast(image: Grey) -> Grey:
+    """How much darker each pixel is than its neighbourhood's mean (``_binarise_small``'s test:
+    ink at ``offset`` is contrast above it), 0 where lighter."""
+    mean = cv2.blur(image, (15, 15), borderType=cv2.BORDER_REPLICATE)
+    return cv2.subtract(mean, image)
 
 
 def prepare(t: Template) -> _Prep:
@@ -155,11 +164,14 @@ def verify(work: Grey, t: Template, h_work: Mat) -> float:
         borderValue=255,
     )
     raw = _binarise_small(aligned)
-    # Found where expected: fainter ink counts (thin grey rules fade at the working size).
-    faint = _binarise_small(aligned, RECALL_OFFSET).astype(np.uint8)
+    # Found where expected: fainter ink counts (thin grey rules fade at the working size), and
+    # print that is faint on the form itself (light grey combs, dropout colours) is looked for
+    # in proportion to its own contrast there.
     reach = 2 * RECALL_REACH + 1
-    page_ink = cv2.dilate(faint, np.ones((reach, reach), np.uint8))
-    recall = int(np.count_nonzero(page_ink[prep.ink])) / prep.ink_count
+    found = cv2.dilate(_contrast(aligned), np.ones((reach, reach), np.uint8))[prep.ink]
+    own = _contrast(prep.work)[prep.ink].astype(np.float32)
+    need = np.minimum(RECALL_OFFSET, np.maximum(RECALL_FLOOR, RECALL_SHARE * own))
+    recall = int(np.count_nonzero(found > need)) / prep.ink_count
     inside = cv2.warpPerspective(
         np.ones(work.shape, np.uint8),
         h_work,
