@@ -27,6 +27,9 @@ CAPTION_SIZE = 0.5
 #: size of print (row numbers, printed amounts beside fields): a person looks.
 PRINT_SIZE = 0.6
 PRINT_SIZED = "print_sized"
+#: A lone character has no neighbours to vouch for it: under this share it is print-sized too
+#: (a unit's or a currency's bold glyph beside a box reads as a sure 8).
+LONE_PRINT_SIZE = 0.7
 #: The page's handwriting height is this percentile of its sure strings' heights.
 HANDWRITING_QUANTILE = 75
 #: One or two "digits" under this share of that height are dust, however they read.
@@ -103,7 +106,7 @@ def handwriting_only(
             and not (_ones(f) and h > RULE_SIZE * ref)
         ]
         for h, f in kept:  # sure, but the size of print: a row number, a printed amount
-            if h < PRINT_SIZE * ref:
+            if h < (LONE_PRINT_SIZE if len(f.value) == 1 else PRINT_SIZE) * ref:
                 f.flag(PRINT_SIZED)
             lone = LONE_STROKE if f.value == "1" else LONE_LARGE
             if len(f.value) == 1 and h > LONE_STROKE_SIZE * ref:

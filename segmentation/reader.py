@@ -266,8 +266,15 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
     sh = image.shape[0]
     if turned:  # read the page a quarter turn clockwise; boxes are turned back below
         image = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
-        ink = cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
-        rules = cv2.rotate(rules, cv2.ROTATE_90_CLOCKWISE)
+        raw = cv2.rotate(raw, cv2.ROTATE_90_CLOCKWISE)
+        if faint is not None:  # a quarter turn makes the vertical lines horizontal
+            faint = (
+                cv2.rotate(faint[1], cv2.ROTATE_90_CLOCKWISE),
+                cv2.rotate(faint[0], cv2.ROTATE_90_CLOCKWISE),
+            )
+        # The rules found again the right way round: combs, ticks and a box's inner sides
+        # are looked for across the writing, and would be missed along it.
+        ink, rules = split_rules(raw, photo=not page_sized, faint=faint)
         comps = None  # labelled anew, turned
     strings = find_strings(image, ink=ink, comps=comps, rules=rules)
     tall = float(np.median([s.digit_height for s in strings])) if strings else 0.0

@@ -261,3 +261,21 @@ def test_one_gap_much_wider_than_the_others_goes_to_review() -> None:
     assert not wide_gap(row([100, 200]))  # two characters: no other gap to compare with
     out = handwriting_only([60.0, 60.0], [two_numbers, comb])
     assert [f.reasons for f in out] == [[WIDE_GAP], []]
+
+
+@pytest.mark.parametrize(
+    ("value", "height", "flagged"),
+    [("8", 38.0, True), ("8", 45.0, False), ("38", 38.0, False), ("38", 33.0, True)],
+    ids=["lone-print", "lone-handwriting", "pair-at-0.63", "pair-under-0.6"],
+)
+def test_a_lone_character_under_the_handwriting_is_print_sized_sooner(
+    value: str, height: float, flagged: bool
+) -> None:
+    """A printed unit's bold glyph beside a box read as a sure 8, at 0.63 of the handwriting:
+    a lone character has no neighbours to vouch for it, so it counts as print up to 0.7; a
+    string of two stays at 0.6."""
+    heights, values = [60.0, 60.0, height], ["123", "4567", value]
+    fields = [FieldResult(f"s{i}", v, 0.99, (0, 0, 10, 10)) for i, v in enumerate(values)]
+    out = handwriting_only(heights, fields)
+    assert (PRINT_SIZED in out[-1].reasons) is flagged
+    assert PRINT_SIZED not in out[0].reasons

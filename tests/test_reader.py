@@ -669,3 +669,26 @@ def test_a_number_in_a_comb_is_read_a_digit_a_cell_either_way_up() -> None:
         assert turned.cells == [(n - j, n - i) for i, j in reversed(comb.cells)]
         values = [f.value for f in assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))]
         assert values == ["10101"]
+
+
+@pytest.mark.parametrize("turns", [0, 1, 3])
+def test_a_comb_on_a_page_turned_sideways_is_found_the_right_way_round(turns: int) -> None:
+    """A page fed a quarter turn is read turned upright, and its printed structure is looked
+    for after the turn: a half-height comb's dividers rise from its floor across the writing,
+    as the finders expect, and are not read as 1s between the digits (they were: 000 -> 01010)."""
+    ink = np.zeros((1100, 900), np.uint8)
+    texts = ["0000", "000", "00000", "0000"]
+    for j, text in enumerate(texts):
+        row, x0, cw = 200 + 220 * j, 200, 80
+        cv2.rectangle(ink, (x0, row - 80), (x0 + len(text) * cw, row), 255, 3)
+        for i in range(1, len(text)):
+            cv2.line(ink, (x0 + cw * i, row), (x0 + cw * i, row - 40), 255, 3)
+        for i, ch in enumerate(text):
+            shape = draw(ch, h=50)[20:70]
+            shape = shape[:, np.flatnonzero(shape.any(axis=0))]
+            x = x0 + cw * i + (cw - shape.shape[1]) // 2
+            ink[row - 65 : row - 15, x : x + shape.shape[1]] |= shape
+    page = Page(1, np.ascontiguousarray(np.rot90(255 - ink, turns)))
+    seg = segment_page(page, None)
+    values = sorted(f.value for f in assemble_page(seg, ShapeClassifier().predict_proba(seg.crops)))
+    assert values == sorted(texts)
