@@ -23,6 +23,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus.writers import Writer
@@ -55,17 +57,18 @@ def corpus_crops(
     return Harvest.join(parts)
 
 
-def _corpus_job(family: str, seeds: list[int], base: str) -> Harvest:
+def _corpus_job(family: str, seeds: list[int], base: str, kinds: list[str]) -> Harvest:
     """One harvest job in a worker process: training writers, a one-thread classifier."""
     from bench.corpus.writers import make_writer
     from model.inference import Recognizer
 
     classifier = Recognizer(Path(base), num_threads=1)
-    writers = [make_writer("mnist", "train"), make_writer("fonts", "train")]
-    return corpus_crops(family, seeds, classifier, writers)
+    return corpus_crops(family, seeds, classifier, [make_writer(k, "train") for k in kinds])
 
 
-def harvest_corpus(pages_per_family: int, base: str, workers: int, chunk: int) -> Harvest:
+def harvest_corpus(
+    pages_per_family: int, base: str, workers: int, chunk: int, kinds: list[str]
+) -> Harvest:
     from bench.corpus.layouts import FAMILIES
 
     jobs = [
@@ -78,13 +81,33 @@ def harvest_corpus(pages_per_family: int, base: str, workers: int, chunk: int) -
     done = 0
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {pool.submit(_corpus_job, f, seeds, base): i for i, (f, seeds) in enumerate(jobs)}
+        futures = {
+            pool.submit(_corpus_job, f, seeds, base, kinds): i for i, (f, seeds) in enumerate(jobs)
+        }
         for fut in as_completed(futures):
             i = futures[fut]
             parts[i] = fut.result()
             done += len(jobs[i][1])
             print(f"  corpus pages {done}/{total}", file=sys.stderr, flush=True)
     return Harvest.join([parts[i] for i in range(len(jobs))])
+
+
+#: Digits that upside down are no digit (a 3 turned is an E, a 4 an h, a 7 an L). 0, 1 and 8
+#: turn into themselves, 6 and 9 into each other; a 2 or a 5 written as a Z or an S turns into
+#: itself too.
+TURNED_NOT_DIGITS = (3, 4, 7)
+
+
+def turned_rejects(crops: Harvest, n: int, seed: int) -> Harvest:
+    """``n`` of the reader's crops of ``TURNED_NOT_DIGITS`` turned half round, labelled not a
+    digit: a page read the wrong way up should read as junk, not as sure digits (the
+    template-free way-up vote compares the two readings)."""
+    from digitize.types import NOT_A_DIGIT
+
+    pool = np.flatnonzero(np.isin(crops.y, TURNED_NOT_DIGITS))
+    pick = np.random.default_rng(seed).choice(pool, size=min(n, len(pool)), replace=False)
+    x = np.ascontiguousarray(crops.x[np.sort(pick)][:, ::-1, ::-1])
+    return Harvest(x, np.full(len(x), NOT_A_DIGIT, np.int64), 0, 0, 0)
 
 
 def main() -> None:
@@ -97,6 +120,15 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=20)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--font-digits", type=int, default=0)
+    ap.add_argument("--writers", default="mnist,fonts", help="training writers, in turn")
+    ap.add_argument("--extra-crops", help="an .npz of labelled crops (x, y) saved by a harvest")
+    ap.add_argument("--corpus-crops", help="the corpus_crops.npz of an earlier run: no harvest")
+    ap.add_argument(
+        "--turned-rejects",
+        type=int,
+        default=0,
+        help="this many corpus crops of 3, 4 and 7 turned upside down, taught as not a digit",
+    )
     args = ap.parse_args()
 
     from model.inference import load_config
@@ -110,13 +142,25 @@ def main() -> None:
         font_digits=args.font_digits,
     )
     t = time.perf_counter()
-    parts = [harvest_corpus(args.pages_per_family, str(base), args.workers, args.chunk)]
-    print(
-        f"corpus harvest: {len(parts[0].y)} crops, {parts[0].misread} misread, "
-        f"{time.perf_counter() - t:.0f} s",
-        file=sys.stderr,
-        flush=True,
-    )
+    if args.corpus_crops:  # a harvest saved by an earlier run
+        saved = np.load(args.corpus_crops)
+        parts = [Harvest(saved["x"], saved["y"], 0, 0, 0)]
+    else:
+        kinds = args.writers.split(",")
+        parts = [harvest_corpus(args.pages_per_family, str(base), args.workers, args.chunk, kinds)]
+        print(
+            f"corpus harvest: {len(parts[0].y)} crops, {parts[0].misread} misread, "
+            f"{time.perf_counter() - t:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(Path(args.out, "corpus_crops.npz"), x=parts[0].x, y=parts[0].y)
+    if args.turned_rejects:
+        parts.append(turned_rejects(parts[0], args.turned_rejects, seed=cfg.seed))
+    if args.extra_crops:
+        saved = np.load(args.extra_crops)
+        parts.append(Harvest(saved["x"], saved["y"], 0, 0, 0))
     if args.generator_pages:
         parts.append(harvest(cfg, base, lambda d, n: print(f"  forms {d}/{n}", file=sys.stderr)))
     crops = Harvest.join(parts)

@@ -38,3 +38,18 @@ def test_crops_are_the_readers_labelled_with_what_was_written(
     swapped = corpus_crops("boxes", seeds, swapped_recognizer, w)  # type: ignore[arg-type]
     ones = int(np.isin(h.y, [1, 7]).sum())
     assert ones > 0 and swapped.misread > h.misread
+
+
+def test_turned_rejects_are_threes_fours_and_sevens_upside_down_taught_as_no_digit() -> None:
+    from bench.adapt_corpus import TURNED_NOT_DIGITS, turned_rejects
+    from digitize.types import NOT_A_DIGIT
+    from model.training.adapt import Harvest
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 28, 28)).astype(np.float32)
+    y = np.arange(40, dtype=np.int64) % 10
+    h = turned_rejects(Harvest(x, y, 0, 0, 0), 8, seed=1)
+    assert len(h.y) == 8 and (h.y == NOT_A_DIGIT).all()
+    sources = [np.flatnonzero((x[:, ::-1, ::-1] == t).all(axis=(1, 2)))[0] for t in h.x]
+    assert all(int(y[i]) in TURNED_NOT_DIGITS for i in sources)
+    assert len(turned_rejects(Harvest(x, y, 0, 0, 0), 100, seed=1).y) == 12  # all there are
