@@ -40,6 +40,16 @@ def _sure(r: FieldResult) -> bool:
     return bool(r.value) and r.confidence >= SURE
 
 
+#: Digits that upside down read as themselves: a string of these says little about its way up.
+SELF_TURNING = frozenset("018")
+
+
+def _turns_into_itself(a: FieldResult, b: FieldResult) -> bool:
+    """Both readings made of 0s, 1s and 8s only (a ring and a stroke read "0" one way and "01"
+    the other): what differs is where the cuts fell, not which way up the writing is."""
+    return set(a.value) <= SELF_TURNING and set(b.value) <= SELF_TURNING
+
+
 def flip_gain(
     plans: Sequence[Sized], upright: list[FieldResult], turned: list[FieldResult]
 ) -> float:
@@ -52,12 +62,13 @@ def flip_gain(
     and would leave every number out). Each string's say is at most ``FLIP_VOTE_MAX``
     (log-likelihood): a caption read as junk one way and as something the other must not
     outvote the numbers. A string that reads the same both ways (a check box read as 0, a
-    rule as 1) cannot tell which way up the page is, and has no vote.
+    rule as 1), or as 0s, 1s and 8s both ways, cannot tell which way up the page is, and has
+    no vote.
     """
     voters = [
         (fp, a, b)
         for fp, a, b in zip(plans, upright, turned, strict=True)
-        if (_sure(a) or _sure(b)) and a.value != b.value
+        if (_sure(a) or _sure(b)) and a.value != b.value and not _turns_into_itself(a, b)
     ]
     # A rule reads as 1s (or as nothing one way): it must not set the yardstick.
     tallest = max(
