@@ -40,8 +40,10 @@ def _sure(r: FieldResult) -> bool:
     return bool(r.value) and r.confidence >= SURE
 
 
-#: Digits that upside down read as themselves: a string of these says little about its way up.
+#: Digits that upside down read as themselves: a string of these says little about its way up,
+#: and has at most this say.
 SELF_TURNING = frozenset("018")
+SELF_TURNING_VOTE_MAX = 1.0
 
 
 def _turns_into_itself(a: FieldResult, b: FieldResult) -> bool:
@@ -62,13 +64,13 @@ def flip_gain(
     and would leave every number out). Each string's say is at most ``FLIP_VOTE_MAX``
     (log-likelihood): a caption read as junk one way and as something the other must not
     outvote the numbers. A string that reads the same both ways (a check box read as 0, a
-    rule as 1), or as 0s, 1s and 8s both ways, cannot tell which way up the page is, and has
-    no vote.
+    rule as 1) cannot tell which way up the page is, and has no vote; one read as 0s, 1s and 8s
+    both ways tells little, and has at most ``SELF_TURNING_VOTE_MAX``.
     """
     voters = [
         (fp, a, b)
         for fp, a, b in zip(plans, upright, turned, strict=True)
-        if (_sure(a) or _sure(b)) and a.value != b.value and not _turns_into_itself(a, b)
+        if (_sure(a) or _sure(b)) and a.value != b.value
     ]
     # A rule reads as 1s (or as nothing one way): it must not set the yardstick.
     tallest = max(
@@ -78,7 +80,8 @@ def flip_gain(
     for fp, a, b in voters:
         if fp.digit_height >= 0.5 * tallest:
             say = float(np.log(max(b.confidence, 1e-30)) - np.log(max(a.confidence, 1e-30)))
-            gain += min(FLIP_VOTE_MAX, max(-FLIP_VOTE_MAX, say))
+            most = SELF_TURNING_VOTE_MAX if _turns_into_itself(a, b) else FLIP_VOTE_MAX
+            gain += min(most, max(-most, say))
     return gain
 
 
