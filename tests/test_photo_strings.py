@@ -62,7 +62,8 @@ def test_photo_set_read(recognizer: DigitClassifier) -> None:
 def test_amounts_with_chained_zeros_read(recognizer: DigitClassifier) -> None:
     """Close-ups of amounts whose zeros overlap, loops crossing loops (``make_chains``, digits
     of the committed MNIST sample): cuts between the loops and seams kept out of them read 34
-    of these 40 (25 cutting through the crossings, as before)."""
+    of these 40 with the network of 2026-12-06 and 30 with the corpus-adapted one, which reads
+    more of 300 such amounts (57.7 against 56.7 %); cutting through the crossings read 25."""
     from bench.photos import encode_jpeg, make_chains
 
     with np.load(Path(__file__).parent / "data" / "mnist_sample.npz") as d:
@@ -72,7 +73,7 @@ def test_amounts_with_chained_zeros_read(recognizer: DigitClassifier) -> None:
     for p in make_chains(x, y, 40, seed=5):
         (page,) = load_pages(encode_jpeg(p.image, np.random.default_rng(0)), "chain.jpg")
         right += read_photo(page, recognizer, Settings()).value == p.label
-    assert right >= 31, f"{right} of 40 read"
+    assert right >= 29, f"{right} of 40 read"
 
 
 def test_cli_json_and_show(recognizer: DigitClassifier, tmp_path: Path) -> None:
