@@ -34,7 +34,7 @@ from segmentation.constrain import constrains
 from segmentation.faint_rules import faint_rules
 from segmentation.free_filters import INK_BESIDE, LINE_PIECE_REACH, handwriting_only, ink_beside
 from segmentation.freeform import components, find_strings, touches, vertical_text
-from segmentation.imageops import Components, fit
+from segmentation.imageops import fit
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
 from segmentation.printed_rules import split_rules
 from segmentation.review_flags import rule_reasons
@@ -260,9 +260,10 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
         darkness = darkness_bytes(image, polarity=dark)
         raw = threshold_darkness(darkness)
     faint = faint_rules(darkness, raw) if page_sized else None
-    ink, rules = split_rules(raw, photo=not page_sized, faint=faint)
-    comps: Components | None = components(ink)
-    turned = vertical_text(ink, comps)
+    # Which way the lines run, judged on all the ink (on 120 corpus pages, as on the ink without
+    # the rules): the rules are then split the right way round, once. Combs, ticks and a box's
+    # inner sides are looked for across the writing, and would be missed along it.
+    turned = vertical_text(raw)
     sh = image.shape[0]
     if turned:  # read the page a quarter turn clockwise; boxes are turned back below
         image = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
@@ -272,10 +273,8 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
                 cv2.rotate(faint[1], cv2.ROTATE_90_CLOCKWISE),
                 cv2.rotate(faint[0], cv2.ROTATE_90_CLOCKWISE),
             )
-        # The rules found again the right way round: combs, ticks and a box's inner sides
-        # are looked for across the writing, and would be missed along it.
-        ink, rules = split_rules(raw, photo=not page_sized, faint=faint)
-        comps = None  # labelled anew, turned
+    ink, rules = split_rules(raw, photo=not page_sized, faint=faint)
+    comps = components(ink)
     strings = find_strings(image, ink=ink, comps=comps, rules=rules)
     tall = float(np.median([s.digit_height for s in strings])) if strings else 0.0
     for k, s in enumerate(strings, start=1):
