@@ -67,6 +67,8 @@ class _Prep:
     descriptors: npt.NDArray[np.uint8] | None
     ink: npt.NDArray[np.bool_]
     ink_count: int
+    #: Per pixel of ``ink``: the contrast at which the page shows it (``verify``'s recall).
+    ink_need: npt.NDArray[np.float32]
     other: npt.NDArray[np.bool_]  # neither printed ink (dilated) nor a field: ink here is foreign
     refine_img: Grey
     refine_scale: float
@@ -84,6 +86,15 @@ def _contrast(image: Grey) -> Grey:
     ink at ``offset`` is contrast above it), 0 where lighter."""
     mean = cv2.blur(image, (15, 15), borderType=cv2.BORDER_REPLICATE)
     return cv2.subtract(mean, image)
+
+
+def _recall_need(work: Grey, ink: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
+    """The contrast each pixel of the form's print must show on a page to count as found:
+    ``RECALL_OFFSET``, or ``RECALL_SHARE`` of its own contrast on the form where that is
+    less (print faint on the form itself: light grey combs, dropout colours), never under
+    ``RECALL_FLOOR``."""
+    own = _contrast(work)[ink].astype(np.float32)
+    return np.minimum(RECALL_OFFSET, np.maximum(RECALL_FLOOR, RECALL_SHARE * own))
 
 
 def prepare(t: Template) -> _Prep:
@@ -110,6 +121,7 @@ def prepare(t: Template) -> _Prep:
             desc,
             ink,
             max(int(ink.sum()), 1),
+            _recall_need(work, ink),
             other,
             ref_img,
             rs,
@@ -165,13 +177,10 @@ def verify(work: Grey, t: Template, h_work: Mat) -> float:
     )
     raw = _binarise_small(aligned)
     # Found where expected: fainter ink counts (thin grey rules fade at the working size), and
-    # print that is faint on the form itself (light grey combs, dropout colours) is looked for
-    # in proportion to its own contrast there.
+    # print faint on the form itself is looked for in proportion to its own contrast there.
     reach = 2 * RECALL_REACH + 1
     found = cv2.dilate(_contrast(aligned), np.ones((reach, reach), np.uint8))[prep.ink]
-    own = _contrast(prep.work)[prep.ink].astype(np.float32)
-    need = np.minimum(RECALL_OFFSET, np.maximum(RECALL_FLOOR, RECALL_SHARE * own))
-    recall = int(np.count_nonzero(found > need)) / prep.ink_count
+    recall = int(np.count_nonzero(found > prep.ink_need)) / prep.ink_count
     inside = cv2.warpPerspective(
         np.ones(work.shape, np.uint8),
         h_work,
