@@ -23,7 +23,7 @@ import numpy.typing as npt
 from digitize.types import Box
 from segmentation.cuts import MIN_APART, between_loops, cut_positions, holes, seams
 from segmentation.imageops import components_with_stats, grouped
-from segmentation.priors import loops_prior, merge_prior, noise_prior, shape_prior
+from segmentation.priors import noise_prior, piece_prior
 
 Mask = npt.NDArray[np.bool_]
 
@@ -358,8 +358,7 @@ def plan(
             if j - i > 1 and (box[2] > MAX_WIDTH * href or box[3] > 1.8 * href):
                 break
             box, m = join(parts[i:j], box)
-            prior = shape_prior(box, href) + merge_prior(segs, parts[i:j])
-            prior += loops_prior(parts[i + 1 : j])
+            prior = piece_prior(box, href, segs, parts[i:j])
             pieces.append(Piece(i, j, box, m, None, prior, noise_prior(box, href)))
     # The uncut hypothesis of every blob, however many segments it was cut into.
     spans = {(p.start, p.end) for p in pieces}
@@ -368,7 +367,7 @@ def plan(
         i, j = idx[0], idx[-1] + 1
         if (i, j) not in spans:
             box, m = join(parts[i:j])
-            prior = shape_prior(box, href) + loops_prior(parts[i + 1 : j])
+            prior = piece_prior(box, href, segs, parts[i:j])  # one blob: nothing joined
             pieces.append(Piece(i, j, box, m, None, prior, noise_prior(box, href)))
     return Plan(parts, pieces, spilled)
 

@@ -1,8 +1,9 @@
 """Log-priors of a candidate piece being one digit, which the path search adds to its score.
 
 A piece's size next to its neighbours (``shape_prior``), blobs side by side joined
-(``merge_prior``), loops side by side that a cut parts (``loops_prior``), and being a stray mark
-(``noise_prior``): what a string's layout says before the classifier looks.
+(``merge_prior``), loops side by side that a cut parts (``loops_prior``), the three together
+(``piece_prior``), and being a stray mark (``noise_prior``): what a string's layout says before
+the classifier looks.
 """
 
 from __future__ import annotations
@@ -79,3 +80,9 @@ def shape_prior(box: Box, href: float) -> float:
     if w > 1.25 * h and w > 1.25 * href:
         prior += 2.0 * float(np.log(1.25 * max(h, href) / w))
     return prior
+
+
+def piece_prior(box: Box, href: float, blobs: list[Segment], parts: list[Segment]) -> float:
+    """The log-prior of the segments ``parts`` (cut from ``blobs``) joined into one digit whose
+    box is ``box``: its size, the blobs it joins side by side, the loops it holds side by side."""
+    return shape_prior(box, href) + merge_prior(blobs, parts) + loops_prior(parts[1:])
