@@ -107,6 +107,12 @@ def comb_ticks(ink: U8, horiz: U8) -> U8:
     lab_r = sparse_labels(horiz, box)
     n, lab, st, _ = sparse_components(stubs[box])
     res = out[box]
+
+    def take(i: int) -> None:
+        """Stroke ``i`` is a comb's divider: its ink goes to the result."""
+        x, y, bw, bh, _ = st[i]
+        res[y : y + bh, x : x + bw][lab[y : y + bh, x : x + bw] == i] = 255
+
     by_rule: dict[int, list[int]] = {}
     for i in range(1, n):
         x, y, bw, bh, _ = st[i]
@@ -121,10 +127,9 @@ def comb_ticks(ink: U8, horiz: U8) -> U8:
             if near[y : y + bh, x : x + bw][sel].any():
                 by_rule.setdefault(rule, []).append(i)
         elif _spans(lab_r, x, y, bw, bh):
-            res[y : y + bh, x : x + bw][sel] = 255  # from one rule to the next: a divider
+            take(i)  # from one rule to the next: a divider
     for i in _broken_dividers(by_rule, st, lab_r, x0):
-        x, y, bw, bh, _ = st[i]
-        res[y : y + bh, x : x + bw][lab[y : y + bh, x : x + bw] == i] = 255
+        take(i)
     for members in by_rule.values():
         if len(members) < MIN_TICKS:
             continue
@@ -145,6 +150,5 @@ def comb_ticks(ink: U8, horiz: U8) -> U8:
             x, y, bw, bh, _ = st[i]
             centre = x + bw / 2
             if np.min(np.abs(((centre - xs[0]) / gap) - np.round((centre - xs[0]) / gap))) <= 0.15:
-                sel = lab[y : y + bh, x : x + bw] == i
-                res[y : y + bh, x : x + bw][sel] = 255
+                take(i)
     return out
