@@ -62,6 +62,14 @@ class FitRecorder:
         return out
 
 
+def lead(fits: list[tuple[str, float, str]], right: str) -> list[float]:
+    """How far the best fit of the ``right`` template came above the best of the others tried
+    beside it on one page (``[]`` when either was not tried)."""
+    right_q = [q for name, q, _ in fits if name == right]
+    look_q = [q for name, q, _ in fits if name != right]
+    return [max(right_q) - max(look_q)] if right_q and look_q else []
+
+
 def closest_wrong(wrong: list[tuple[str, float, str]]) -> str:
     """Per path, the highest quality a wrong template reached against the floor that refuses it."""
     parts = []
@@ -105,11 +113,7 @@ def corpus_run(per_family: int) -> None:
             t0 = time.thread_time()
             reg = identify(page, own)
             times.append((time.thread_time() - t0) * 1000)
-            fits = recorder.take()
-            right_q = [q for name, q, _ in fits if name == f"{family}_{seed}"]
-            look_q = [q for name, q, _ in fits if name != f"{family}_{seed}"]
-            if right_q and look_q:
-                leads.append(max(right_q) - max(look_q))
+            leads += lead(recorder.take(), f"{family}_{seed}")
             if reg is None:
                 counts["none"] += 1
             elif reg.template.name != f"{family}_{seed}":
@@ -181,11 +185,7 @@ def main() -> None:
         t0 = time.thread_time()
         reg = identify(Page(1, sp.image), templates)
         times.append((time.thread_time() - t0) * 1000)
-        fits = recorder.take()
-        right_q = [q for t_name, q, _ in fits if t_name == name]
-        look_q = [q for t_name, q, _ in fits if t_name != name]
-        if right_q and look_q:
-            leads.append(max(right_q) - max(look_q))
+        leads += lead(recorder.take(), name)
         if reg is None:
             fails.append((i, name, "none", sp.effects))
             continue
