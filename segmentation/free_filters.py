@@ -34,6 +34,9 @@ LONE_PRINT_SIZE = 0.7
 HANDWRITING_QUANTILE = 75
 #: One or two "digits" under this share of that height are dust, however they read.
 DUST_SIZE = 0.3
+#: A lone 1 (or 11) under this share is a short stroke: a comb's tick, a stub of a rule, a
+#: stamp's line, a check box's edge. A handwritten 1 stands as tall as the page's other digits.
+SHORT_ONES_SIZE = 0.5
 #: A string of 1s over this many times the handwriting height is a printed rule, not a number.
 RULE_SIZE = 2.5
 #: Thin strings of 1s, three or more on one straight line along the page's axes (within
@@ -103,6 +106,7 @@ def handwriting_only(
             for h, f in zip(heights, fields, strict=True)
             if (f.confidence >= CAPTION_CONFIDENCE or h >= CAPTION_SIZE * ref)
             and (len(f.value) > 2 or h >= DUST_SIZE * ref)
+            and not (_ones(f) and len(f.value) <= 2 and h < SHORT_ONES_SIZE * ref)
             and not (_ones(f) and h > RULE_SIZE * ref)
         ]
         for h, f in kept:  # sure, but the size of print: a row number, a printed amount

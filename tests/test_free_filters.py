@@ -279,3 +279,21 @@ def test_a_lone_character_under_the_handwriting_is_print_sized_sooner(
     out = handwriting_only(heights, fields)
     assert (PRINT_SIZED in out[-1].reasons) is flagged
     assert PRINT_SIZED not in out[0].reasons
+
+
+@pytest.mark.parametrize(
+    ("value", "height", "kept"),
+    [("1", 25.0, False), ("11", 25.0, False), ("1", 32.0, True), ("7", 25.0, True)],
+    ids=["short-one", "short-ones", "one-at-half", "short-seven"],
+)
+def test_a_lone_one_half_the_handwriting_is_a_tick_not_a_number(
+    value: str, height: float, kept: bool
+) -> None:
+    """A comb's end tick, a rule's stub or a check box's edge reads as a sure 1 at 0.3-0.45 of
+    the page's handwriting; a handwritten 1 stands as tall as the other digits. Other short
+    characters stay, as print-sized, for a person."""
+    heights, values = [60.0, 60.0, height], ["123", "4567", value]
+    fields = [FieldResult(f"s{i}", v, 0.999, (0, 0, 10, 10)) for i, v in enumerate(values)]
+    out = handwriting_only(heights, fields)
+    assert (fields[2] in out) is kept
+    assert fields[:2] == out[:2]
