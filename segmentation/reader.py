@@ -268,14 +268,13 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
     if turned:  # read the page a quarter turn clockwise; boxes are turned back below
         image = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
         raw = cv2.rotate(raw, cv2.ROTATE_90_CLOCKWISE)
-        if faint is not None:  # a quarter turn makes the vertical lines horizontal
-            faint = (
-                cv2.rotate(faint[1], cv2.ROTATE_90_CLOCKWISE),
-                cv2.rotate(faint[0], cv2.ROTATE_90_CLOCKWISE),
-            )
-    ink, rules = split_rules(raw, photo=not page_sized, faint=faint)
+        if faint is not None:
+            faint = faint.quarter_turned()
+    ink, rules = split_rules(raw, photo=not page_sized, faint=faint and faint[:2])
     comps = components(ink)
-    strings = find_strings(image, ink=ink, comps=comps, rules=rules)
+    # A faint column line parts the cells' numbers even where it left no ink to remove.
+    walls = rules if faint is None else rules | faint.vertical_lines
+    strings = find_strings(image, ink=ink, comps=comps, rules=walls)
     tall = float(np.median([s.digit_height for s in strings])) if strings else 0.0
     for k, s in enumerate(strings, start=1):
         sx, sy = s.box[0], s.box[1]

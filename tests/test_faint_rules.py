@@ -32,7 +32,8 @@ def _page() -> tuple[np.ndarray, np.ndarray]:
 
 def test_a_faint_box_and_rule_are_found_and_the_writing_stays() -> None:
     darkness, ink = _page()
-    horiz, vert = faint_rules(darkness, ink)
+    found = faint_rules(darkness, ink)
+    horiz, vert = found.horizontal, found.vertical
     assert horiz[398:404, 320:880].any() and horiz[798:804, 200:1400].any()
     assert vert[420:500, 298:304].any()  # the box's side, a long run of its own
     assert not horiz[1195:1206].any()  # the dark rule is left to the pen-judging finders
@@ -53,5 +54,16 @@ def test_a_string_of_digits_is_no_faint_line() -> None:
         cv2.putText(page, "0", (200 + 45 * i, 700), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 150, 5)
     darkness = darkness_bytes(page, polarity=True)
     ink = threshold_darkness(darkness.copy())
-    horiz, vert = faint_rules(darkness, ink)
-    assert not horiz.any() and not vert.any()
+    found = faint_rules(darkness, ink)
+    assert not any(m.any() for m in found)
+
+
+def test_a_grey_line_that_left_no_ink_is_still_a_line() -> None:
+    """A table's light-grey column line does not binarise at all: no ink to remove, but the line
+    itself is found, to part the numbers written either side of it."""
+    darkness, ink = _page()
+    darkness[900:1500, 1200:1202] = 45  # no ink anywhere along it
+    found = faint_rules(darkness, ink)
+    assert found.vertical_lines[950:1450, 1198:1204].any()
+    assert not found.vertical[900:1190, 1190:1210].any()  # (the dark rule crosses at 1200)
+    assert (found.vertical <= found.vertical_lines).all()  # the ink taken lies on the lines

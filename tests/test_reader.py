@@ -692,3 +692,25 @@ def test_a_comb_on_a_page_turned_sideways_is_found_the_right_way_round(turns: in
     seg = segment_page(page, None)
     values = sorted(f.value for f in assemble_page(seg, ShapeClassifier().predict_proba(seg.crops)))
     assert values == sorted(texts)
+
+
+@pytest.mark.parametrize("grey", [215, 120], ids=["faint-table", "dark-table"])
+def test_numbers_either_side_of_a_tables_column_line_stay_apart(grey: int) -> None:
+    """A table ruled in light grey binarises to nothing, yet its column line parts the numbers
+    written close to it on either side (they had read as one: 101 | 010 -> 101010)."""
+    img = np.full((1400, 1000), 250, np.uint8)
+    for y in (300, 420, 540):
+        cv2.line(img, (100, y), (900, y), grey, 2)
+    for x in (100, 500, 900):
+        cv2.line(img, (x, 300), (x, 540), grey, 2)
+    for row, pair in enumerate((("101", "010"), ("0110", "00"))):
+        y = 310 + 120 * row
+        for text, left in zip(pair, (True, False), strict=True):
+            ink = draw(text, h=60)
+            cols = np.flatnonzero(ink.any(axis=0))
+            ink = ink[:, cols[0] : cols[-1] + 1]
+            x = 500 - 14 - ink.shape[1] if left else 514
+            img[y : y + ink.shape[0], x : x + ink.shape[1]][ink > 0] = 30
+    seg = segment_page(Page(1, img), None)
+    values = [f.value for f in assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))]
+    assert sorted(values) == sorted(["101", "010", "0110", "00"])
