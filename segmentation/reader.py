@@ -39,7 +39,7 @@ from segmentation.oversegment import Piece, Segment, cut_nodes, plan
 from segmentation.printed_rules import split_rules
 from segmentation.review_flags import rule_reasons
 from segmentation.strokes import mnist_crops
-from segmentation.way_up import choose_way_up
+from segmentation.way_up import choose_way_up, print_lean
 
 Mask = npt.NDArray[np.bool_]
 
@@ -108,6 +108,8 @@ class PageSegmentation:
     timings_ms: dict[str, float] = field(default_factory=dict)
     #: Template-free: the same candidates read upside down (crops turned 180°).
     flipped: list[FieldPlan] = field(default_factory=list)
+    #: Template-free: how upright the page's print stands (``way_up.print_lean``).
+    print_lean: float = 0.0
 
 
 def _clip(box: Box, width: int, height: int) -> Box:
@@ -236,7 +238,8 @@ def _template_fields(
         )
 
 
-def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
+def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> float:
+    """Plans and inks of every string of the page; returns its print's ``print_lean``."""
     image, scale = fit(page.image, FREE_MAX_SIDE)
     dark = dark_ink(image)  # the page's polarity, which turning it a few degrees keeps
     # The darkness is kept: a faint printed line is looked for in it (``faint_rules``).
@@ -275,6 +278,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
     # A faint column line parts the cells' numbers even where it left no ink to remove.
     walls = rules if faint is None else rules | faint.vertical_lines
     strings = find_strings(image, ink=ink, comps=comps, rules=walls)
+    lean = print_lean([(s.box, s.ink) for s in strings])
     tall = float(np.median([s.digit_height for s in strings])) if strings else 0.0
     for k, s in enumerate(strings, start=1):
         sx, sy = s.box[0], s.box[1]
@@ -324,6 +328,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> None:
             beside_line=on_rules
             or touches(s, rules, max(2, round(LINE_PIECE_REACH * s.digit_height))),
         )
+    return lean
 
 
 def _upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
@@ -360,16 +365,17 @@ def segment_page(page: Page, registration: Registration | None) -> PageSegmentat
     plans: list[FieldPlan] = []
     inks: list[Mask] = []  # every candidate's ink, in crop order
     flipped: list[FieldPlan] = []
+    lean = 0.0
     if registration is not None:
         _template_fields(page, registration, plans, inks)
     else:
-        _free_fields(page, plans, inks)
+        lean = _free_fields(page, plans, inks)
         # Which way up is decided by recognition: the same pieces turned half round.
         flipped = _upside_down(plans, len(inks))
     arr = mnist_crops(inks)
     if registration is None:
         arr = np.concatenate([arr, arr[:, ::-1, ::-1]])
-    return PageSegmentation(page, registration, plans, arr, flipped=flipped)
+    return PageSegmentation(page, registration, plans, arr, flipped=flipped, print_lean=lean)
 
 
 def assemble_field(
@@ -456,7 +462,7 @@ def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> lis
         plans = seg.fields
         if seg.flipped:
             turned = [assemble_field(fp, probs, seg.page.image) for fp in seg.flipped]
-            out, plans = choose_way_up(seg.fields, out, seg.flipped, turned)
+            out, plans = choose_way_up(seg.fields, out, seg.flipped, turned, seg.print_lean)
         heights = [fp.digit_height for fp in plans]
         near = [fp.beside_line for fp in plans]
         out = [f for f in handwriting_only(heights, out, near) if f.value]

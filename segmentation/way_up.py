@@ -4,6 +4,8 @@ Every string is read both upright and upside down from the same crops; the page 
 handwritten strings read likelier turned (``flip_gain`` over ``FLIP_MARGIN``). Some numbers read
 as sure numbers either way (86 and 98, 988 and 886, 1001): on a page whose vote came close, such
 a string goes to review (``WAY_UP_IN_DOUBT``), since a wrong turn reads it wrong with confidence.
+The page's print has a say too (``print_lean``): Latin print rises above its lines more than it
+hangs below them.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
-from digitize.types import FieldResult
+from digitize.types import Box, FieldResult
 
 #: An upside-down reading must beat the upright one by this much (log-likelihood) to be taken.
 FLIP_MARGIN = 1.0
@@ -52,8 +55,42 @@ def _turns_into_itself(a: FieldResult, b: FieldResult) -> bool:
     return set(a.value) <= SELF_TURNING and set(b.value) <= SELF_TURNING
 
 
+#: A text line this many times as long as it is high or more, and at most ``PRINT_LINE_SIZE`` of
+#: the page's tall strings (the 75th percentile of string heights), is a line of print.
+PRINT_LINE_ASPECT, PRINT_LINE_SIZE = 3.0, 0.6
+#: The print's say on turning the page: its lean times this, at most ``FLIP_VOTE_MAX``. On 120
+#: corpus pages (8 a family) the lean's sign was right on 114, and on all 97 where it was over
+#: 0.4 either way.
+PRINT_WEIGHT = 2.0
+
+
+def print_lean(lines: Sequence[tuple[Box, npt.NDArray[np.uint8]]]) -> float:
+    """How upright the page's print stands: log of (ink above its lines' x-height band + 1) over
+    (ink below it + 1), summed over the page's lines of print (``lines``: every text string's
+    box and ink). Capitals and ascenders (b, d, h, k, l, t) rise above the band far more often
+    than descenders (g, p, q, y) hang below it, so upside down the lean turns negative.
+    Handwritten numbers fill their height and are left out by size; 0 where there is no print.
+    """
+    heights = [b[3] for b, _ in lines]
+    if not heights:
+        return 0.0
+    tall = float(np.percentile(heights, 75))
+    above = below = 0.0
+    for (_, _, w, h), ink in lines:
+        if h < 6 or w < PRINT_LINE_ASPECT * h or h > PRINT_LINE_SIZE * tall:
+            continue
+        rows = (ink > 0).sum(axis=1)
+        band = np.flatnonzero(rows >= 0.5 * rows.max())
+        above += float(rows[: band[0]].sum())
+        below += float(rows[band[-1] + 1 :].sum())
+    return float(np.log((above + 1.0) / (below + 1.0)))
+
+
 def flip_gain(
-    plans: Sequence[Sized], upright: list[FieldResult], turned: list[FieldResult]
+    plans: Sequence[Sized],
+    upright: list[FieldResult],
+    turned: list[FieldResult],
+    lean: float = 0.0,
 ) -> float:
     """How much likelier the page reads upside down, judged on its big (handwritten) strings.
 
@@ -65,7 +102,8 @@ def flip_gain(
     (log-likelihood): a caption read as junk one way and as something the other must not
     outvote the numbers. A string that reads the same both ways (a check box read as 0, a
     rule as 1) cannot tell which way up the page is, and has no vote; one read as 0s, 1s and 8s
-    both ways tells little, and has at most ``SELF_TURNING_VOTE_MAX``.
+    both ways tells little, and has at most ``SELF_TURNING_VOTE_MAX``. The print's ``lean``
+    (``print_lean``) votes against turning, with at most one string's say.
     """
     voters = [
         (fp, a, b)
@@ -76,7 +114,7 @@ def flip_gain(
     tallest = max(
         (fp.digit_height for fp, a, b in voters if (a.value + b.value).strip("1")), default=0.0
     )
-    gain = 0.0
+    gain = float(np.clip(-PRINT_WEIGHT * lean, -FLIP_VOTE_MAX, FLIP_VOTE_MAX))
     for fp, a, b in voters:
         if fp.digit_height >= 0.5 * tallest:
             say = float(np.log(max(b.confidence, 1e-30)) - np.log(max(a.confidence, 1e-30)))
@@ -86,13 +124,18 @@ def flip_gain(
 
 
 def choose_way_up(
-    plans: list[P], upright: list[FieldResult], turned_plans: list[P], turned: list[FieldResult]
+    plans: list[P],
+    upright: list[FieldResult],
+    turned_plans: list[P],
+    turned: list[FieldResult],
+    lean: float = 0.0,
 ) -> tuple[list[FieldResult], list[P]]:
     """The page's strings the likelier way up, with their plans. ``turned[k]`` and
-    ``turned_plans[k]`` are string ``-1 - k`` read upside down. On a close vote, a string that
-    reads as another sure number the other way is flagged ``WAY_UP_IN_DOUBT``."""
+    ``turned_plans[k]`` are string ``-1 - k`` read upside down; ``lean``: the page's print's
+    (``print_lean``). On a close vote, a string that reads as another sure number the other way
+    is flagged ``WAY_UP_IN_DOUBT``."""
     back = turned[::-1]
-    gain = flip_gain(plans, upright, back)
+    gain = flip_gain(plans, upright, back, lean)
     if gain > FLIP_MARGIN:
         out, chosen, other = turned, turned_plans, upright[::-1]
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pytest
 
@@ -15,6 +16,7 @@ from segmentation.way_up import (
     WAY_UP_IN_DOUBT,
     choose_way_up,
     flip_gain,
+    print_lean,
 )
 
 
@@ -153,3 +155,41 @@ def test_strings_of_zeros_ones_and_eights_either_way_up_have_a_small_say() -> No
     # A string with other digits has the full say: "0" against "6" is a 9 turned, or a 6.
     turned[2] = _Reading(0.01, "6")
     assert flip_gain(plans, upright, turned) < FLIP_MARGIN  # type: ignore[arg-type]
+
+
+def _print_line(text: str) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """A line of print as the strings finder gives it: its box and its ink (255), cut tight."""
+    ink = np.zeros((60, 40 * len(text)), np.uint8)
+    cv2.putText(ink, text, (4, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 255, 2)
+    ys, xs = np.nonzero(ink)
+    ink = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    return (0, 0, ink.shape[1], ink.shape[0]), ink
+
+
+def test_print_stands_upright_by_its_ascenders() -> None:
+    """Captions rise above their lines (capitals, b d h k l t) more than they hang below them
+    (g p q y): upright the lean is positive, turned half round it is as negative; a page's
+    handwritten numbers, taller than its print, are left out of it."""
+    lines = [_print_line(t) for t in ("Total", "Branch", "Please write clearly", "Date")]
+    number = np.full((140, 400), 255, np.uint8)  # a handwritten number: the tall strings
+    page = [*lines, *[((0, 0, 400, 140), number)] * 4]
+    turned = [(box, ink[::-1, ::-1]) for box, ink in page]
+    assert print_lean(page) > 0.4
+    assert print_lean(turned) == pytest.approx(-print_lean(page))
+    assert print_lean([((0, 0, 400, 140), number)] * 4) == 0.0
+    assert print_lean([]) == 0.0
+
+
+def test_the_prints_lean_settles_a_close_vote() -> None:
+    """Six numbers of 0, 3, 6, 8 and 9 read about as well turned (86 <-> 98): the digits'
+    vote falls just short of turning the page, and the print, upside down, turns it."""
+    plans = [_Heights(60.0), _Heights(60.0)]
+    upright = [_field("98", 0.6), _field("886", 0.9)]
+    turned = [_field("988", 0.95), _field("86", 0.99)]
+    gain = flip_gain(plans, upright, turned[::-1])
+    assert 0 < gain < FLIP_MARGIN
+    kept, _ = choose_way_up(plans, upright, plans[::-1], turned)
+    assert [f.value for f in kept] == ["98", "886"]
+    out, chosen = choose_way_up(plans, upright, plans[::-1], turned, lean=-1.5)
+    assert [f.value for f in out] == ["988", "86"] and chosen == plans[::-1]
+    assert flip_gain(plans, upright, turned[::-1], lean=-1.5) > FLIP_MARGIN
