@@ -213,13 +213,20 @@ def find_strings(
         stacked &= ~_two_lines(len(idx), a, b, alike & (gap <= 1.2 * hmax), h)
     ok |= stacked
     parted: set[int] = set()
+    across: list[tuple[int, int]] = []  # close and alike, a wall between (component ids)
     if walls:
         walled = wall_between(walls, cx[a], cy[a], cx[b], cy[b])
         # Kept apart, though close and alike: a number may run across.
         near = ok & walled & (gap <= 0.6 * hmax) & (hmax <= 1.5 * hmin)
-        parted.update(ia[a[near]].tolist() + ia[b[near]].tolist())
+        across = list(zip(ia[a[near]].tolist(), ia[b[near]].tolist(), strict=True))
+        parted.update(i for pair in across for i in pair)
         ok &= ~walled
-    groups = grouped(idx, zip(ia[a[ok]].tolist(), ia[b[ok]].tolist(), strict=True))
+    pairs = list(zip(ia[a[ok]].tolist(), ia[b[ok]].tolist(), strict=True))
+    groups = grouped(idx, pairs)
+    if across:
+        spilled = _spilled_digits(across, groups, st)
+        if spilled:
+            groups = grouped(idx, pairs + spilled)
     found: list[TextString] = []
     for members in _merge_groups(groups, st, sw, walls):
         mb = st[members, :4]
@@ -245,6 +252,29 @@ def find_strings(
             )
         )
     return reading_order(found)
+
+
+#: Past a wall, writing no wider than this many times its height is one digit.
+SPILL_WIDTH = 1.3
+
+
+def _spilled_digits(
+    across: list[tuple[int, int]], groups: list[list[int]], st: npt.NDArray[np.int32]
+) -> list[tuple[int, int]]:
+    """Of the pairs of marks close either side of a wall (``across``), those where the right
+    one begins writing no wider than a digit (``SPILL_WIDTH``): the last digit of a number that
+    ran past its cell's line (a table's last column, a box too short). It joins the number on
+    the left; both were flagged as parted, so a person still looks."""
+    group_of = {i: g for g in groups for i in g}
+    out = []
+    for p, q in across:
+        left, right = (p, q) if st[p, 0] <= st[q, 0] else (q, p)
+        g = group_of[right]
+        x0, y0 = int(st[g, 0].min()), int(st[g, 1].min())
+        x1, y1 = int((st[g, 0] + st[g, 2]).max()), int((st[g, 1] + st[g, 3]).max())
+        if st[right, 0] == x0 and x1 - x0 <= SPILL_WIDTH * (y1 - y0):
+            out.append((left, right))
+    return out
 
 
 #: A mark on a line of at least this many marks (a printed word, a written number) is a

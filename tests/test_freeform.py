@@ -197,6 +197,20 @@ def test_a_table_column_line_parts_the_numbers_either_side() -> None:
     assert len(find_strings(ink, ink=ink, rules=divider)) == 1
 
 
+def test_a_last_digit_written_past_the_column_line_stays_with_its_number() -> None:
+    """A number that ran past its cell's line (a table's last column): the one digit beyond
+    joins it, flagged parted for a person; two digits beyond are the next cell's number."""
+    column = np.zeros((900, 1400), np.uint8)
+    cv2.line(column, (442, 100), (442, 800), 255, 3)
+    for beyond, apart in (("4", False), ("45", True)):
+        ink = np.zeros_like(column)
+        cv2.putText(ink, "123", (300, 450), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 255, 7)
+        cv2.putText(ink, beyond, (455, 450), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 255, 7)
+        strings = find_strings(ink, ink=ink, rules=column)
+        assert len(strings) == (2 if apart else 1)
+        assert all(s.parted for s in strings)
+
+
 def test_numbers_in_two_boxes_side_by_side_stay_apart() -> None:
     """A box's ends part what is written in it from the next box's number (a value and its
     cents, two short fields in a row), however close the two are."""
