@@ -230,9 +230,7 @@ def find_strings(
     found: list[TextString] = []
     for members in _merge_groups(groups, st, sw, walls):
         mb = st[members, :4]
-        x0, y0 = int(mb[:, 0].min()), int(mb[:, 1].min())
-        x1 = int((mb[:, 0] + mb[:, 2]).max())
-        y1 = int((mb[:, 1] + mb[:, 3]).max())
+        x0, y0, x1, y1 = _extent(st, members)
         # Keep every component of the page that lies inside the string box (bars, dots, pieces).
         sub = lab[y0:y1, x0:x1]
         inside = sub == members[0]
@@ -254,6 +252,13 @@ def find_strings(
     return reading_order(found)
 
 
+def _extent(st: npt.NDArray[np.int32], members: list[int]) -> tuple[int, int, int, int]:
+    """The box of components ``members`` (``st``: their stats): left, top, right, bottom."""
+    mb = st[members, :4]
+    x0, y0 = int(mb[:, 0].min()), int(mb[:, 1].min())
+    return x0, y0, int((mb[:, 0] + mb[:, 2]).max()), int((mb[:, 1] + mb[:, 3]).max())
+
+
 #: Past a wall, writing no wider than this many times its height is one digit.
 SPILL_WIDTH = 1.3
 
@@ -269,9 +274,7 @@ def _spilled_digits(
     out = []
     for p, q in across:
         left, right = (p, q) if st[p, 0] <= st[q, 0] else (q, p)
-        g = group_of[right]
-        x0, y0 = int(st[g, 0].min()), int(st[g, 1].min())
-        x1, y1 = int((st[g, 0] + st[g, 2]).max()), int((st[g, 1] + st[g, 3]).max())
+        x0, y0, x1, y1 = _extent(st, group_of[right])
         if st[right, 0] == x0 and x1 - x0 <= SPILL_WIDTH * (y1 - y0):
             out.append((left, right))
     return out
@@ -357,9 +360,7 @@ def _merge_groups(
     forms a group of its own first, since no piece alone is as tall as its neighbours)."""
 
     def info(g: list[int]) -> tuple[float, float, float, float, float, float]:
-        mb = st[g, :4]
-        x0, y0 = float(mb[:, 0].min()), float(mb[:, 1].min())
-        x1, y1 = float((mb[:, 0] + mb[:, 2]).max()), float((mb[:, 1] + mb[:, 3]).max())
+        x0, y0, x1, y1 = _extent(st, g)
         return x0, y0, x1, y1, y1 - y0, float(statistics.median(sw[g].tolist()))
 
     infos = [info(g) for g in groups]
