@@ -263,6 +263,16 @@ def test_one_gap_much_wider_than_the_others_goes_to_review() -> None:
     assert [f.reasons for f in out] == [[WIDE_GAP], []]
 
 
+def _beside_two_numbers(
+    value: str, height: float, confidence: float
+) -> tuple[list[FieldResult], list[FieldResult]]:
+    """A string ``value`` of characters ``height`` tall read beside two sure numbers 60 tall:
+    the three strings, and what ``handwriting_only`` keeps of them."""
+    heights, values = [60.0, 60.0, height], ["123", "4567", value]
+    fields = [FieldResult(f"s{i}", v, confidence, (0, 0, 10, 10)) for i, v in enumerate(values)]
+    return fields, handwriting_only(heights, fields)
+
+
 @pytest.mark.parametrize(
     ("value", "height", "flagged"),
     [("8", 38.0, True), ("8", 45.0, False), ("38", 38.0, False), ("38", 33.0, True)],
@@ -274,9 +284,7 @@ def test_a_lone_character_under_the_handwriting_is_print_sized_sooner(
     """A printed unit's bold glyph beside a box read as a sure 8, at 0.63 of the handwriting:
     a lone character has no neighbours to vouch for it, so it counts as print up to 0.7; a
     string of two stays at 0.6."""
-    heights, values = [60.0, 60.0, height], ["123", "4567", value]
-    fields = [FieldResult(f"s{i}", v, 0.99, (0, 0, 10, 10)) for i, v in enumerate(values)]
-    out = handwriting_only(heights, fields)
+    _, out = _beside_two_numbers(value, height, 0.99)
     assert (PRINT_SIZED in out[-1].reasons) is flagged
     assert PRINT_SIZED not in out[0].reasons
 
@@ -292,8 +300,6 @@ def test_a_lone_one_half_the_handwriting_is_a_tick_not_a_number(
     """A comb's end tick, a rule's stub or a check box's edge reads as a sure 1 at 0.3-0.45 of
     the page's handwriting; a handwritten 1 stands as tall as the other digits. Other short
     characters stay, as print-sized, for a person."""
-    heights, values = [60.0, 60.0, height], ["123", "4567", value]
-    fields = [FieldResult(f"s{i}", v, 0.999, (0, 0, 10, 10)) for i, v in enumerate(values)]
-    out = handwriting_only(heights, fields)
+    fields, out = _beside_two_numbers(value, height, 0.999)
     assert (fields[2] in out) is kept
     assert fields[:2] == out[:2]
