@@ -60,7 +60,9 @@ def walls_and_boxes(
     boxes: list[Box] = []
     combs: list[tuple[Box, Grid]] = []
     n, lab, st, _ = sparse_components(rules)
-    for i in range(1, n):
+    # Narrower than a digit's height: no box, comb or comb of ticks (each is wider), so its
+    # print is not looked at (most of a page's rules are such pieces).
+    for i in np.flatnonzero(st[1:, 2] >= digit_height) + 1:
         x, y, w, h, _ = st[i]
         m = lab[y : y + h, x : x + w] == i
         wide = w >= MIN_CELLS * PITCH[0] * digit_height
