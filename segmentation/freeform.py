@@ -28,7 +28,6 @@ from segmentation.drawn_boxes import (
     walls_and_boxes,
 )
 from segmentation.imageops import (
-    Components,
     components_with_stats,
     grouped,
 )
@@ -86,18 +85,13 @@ def touches(string: TextString, rules: U8, margin: int = 2) -> bool:
     return bool((grown & near).any())
 
 
-def components(ink: U8) -> Components:
-    """The page's connected marks, labelled once for both ``vertical_text`` and ``find_strings``."""
-    return components_with_stats(ink)
-
-
-def vertical_text(ink: U8, comps: Components | None = None) -> bool:
+def vertical_text(ink: U8) -> bool:
     """True when the text lines run top to bottom (a page scanned a quarter turn off).
 
     Each mark's nearest neighbour lies along its text line; lines of printed words and digit
     strings agree on that direction, whatever the writing is.
     """
-    n, _, st, cen = comps if comps is not None else components(ink)
+    n, _, st, cen = components_with_stats(ink)
     if n <= 3:
         return False
     h, w = ink.shape
@@ -156,16 +150,15 @@ def find_strings(
     image: npt.NDArray[np.generic],
     *,
     ink: U8 | None = None,
-    comps: Components | None = None,
     min_height: int = 8,
     rules: U8 | None = None,
 ) -> list[TextString]:
-    """Digit-string candidates of a whole page in reading order (``ink``: ``page_ink(image)``,
-    ``comps``: its ``components``; ``rules``: the printed rules removed from it, whose long
-    vertical lines no string crosses: a table's columns, a page's two columns)."""
+    """Digit-string candidates of a whole page in reading order (``ink``: ``page_ink(image)``;
+    ``rules``: the printed rules removed from it, whose long vertical lines no string crosses:
+    a table's columns, a page's two columns)."""
     if ink is None:
         ink = page_ink(image)
-    n, lab, st, cen = comps if comps is not None else components(ink)
+    n, lab, st, cen = components_with_stats(ink)
     if n <= 1:
         return []
     sw = _stroke_widths(lab, st, ink)

@@ -33,7 +33,7 @@ from segmentation.comb_cells import comb_field
 from segmentation.constrain import constrains
 from segmentation.faint_rules import faint_rules
 from segmentation.free_filters import INK_BESIDE, LINE_PIECE_REACH, handwriting_only, ink_beside
-from segmentation.freeform import components, find_strings, touches, vertical_text
+from segmentation.freeform import find_strings, touches, vertical_text
 from segmentation.imageops import fit
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
 from segmentation.printed_rules import split_rules
@@ -274,10 +274,9 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> float:
         if faint is not None:
             faint = faint.quarter_turned()
     ink, rules = split_rules(raw, photo=not page_sized, faint=faint and faint[:2])
-    comps = components(ink)
     # A faint column line parts the cells' numbers even where it left no ink to remove.
     walls = rules if faint is None else rules | faint.vertical_lines
-    strings = find_strings(image, ink=ink, comps=comps, rules=walls)
+    strings = find_strings(image, ink=ink, rules=walls)
     lean = print_lean([(s.box, s.ink) for s in strings])
     tall = float(np.median([s.digit_height for s in strings])) if strings else 0.0
     for k, s in enumerate(strings, start=1):
