@@ -191,7 +191,8 @@ def read_field(
             as_noise = None
             if j - i == 1:  # only single segments may be noise: a digit glued to a mark must stay
                 nz = math.log(max(p[NOT_A_DIGIT], _EPS)) + (noise[k] if noise else LOG_NOISE_PRIOR)
-                as_noise = Step(k, None, p[NOT_A_DIGIT], nz + cut_cost[j])
+                sure = _noise_posterior(p[NOT_A_DIGIT], nz, priors, k)
+                as_noise = Step(k, None, sure, nz + cut_cost[j])
             for s, (score, _, _) in best[i].items():
                 t, v = (*s, d), score + digit
                 old = here.get(t)
@@ -217,6 +218,16 @@ def read_field(
     s = max(strings, key=lambda t: (strings[t], len(t)))  # ties go to the reading with more digits
     reading = Reading([], scores, strings, best)
     return replace(reading, steps=reading.path(s))
+
+
+def _noise_posterior(
+    p_noise: float, noise_score: float, priors: list[float] | None, k: int
+) -> float:
+    """How sure the reading is that candidate ``k`` is a stray mark: its noise score against its
+    score as any digit, both with their priors. The classifier sees a speck enlarged to a
+    digit's size and calls it a sure 1; its size (the priors) says it is no digit."""
+    as_digit = math.log(max(1.0 - p_noise, _EPS)) + (priors[k] if priors else 0.0)
+    return 1.0 / (1.0 + math.exp(min(as_digit - noise_score, 700.0)))
 
 
 def _keep_best_strings(node: dict[Key, tuple[float, int, Step | None]]) -> None:

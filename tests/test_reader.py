@@ -714,3 +714,19 @@ def test_numbers_either_side_of_a_tables_column_line_stay_apart(grey: int) -> No
     seg = segment_page(Page(1, img), None)
     values = [f.value for f in assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))]
     assert sorted(values) == sorted(["101", "010", "0110", "00"])
+
+
+def test_a_speck_the_classifier_calls_a_sure_1_is_a_sure_stray_mark() -> None:
+    # A speck beside a digit: enlarged to a digit's size it reads as a sure 1, but its size
+    # (a harsh shape prior, a lenient noise prior) says stray mark. The field's confidence
+    # weighs the speck by both, not by the classifier's "not a digit" alone.
+    spans = [(0, 1), (1, 2)]
+    probs = np.full((2, 11), 1e-4, np.float32)
+    probs[0, 5] = 0.999
+    probs[1, 1], probs[1, NOT_A_DIGIT] = 0.98, 0.01
+    speck = read_field(2, spans, probs, priors=[0.0, -30.0], noise=[0.0, np.log(0.5)])
+    assert [s.digit for s in speck.steps] == [5, None]
+    assert speck.steps[1].prob > 0.999
+    # A mild shape penalty: the mark is still dropped, but the field is not sure of it.
+    doubt = read_field(2, spans, probs, priors=[0.0, -6.0], noise=[0.0, np.log(0.5)])
+    assert doubt.steps[1].digit is None and doubt.steps[1].prob < 0.8
