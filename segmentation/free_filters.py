@@ -317,3 +317,31 @@ def ink_beside(box: Box, own: U8, ink: U8, digit_height: float) -> bool:
     around[y - y0 + h :, x - x0 : x - x0 + w] = False
     chars = max(1.0, w / max(1.0, 0.7 * digit_height))
     return int(np.count_nonzero(around)) > BESIDE_SHARE * mine / chars
+
+
+#: Two strings on one line closer than this share of the taller one's character height, with no
+#: printed line between them, may be one number parted (a comb read in two, a last digit past
+#: its cell): both go to review. Handwriting leaves wider gaps between numbers than between
+#: digits.
+CROWDED_GAP = 0.8
+
+
+def crowded(boxes: Sequence[Box], heights: Sequence[float], walls: U8) -> list[set[int]]:
+    """Per string (``boxes`` on the page turned to read), the strings beside it on its line
+    within ``CROWDED_GAP`` character heights with no wall (``walls``: printed lines) between."""
+    out: list[set[int]] = [set() for _ in boxes]
+    for i, (a, ha) in enumerate(zip(boxes, heights, strict=True)):
+        for j in range(i + 1, len(boxes)):
+            b, hb = boxes[j], heights[j]
+            top, bottom = max(a[1], b[1]), min(a[1] + a[3], b[1] + b[3])
+            if bottom - top < 0.5 * min(a[3], b[3]):
+                continue
+            left, right = min(a[0] + a[2], b[0] + b[2]), max(a[0], b[0])
+            if right - left >= CROWDED_GAP * max(ha, hb):
+                continue
+            gap = walls[top:bottom, max(0, left) : max(0, right)] > 0
+            if gap.size and (gap.sum(axis=0) >= 0.5 * (bottom - top)).any():
+                continue
+            out[i].add(j)
+            out[j].add(i)
+    return out

@@ -32,7 +32,13 @@ from segmentation.binarize import dark_ink, darkness_bytes, threshold_darkness
 from segmentation.comb_cells import comb_field
 from segmentation.constrain import constrains
 from segmentation.faint_rules import faint_rules
-from segmentation.free_filters import INK_BESIDE, LINE_PIECE_REACH, handwriting_only, ink_beside
+from segmentation.free_filters import (
+    INK_BESIDE,
+    LINE_PIECE_REACH,
+    crowded,
+    handwriting_only,
+    ink_beside,
+)
 from segmentation.freeform import find_strings, touches, vertical_text
 from segmentation.imageops import fit
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
@@ -95,6 +101,7 @@ class FieldPlan:
     reasons: list[str] = field(default_factory=list)  # for review, known before classifying
     #: Template-free: the ink comes near a printed line (``free_filters.LINE_PIECE_REACH``).
     beside_line: bool = False
+    crowded_by: frozenset[str] = frozenset()  # template-free: strings close beside it on its line
 
 
 @dataclass
@@ -148,6 +155,7 @@ def _add_field(
     upright: tuple[npt.NDArray[np.uint8], int, int] | None = None,
     reasons: list[str] | None = None,
     beside_line: bool = False,
+    crowded_by: frozenset[str] = frozenset(),
 ) -> None:
     spans, idx, boxes, upright_boxes = [], [], [], []
     for p in pieces:
@@ -184,6 +192,7 @@ def _add_field(
             upright_boxes,
             reasons or [],
             beside_line,
+            crowded_by,
         )
     )
 
@@ -279,6 +288,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> float:
     strings = find_strings(image, ink=ink, rules=walls)
     lean = print_lean([(s.box, s.ink) for s in strings])
     tall = float(np.median([s.digit_height for s in strings])) if strings else 0.0
+    close = crowded([s.box for s in strings], [s.digit_height for s in strings], walls)
     for k, s in enumerate(strings, start=1):
         sx, sy = s.box[0], s.box[1]
         on_rules = touches(s, rules)
@@ -326,6 +336,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> float:
             + [INK_BESIDE] * ink_beside(s.box, s.ink, ink, s.digit_height),
             beside_line=on_rules
             or touches(s, rules, max(2, round(LINE_PIECE_REACH * s.digit_height))),
+            crowded_by=frozenset(f"free_{i + 1}" for i in close[k - 1]),
         )
     return lean
 
@@ -354,6 +365,7 @@ def _upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
                 # what was seen of the ink holds either way up
                 reasons=list(fp.reasons),
                 beside_line=fp.beside_line,
+                crowded_by=fp.crowded_by,
             )
         )
     return out
@@ -465,6 +477,10 @@ def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> lis
         heights = [fp.digit_height for fp in plans]
         near = [fp.beside_line for fp in plans]
         out = [f for f in handwriting_only(heights, out, near) if f.value]
+        kept, by_name = {f.name for f in out}, {fp.name: fp for fp in plans}
+        for f in out:  # a neighbour left as a caption or dust parts nothing
+            if by_name[f.name].crowded_by & kept:
+                f.flag(INK_BESIDE)
         for k, f in enumerate(out, start=1):
             f.name = f"free_{k}"
     return out

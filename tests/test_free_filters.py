@@ -16,6 +16,7 @@ from segmentation.free_filters import (
     PRINT_SIZED,
     TALL_CHARACTER,
     WIDE_GAP,
+    crowded,
     handwriting_only,
     ink_beside,
     lines_of_marks,
@@ -303,3 +304,16 @@ def test_a_lone_one_half_the_handwriting_is_a_tick_not_a_number(
     fields, out = _beside_two_numbers(value, height, 0.999)
     assert (fields[2] in out) is kept
     assert fields[:2] == out[:2]
+
+
+def test_crowded_pairs_strings_close_on_a_line_with_no_wall_between() -> None:
+    walls = np.zeros((400, 1000), np.uint8)
+    boxes = [(100, 100, 300, 60), (440, 110, 80, 50), (700, 100, 200, 60), (100, 300, 300, 60)]
+    heights = [60.0, 50.0, 60.0, 60.0]
+    # 40 px apart on one line: close; 180 px: apart; another line: apart
+    assert crowded(boxes, heights, walls) == [{1}, {0}, set(), set()]
+    walls[90:180, 420] = 255  # a column line as tall as the writing parts them
+    assert crowded(boxes, heights, walls) == [set(), set(), set(), set()]
+    walls[:] = 0
+    walls[140:160, 420] = 255  # a comb's tick, a third of their height, does not
+    assert crowded(boxes, heights, walls) == [{1}, {0}, set(), set()]

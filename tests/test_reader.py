@@ -17,6 +17,7 @@ import pytest
 
 from digitize.types import NOT_A_DIGIT, Page
 from segmentation.assemble import best_comb_path, read_field
+from segmentation.free_filters import INK_BESIDE
 from segmentation.oversegment import components, plan
 from segmentation.reader import (
     TOUCHES_PRINTED_LINES,
@@ -730,3 +731,25 @@ def test_a_speck_the_classifier_calls_a_sure_1_is_a_sure_stray_mark() -> None:
     # A mild shape penalty: the mark is still dropped, but the field is not sure of it.
     doubt = read_field(2, spans, probs, priors=[0.0, -6.0], noise=[0.0, np.log(0.5)])
     assert doubt.steps[1].digit is None and doubt.steps[1].prob < 0.8
+
+
+@pytest.mark.parametrize("column", [False, True], ids=["open", "column-line"])
+def test_two_numbers_close_on_a_line_go_to_review_unless_a_line_parts_them(column: bool) -> None:
+    """Two strings kept apart (their heights unlike) though close on a line may be one number
+    read in two: both go to review. A printed column line between them says they are two."""
+    img = np.full((900, 1200), 250, np.uint8)
+    x, ends = 200, []
+    for text, height in (("0110", 72), ("00", 28)):
+        ink = draw(text, h=height)
+        cols, rows = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(ink.any(axis=1))
+        ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        y = 460 - ink.shape[0]
+        img[y:460, x : x + ink.shape[1]][ink > 0] = 30
+        ends.append(x + ink.shape[1])
+        x += ink.shape[1] + 36
+    if column:
+        cv2.line(img, (ends[0] + 18, 200), (ends[0] + 18, 700), 30, 3)
+    seg = segment_page(Page(1, img), None)
+    fields = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
+    assert sorted(f.value for f in fields) == ["00", "0110"]
+    assert all((INK_BESIDE in f.reasons) is not column for f in fields)
