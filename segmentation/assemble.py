@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from digitize.types import NOT_A_DIGIT
+from digitize.types import NOT_A_DIGIT, Box
 
 #: Log-prior of calling a piece noise; keeps the path from discarding faint but real digits.
 LOG_NOISE_PRIOR = math.log(0.5)
@@ -295,3 +295,22 @@ def top3(p: npt.NDArray[np.floating]) -> list[tuple[int, float]]:
     digits = np.asarray(p[:NOT_A_DIGIT], dtype=np.float64)
     order = np.argsort(-digits)[:3]
     return [(int(d), float(digits[d])) for d in order]
+
+
+#: A mark left unread between a number's digits at least this share of their height across.
+INNER_MARK = 0.3
+
+
+def marks_inside(path: list[Step], boxes: list[Box]) -> bool:
+    """Whether ink read as a stray mark, as big as part of a digit (``INNER_MARK``), lies
+    between digits of the reading: a digit written across two cells (its bar in one, its stem
+    joined to the next digit) leaves such a piece, and the number is a digit short."""
+    read = [k for k, s in enumerate(path) if s.digit is not None]
+    if len(read) < 2:
+        return False
+    tall = float(np.median([boxes[path[k].candidate][3] for k in read]))
+    return any(
+        max(boxes[s.candidate][2:]) >= INNER_MARK * tall
+        for s in path[read[0] + 1 : read[-1]]
+        if s.digit is None
+    )

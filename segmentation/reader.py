@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from digitize.types import NOT_A_DIGIT, Box, DigitResult, FieldResult, Page
 from segmentation.align import skew_angle
-from segmentation.assemble import Step, best_comb_path, read_field, top3
+from segmentation.assemble import Step, best_comb_path, marks_inside, read_field, top3
 from segmentation.binarize import dark_ink, darkness_bytes, threshold_darkness
 from segmentation.comb_cells import comb_field
 from segmentation.constrain import constrains
@@ -399,7 +399,10 @@ def assemble_field(
         need = spec.min_digits if spec is not None else None
         path = best_comb_path(fp.cells, fp.spans, sub, fp.noise, min_digits=need)
         # comb fields: their cells settle how many digits there are
-        return _result(fp, sub, image, path, 1.0)
+        comb = _result(fp, sub, image, path, 1.0)
+        if marks_inside(path, fp.boxes):
+            comb.flag(INK_BESIDE)
+        return comb
     lengths = None
     if spec is not None and (spec.min_digits is not None or spec.max_digits is not None):
         lengths = (spec.min_digits or 0, spec.max_digits or fp.n_segments)
@@ -407,6 +410,8 @@ def assemble_field(
         fp.n_segments, fp.spans, sub, fp.priors, fp.cuts, fp.noise, lengths=lengths
     )
     result = _result(fp, sub, image, reading.steps, reading.string_confidence)
+    if marks_inside(reading.steps, fp.boxes):
+        result.flag(INK_BESIDE)
     if spec is not None and constrains(spec) and result.value and rule_reasons(result.value, spec):
         # The best cuts read a string the rules refuse: other cuts that come close enough go
         # with it, for ``constrain`` to read under the rules too (a field with a length rule

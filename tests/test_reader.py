@@ -21,6 +21,8 @@ from segmentation.free_filters import INK_BESIDE
 from segmentation.oversegment import components, plan
 from segmentation.reader import (
     TOUCHES_PRINTED_LINES,
+    FieldPlan,
+    assemble_field,
     assemble_page,
     homography_box,
     segment_page,
@@ -753,3 +755,32 @@ def test_two_numbers_close_on_a_line_go_to_review_unless_a_line_parts_them(colum
     fields = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
     assert sorted(f.value for f in fields) == ["00", "0110"]
     assert all((INK_BESIDE in f.reasons) is not column for f in fields)
+
+
+@pytest.mark.parametrize("comb", [True, False], ids=["comb", "box"])
+@pytest.mark.parametrize("mark", [(40, 24), (5, 5)], ids=["piece-of-a-digit", "speck"])
+def test_a_mark_left_unread_between_digits_sends_the_field_to_review(
+    comb: bool, mark: tuple[int, int]
+) -> None:
+    """A 7 written across two cells leaves its bar in one, read as a stray mark, and the
+    number a digit short at full confidence: ink that big between the digits goes to review;
+    a speck does not."""
+    boxes = [(0, 0, 40, 60), (60, 10, *mark), (120, 0, 40, 60)]
+    probs = np.full((3, 11), 1e-6, np.float32)
+    probs[0, 5] = probs[2, 2] = 1.0
+    probs[1, NOT_A_DIGIT] = 1.0
+    plan = FieldPlan(
+        "account",
+        (0, 0, 160, 60),
+        None,
+        3,
+        [(0, 1), (1, 2), (2, 3)],
+        [0, 1, 2],
+        boxes,
+        cells=[(0, 1), (1, 2), (2, 3)] if comb else None,
+        priors=[0.0, 0.0, 0.0],
+        noise=[np.log(0.5)] * 3,
+    )
+    f = assemble_field(plan, probs, np.full((60, 160), 255, np.uint8))
+    assert f.value == "52"
+    assert (INK_BESIDE in f.reasons) is (mark == (40, 24))
