@@ -28,6 +28,7 @@ from segmentation.drawn_boxes import (
     walls_and_boxes,
 )
 from segmentation.imageops import (
+    Components,
     components_with_stats,
     grouped,
 )
@@ -85,13 +86,14 @@ def touches(string: TextString, rules: U8, margin: int = 2) -> bool:
     return bool((grown & near).any())
 
 
-def vertical_text(ink: U8) -> bool:
+def vertical_text(ink: U8, marks: Components | None = None) -> bool:
     """True when the text lines run top to bottom (a page scanned a quarter turn off).
 
     Each mark's nearest neighbour lies along its text line; lines of printed words and digit
-    strings agree on that direction, whatever the writing is.
+    strings agree on that direction, whatever the writing is. ``marks``: ``ink`` labelled
+    already (``components_with_stats``).
     """
-    n, _, st, cen = components_with_stats(ink)
+    n, _, st, cen = marks if marks is not None else components_with_stats(ink)
     if n <= 3:
         return False
     h, w = ink.shape

@@ -43,7 +43,11 @@ def remove_rules(ink: U8) -> U8:
 
 
 def split_rules(
-    ink: U8, *, photo: bool = False, faint: tuple[U8, U8] | None = None
+    ink: U8,
+    *,
+    photo: bool = False,
+    faint: tuple[U8, U8] | None = None,
+    marks: Components | None = None,
 ) -> tuple[U8, U8]:
     """The ink without printed rules, and the rules: long thin straight lines, and the shorter
     ticks hanging off them.
@@ -57,6 +61,7 @@ def split_rules(
     ``faint``: the ink of faint horizontal and vertical lines found on the grey page
     (``faint_rules``), taken as rules too (box sides meeting them included). On a page (not a
     photo) vertical lines are looked for across gaps of up to ``LINE_GAP`` - 1 pixels.
+    ``marks``: ``ink`` labelled already (``components_with_stats``).
     """
     h, w = ink.shape
     horiz = np.zeros_like(ink)
@@ -99,7 +104,7 @@ def split_rules(
                     vlines.append((i, x, y, bw, bh))
     if faint is not None:
         horiz |= faint[0]
-    cc = components_with_stats(ink)  # labelled once for the finders below
+    cc = marks if marks is not None else components_with_stats(ink)  # once for the finders
     horiz |= broken_rules(ink, cc, vertical=False, anchored_span=short)
     if vlab is not None:
         # Keep vertical lines that are very long (not on a photo) or touch a horizontal rule

@@ -40,7 +40,7 @@ from segmentation.free_filters import (
     ink_beside,
 )
 from segmentation.freeform import find_strings, touches, vertical_text
-from segmentation.imageops import fit
+from segmentation.imageops import Components, components_with_stats, fit
 from segmentation.oversegment import Piece, Segment, cut_nodes, plan
 from segmentation.printed_rules import split_rules
 from segmentation.review_flags import rule_reasons
@@ -275,14 +275,16 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> float:
     # Which way the lines run, judged on all the ink (on 120 corpus pages, as on the ink without
     # the rules): the rules are then split the right way round, once. Combs, ticks and a box's
     # inner sides are looked for across the writing, and would be missed along it.
-    turned = vertical_text(raw)
+    marks: Components | None = components_with_stats(raw)  # once, while the page stays as is
+    turned = vertical_text(raw, marks)
     sh = image.shape[0]
     if turned:  # read the page a quarter turn clockwise; boxes are turned back below
         image = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
         raw = cv2.rotate(raw, cv2.ROTATE_90_CLOCKWISE)
+        marks = None
         if faint is not None:
             faint = faint.quarter_turned()
-    ink, rules = split_rules(raw, photo=not page_sized, faint=faint and faint[:2])
+    ink, rules = split_rules(raw, photo=not page_sized, faint=faint and faint[:2], marks=marks)
     # A faint column line parts the cells' numbers even where it left no ink to remove.
     walls = rules if faint is None else rules | faint.vertical_lines
     strings = find_strings(image, ink=ink, rules=walls)
