@@ -40,7 +40,8 @@ CAUSES = ("none", "broken", "crosses", "touches")
 
 class Recording:
     """The classifier, keeping the batch of crops it was last given (the pipeline classifies a
-    page in one batch, so the page's digits index it by ``DigitResult.row``)."""
+    template page in one batch, so the page's digits index it by ``DigitResult.row``; a page
+    read template-free may take two, see ``PageSegmentation.first_rows``)."""
 
     def __init__(self, inner: DigitClassifier) -> None:
         self.inner = inner
@@ -114,7 +115,7 @@ def collect(
                         _cause(sp.notes.get(name, []), i),
                         int(clean[idx]),
                         unit[idx],
-                        rec.crop_of(f.digits[i]),
+                        rec.crop_of(f.digits[i]) if res.template is not None else None,
                     )
                 )
     return misses, dict(counts)

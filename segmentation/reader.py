@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import cv2
@@ -32,6 +31,7 @@ from segmentation.binarize import dark_ink, darkness_bytes, threshold_darkness
 from segmentation.comb_cells import comb_field
 from segmentation.constrain import constrains
 from segmentation.faint_rules import faint_rules
+from segmentation.field_plans import FieldPlan, PageSegmentation, upside_down
 from segmentation.free_filters import (
     INK_BESIDE,
     LINE_PIECE_REACH,
@@ -45,7 +45,7 @@ from segmentation.oversegment import Piece, Segment, cut_nodes, plan
 from segmentation.printed_rules import split_rules
 from segmentation.review_flags import rule_reasons
 from segmentation.strokes import mnist_crops
-from segmentation.way_up import choose_way_up, print_lean
+from segmentation.way_up import print_lean, settle_way_up
 
 Mask = npt.NDArray[np.bool_]
 
@@ -75,48 +75,6 @@ DESKEW_PAGE_SIDE = 1000
 SMALL_DESKEW_MIN_LINES, SMALL_DESKEW_AGREE = 4, 0.5
 #: Template-free: a string under this share of the typical height, touching a rule, is a sliver.
 DEBRIS_HEIGHT = 0.5
-
-
-@dataclass
-class FieldPlan:
-    """One field's candidates: ``spans[k]`` segments joined by crop ``crop_index[k]``."""
-
-    name: str
-    box: Box  # page pixels
-    spec: FieldSpec | None
-    n_segments: int
-    spans: list[tuple[int, int]]
-    crop_index: list[int]
-    boxes: list[Box]  # page pixels, per candidate
-    image: npt.NDArray[np.uint8] | None = None
-    cells: list[tuple[int, int]] | None = None  # comb fields: segment range of each used cell
-    priors: list[float] = field(default_factory=list)  # log shape prior per candidate
-    cuts: list[int] = field(default_factory=list)  # path nodes that cut through connected ink
-    noise: list[float] = field(default_factory=list)  # log-prior of each candidate being noise
-    digit_height: float = 0.0  # template-free: height of the string's digits (reading direction)
-    #: Where review crops are cut from, upright (a template page's aligned image), and each
-    #: candidate's box there; None: cut from the page as scanned at ``boxes``.
-    upright: npt.NDArray[np.uint8] | None = None
-    upright_boxes: list[Box] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)  # for review, known before classifying
-    #: Template-free: the ink comes near a printed line (``free_filters.LINE_PIECE_REACH``).
-    beside_line: bool = False
-    crowded_by: frozenset[str] = frozenset()  # template-free: strings close beside it on its line
-
-
-@dataclass
-class PageSegmentation:
-    """Every candidate piece of every field of a page, with the crops for one classifier call."""
-
-    page: Page
-    registration: Registration | None
-    fields: list[FieldPlan]
-    crops: npt.NDArray[np.float32]
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    #: Template-free: the same candidates read upside down (crops turned 180°).
-    flipped: list[FieldPlan] = field(default_factory=list)
-    #: Template-free: how upright the page's print stands (``way_up.print_lean``).
-    print_lean: float = 0.0
 
 
 def _clip(box: Box, width: int, height: int) -> Box:
@@ -343,36 +301,6 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> float:
     return lean
 
 
-def _upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
-    """The same candidates read as if the page were upside down (crops ``offset`` on, turned),
-    with the review reasons found on their ink."""
-    out = []
-    for fp in reversed(plans):
-        n = fp.n_segments
-        out.append(
-            FieldPlan(
-                fp.name,
-                fp.box,
-                None,
-                n,
-                [(n - j, n - i) for i, j in fp.spans],
-                [i + offset for i in fp.crop_index],
-                fp.boxes,
-                fp.image,
-                [(n - j, n - i) for i, j in reversed(fp.cells)] if fp.cells else None,
-                fp.priors,
-                sorted(n - c for c in fp.cuts),
-                fp.noise,
-                fp.digit_height,
-                # what was seen of the ink holds either way up
-                reasons=list(fp.reasons),
-                beside_line=fp.beside_line,
-                crowded_by=fp.crowded_by,
-            )
-        )
-    return out
-
-
 def segment_page(page: Page, registration: Registration | None) -> PageSegmentation:
     """All candidate pieces of a page: template fields, or every digit string when template-free."""
     plans: list[FieldPlan] = []
@@ -384,7 +312,7 @@ def segment_page(page: Page, registration: Registration | None) -> PageSegmentat
     else:
         lean = _free_fields(page, plans, inks)
         # Which way up is decided by recognition: the same pieces turned half round.
-        flipped = _upside_down(plans, len(inks))
+        flipped = upside_down(plans, len(inks))
     arr = mnist_crops(inks)
     if registration is None:
         arr = np.concatenate([arr, arr[:, ::-1, ::-1]])
@@ -468,8 +396,14 @@ def _result(
     )
 
 
-def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> list[FieldResult]:
-    """Best segmentation path per field; template-free strings without any digit are dropped."""
+def assemble_page(
+    seg: PageSegmentation,
+    probs: npt.NDArray[np.floating],
+    more: Callable[[npt.NDArray[np.intp]], npt.NDArray[np.floating]] | None = None,
+) -> list[FieldResult]:
+    """Best segmentation path per field; template-free strings without any digit are dropped.
+    Rows of ``probs`` left NaN (crops not yet classified, see ``first_rows``) are asked of
+    ``more`` (the classifier on those rows of ``seg.crops``) when the way up needs them."""
     probs = np.asarray(probs)
     if probs.shape[0] != seg.crops.shape[0]:
         raise ValueError(
@@ -479,8 +413,19 @@ def assemble_page(seg: PageSegmentation, probs: npt.NDArray[np.floating]) -> lis
     if seg.registration is None:
         plans = seg.fields
         if seg.flipped:
-            turned = [assemble_field(fp, probs, seg.page.image) for fp in seg.flipped]
-            out, plans = choose_way_up(seg.fields, out, seg.flipped, turned, seg.print_lean)
+
+            def read_turned(ks: list[int]) -> list[FieldResult]:
+                nonlocal probs
+                rows = np.asarray([i for k in ks for i in seg.flipped[k].crop_index], np.intp)
+                rows = rows[np.isnan(probs[rows, 0])]
+                if rows.size:
+                    if more is None:
+                        raise ValueError(f"{rows.size} rows of probabilities left NaN")
+                    probs = probs.copy()
+                    probs[rows] = more(rows)
+                return [assemble_field(seg.flipped[k], probs, seg.page.image) for k in ks]
+
+            out, plans = settle_way_up(seg.fields, out, seg.flipped, read_turned, seg.print_lean)
         heights = [fp.digit_height for fp in plans]
         near = [fp.beside_line for fp in plans]
         out = [f for f in handwriting_only(heights, out, near) if f.value]

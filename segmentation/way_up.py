@@ -10,7 +10,7 @@ hangs below them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
 import numpy as np
@@ -86,6 +86,24 @@ def print_lean(lines: Sequence[tuple[Box, npt.NDArray[np.uint8]]]) -> float:
     return float(np.log((above + 1.0) / (below + 1.0)))
 
 
+def _voters(
+    plans: Sequence[P], upright: list[FieldResult], turned: list[FieldResult]
+) -> list[tuple[P, FieldResult, FieldResult]]:
+    """The strings read with some confidence one way or the other, and not alike both ways."""
+    return [
+        (fp, a, b)
+        for fp, a, b in zip(plans, upright, turned, strict=True)
+        if (_sure(a) or _sure(b)) and a.value != b.value
+    ]
+
+
+def _tallest(voters: Sequence[tuple[Sized, FieldResult, FieldResult]]) -> float:
+    """The voters' yardstick: a rule reads as 1s (or as nothing one way), and must not set it."""
+    return max(
+        (fp.digit_height for fp, a, b in voters if (a.value + b.value).strip("1")), default=0.0
+    )
+
+
 def flip_gain(
     plans: Sequence[Sized],
     upright: list[FieldResult],
@@ -105,15 +123,8 @@ def flip_gain(
     both ways tells little, and has at most ``SELF_TURNING_VOTE_MAX``. The print's ``lean``
     (``print_lean``) votes against turning, with at most one string's say.
     """
-    voters = [
-        (fp, a, b)
-        for fp, a, b in zip(plans, upright, turned, strict=True)
-        if (_sure(a) or _sure(b)) and a.value != b.value
-    ]
-    # A rule reads as 1s (or as nothing one way): it must not set the yardstick.
-    tallest = max(
-        (fp.digit_height for fp, a, b in voters if (a.value + b.value).strip("1")), default=0.0
-    )
+    voters = _voters(plans, upright, turned)
+    tallest = _tallest(voters)
     gain = float(np.clip(-PRINT_WEIGHT * lean, -FLIP_VOTE_MAX, FLIP_VOTE_MAX))
     for fp, a, b in voters:
         if fp.digit_height >= 0.5 * tallest:
@@ -145,3 +156,58 @@ def choose_way_up(
             if _sure(f) and _sure(o) and o.value != f.value:
                 f.flag(WAY_UP_IN_DOUBT)
     return out, chosen
+
+
+#: Strings under this share of the page's tallest string's height are read upside down only when
+#: the way up is not plain without them (``upright_settled``): on the corpus they are mostly
+#: print, and three quarters of a form's crops.
+TALL_SHARE = 0.5
+
+
+def tall_strings(plans: Sequence[Sized]) -> list[bool]:
+    """Per string, whether it stands ``TALL_SHARE`` of the page's tallest string or more."""
+    top = max((fp.digit_height for fp in plans), default=0.0)
+    return [fp.digit_height >= TALL_SHARE * top for fp in plans]
+
+
+def upright_settled(
+    plans: Sequence[Sized],
+    upright: list[FieldResult],
+    turned: list[FieldResult],
+    lean: float,
+    others: float | None,
+) -> bool:
+    """Whether ``choose_way_up`` would keep the page upright and flag nothing, judged on some of
+    its strings (``plans``, read ``upright`` and ``turned``, aligned): it would, with the same
+    figures, when the other strings (``others``: the tallest one's height; None, none) all
+    stand under half the tallest voter's height, where ``flip_gain`` gives them no vote."""
+    if others is not None and others >= 0.5 * _tallest(_voters(plans, upright, turned)):
+        return False
+    gain = flip_gain(plans, upright, turned, lean)
+    return gain <= FLIP_MARGIN and abs(gain - FLIP_MARGIN) >= WAY_UP_DOUBT
+
+
+def settle_way_up(
+    plans: list[P],
+    upright: list[FieldResult],
+    turned_plans: list[P],
+    read_turned: Callable[[list[int]], list[FieldResult]],
+    lean: float = 0.0,
+) -> tuple[list[FieldResult], list[P]]:
+    """``choose_way_up``, with the strings read upside down only as far as the choice needs
+    (``read_turned(ks)``: the readings of ``turned_plans[k]`` for each ``k``): the tall ones
+    first (``tall_strings``), the rest only when the page may turn or the vote is close. The
+    same strings and flags come out; a plainly upright page spares most of its crops a second
+    reading."""
+    n = len(plans)
+    tall = tall_strings(plans)
+    first = [k for k in range(n) if tall[n - 1 - k]]
+    got = dict(zip(first, read_turned(first), strict=True))
+    rest = [k for k in range(n) if k not in got]
+    others = max((plans[n - 1 - k].digit_height for k in rest), default=None)
+    idx = [n - 1 - k for k in first]
+    subset = ([plans[i] for i in idx], [upright[i] for i in idx], [got[k] for k in first])
+    if upright_settled(*subset, lean, others):
+        return upright, plans
+    got.update(zip(rest, read_turned(rest), strict=True))
+    return choose_way_up(plans, upright, turned_plans, [got[k] for k in range(n)], lean)

@@ -784,3 +784,42 @@ def test_a_mark_left_unread_between_digits_sends_the_field_to_review(
     f = assemble_field(plan, probs, np.full((60, 160), 255, np.uint8))
     assert f.value == "52"
     assert (INK_BESIDE in f.reasons) is (mark == (40, 24))
+
+
+def test_short_strings_are_read_upside_down_only_when_the_way_up_needs_them(
+    recognizer: object,
+) -> None:
+    """The pipeline classifies the crops of ``first_rows`` first; ``assemble_page`` asks for
+    the short strings' upside-down crops only on a page that may turn (here: one fed upside
+    down), and reads the same fields either way."""
+    from model.training import synthetic
+    from model.training.data import load_sample
+
+    images, labels = load_sample()
+    sp = synthetic.make_free_page(synthetic.DigitSource(images, labels), seed=1, strength=0.5)
+    read = recognizer.predict_proba  # type: ignore[attr-defined]
+    for turns in (0, 2):
+        seg = segment_page(Page(1, np.ascontiguousarray(np.rot90(sp.image, turns))), None)
+        every = assemble_page(seg, read(seg.crops))
+        first = seg.first_rows()
+        assert len(first) < len(seg.crops)
+        probs = np.full((len(seg.crops), 11), np.nan, np.float32)
+        probs[first] = read(seg.crops[first])
+        asked: list[int] = []
+
+        def more(
+            rows: npt.NDArray[np.intp],
+            crops: npt.NDArray[np.float32] = seg.crops,
+            log: list[int] = asked,
+        ) -> npt.NDArray[np.float32]:
+            log.extend(rows.tolist())
+            return read(crops[rows])  # type: ignore[no-any-return]
+
+        lazy = assemble_page(seg, probs, more)
+        assert [(f.value, f.confidence, f.box, f.reasons) for f in lazy] == [
+            (f.value, f.confidence, f.box, f.reasons) for f in every
+        ]
+        assert bool(asked) is (turns == 2)
+        if turns == 2:
+            with pytest.raises(ValueError, match="left NaN"):
+                assemble_page(seg, probs)

@@ -17,6 +17,7 @@ from segmentation.way_up import (
     choose_way_up,
     flip_gain,
     print_lean,
+    settle_way_up,
 )
 
 
@@ -193,3 +194,52 @@ def test_the_prints_lean_settles_a_close_vote() -> None:
     out, chosen = choose_way_up(plans, upright, plans[::-1], turned, lean=-1.5)
     assert [f.value for f in out] == ["988", "86"] and chosen == plans[::-1]
     assert flip_gain(plans, upright, turned[::-1], lean=-1.5) > FLIP_MARGIN
+
+
+def _fields(values: list[str], confs: list[float]) -> list[FieldResult]:
+    pairs = zip(values, confs, strict=True)
+    return [FieldResult(f"s{k}", v, c, (0, 0, 1, 1), []) for k, (v, c) in enumerate(pairs)]
+
+
+#: Per case: the five strings' confidences upright and upside down.
+_CASES = {
+    "upright": ([0.99, 0.9, 0.98, 0.9, 0.9], [0.05, 0.9, 0.1, 0.9, 0.9]),
+    "turned": ([0.05, 0.9, 0.1, 0.9, 0.9], [0.99, 0.9, 0.98, 0.9, 0.9]),
+    "close": ([0.9, 0.9, 0.5, 0.9, 0.9], [0.5, 0.9, 0.9, 0.9, 0.9]),
+    "short-voters": ([0.99] * 5, [0.2, 0.9, 0.2, 0.9, 0.9]),
+}
+
+
+@pytest.mark.parametrize(
+    ("case", "read_all"),
+    [("upright", False), ("turned", True), ("close", True), ("short-voters", True)],
+)
+def test_strings_are_read_upside_down_only_as_far_as_the_choice_needs(
+    case: str, read_all: bool
+) -> None:
+    """Two tall handwritten numbers and three short strings of print. A plainly upright page is
+    settled on the tall ones; one that turns, or whose vote is close, or whose tall strings do
+    not vote (they read alike both ways) reads the rest upside down too. Whatever was read, the
+    strings and flags come out as ``choose_way_up`` gives them from every reading."""
+    heights = [60.0, 20.0, 58.0, 18.0, 21.0]
+    plans: list = [_Heights(h) for h in heights]
+    up, down = _CASES[case]
+    alike = case == "short-voters"  # the tall ones read 88 and 11 either way
+    up_values = ["88" if alike else "86", "4", "11" if alike else "68", "7", "2"]
+    down_values = ["88" if alike else "98", "5", "11" if alike else "89", "1", "9"]
+    asked: list[int] = []
+
+    def read_turned(ks: list[int]) -> list[FieldResult]:
+        asked.extend(ks)
+        every = _fields(down_values, down)[::-1]
+        return [every[k] for k in ks]
+
+    got, got_plans = settle_way_up(plans, _fields(up_values, up), plans[::-1], read_turned)
+    every = _fields(down_values, down)[::-1]
+    want, want_plans = choose_way_up(plans, _fields(up_values, up), plans[::-1], every)
+    assert [(f.value, f.confidence, f.reasons) for f in got] == [
+        (f.value, f.confidence, f.reasons) for f in want
+    ]
+    assert got_plans == want_plans
+    assert {4, 2} <= set(asked)  # the tall strings, 0 and 2, read upside down come last
+    assert (sorted(asked) == list(range(5))) is read_all

@@ -33,7 +33,7 @@ from db.storage import get_storage
 from digitize.errors import BadInputError, DigitizeError, TemplateError, TransientError
 from digitize.files import write_atomic
 from digitize.settings import Settings, get_settings
-from digitize.types import DigitClassifier, FieldResult, Page, PageResult
+from digitize.types import NUM_CLASSES, DigitClassifier, FieldResult, Page, PageResult
 from segmentation.imageops import fit
 
 if TYPE_CHECKING:
@@ -86,9 +86,13 @@ def read_page(
     seg = segment_page(page, reg)
     lap("segment")
     crops = np.asarray(seg.crops, dtype=np.float32)
-    probs = classifier.predict_proba(crops) if len(crops) else np.zeros((0, 11), np.float32)
+    # Template-free, the short strings' upside-down crops wait until the way up needs them.
+    first = seg.first_rows()
+    probs = np.full((len(crops), NUM_CLASSES), np.nan, np.float32)
+    if len(first):
+        probs[first] = classifier.predict_proba(crops[first])
     lap("classify")
-    fields = assemble_page(seg, probs)
+    fields = assemble_page(seg, probs, lambda rows: classifier.predict_proba(crops[rows]))
     lap("assemble")
     specs = reg.template.fields if reg is not None else None
     fields = validate_fields(
