@@ -1,5 +1,5 @@
-"""What the reader plans for a page before classifying: each field's candidate pieces and the
-crops of one classifier call, and the same candidates read upside down."""
+"""What the reader plans for a page before classifying: each field's candidate pieces, their
+crops for the classifier, and the same candidates read upside down."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ class FieldPlan:
 
 @dataclass
 class PageSegmentation:
-    """Every candidate piece of every field of a page, with the crops for one classifier call."""
+    """Every candidate piece of every field of a page, with their crops for the classifier: one
+    call with a template; template-free, ``first_rows`` first and the rest only if asked."""
 
     page: Page
     registration: Registration | None
