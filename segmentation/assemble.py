@@ -308,7 +308,8 @@ def marks_inside(path: list[Step], boxes: list[Box]) -> bool:
     read = [k for k, s in enumerate(path) if s.digit is not None]
     if len(read) < 2:
         return False
-    tall = float(np.median([boxes[path[k].candidate][3] for k in read]))
+    # boxes are the page's: a page fed sideways has its digits lying down, so their longer side
+    tall = float(np.median([max(boxes[path[k].candidate][2:]) for k in read]))
     return any(
         max(boxes[s.candidate][2:]) >= INNER_MARK * tall
         for s in path[read[0] + 1 : read[-1]]

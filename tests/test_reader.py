@@ -757,15 +757,18 @@ def test_two_numbers_close_on_a_line_go_to_review_unless_a_line_parts_them(colum
     assert all((INK_BESIDE in f.reasons) is not column for f in fields)
 
 
+@pytest.mark.parametrize("sideways", [False, True], ids=["upright", "sideways"])
 @pytest.mark.parametrize("comb", [True, False], ids=["comb", "box"])
-@pytest.mark.parametrize("mark", [(40, 24), (5, 5)], ids=["piece-of-a-digit", "speck"])
+@pytest.mark.parametrize("mark", [(40, 24), (15, 15)], ids=["piece-of-a-digit", "speck"])
 def test_a_mark_left_unread_between_digits_sends_the_field_to_review(
-    comb: bool, mark: tuple[int, int]
+    comb: bool, mark: tuple[int, int], sideways: bool
 ) -> None:
     """A 7 written across two cells leaves its bar in one, read as a stray mark, and the
     number a digit short at full confidence: ink that big between the digits goes to review;
-    a speck does not."""
+    a speck does not. On a page fed sideways (its boxes lying down) the same."""
     boxes = [(0, 0, 40, 60), (60, 10, *mark), (120, 0, 40, 60)]
+    if sideways:
+        boxes = [(y, x, h, w) for x, y, w, h in boxes]
     probs = np.full((3, 11), 1e-6, np.float32)
     probs[0, 5] = probs[2, 2] = 1.0
     probs[1, NOT_A_DIGIT] = 1.0
