@@ -57,8 +57,9 @@ REASONS: dict[str, str] = {
     "a piece of a printed line (a box's side, the page's frame), not a number.",
     EDGE_MARKS: "A mark at the start or end of this number was left out as print (a box's side, "
     "a row number): check the value against the page.",
-    INK_BESIDE: "Ink beside this number was not read (part of a digit cut by a line, or a faint "
-    "stroke): the number may be longer than the value shown.",
+    INK_BESIDE: "Ink beside or inside this number was not read (part of a digit cut by a line, "
+    "a faint stroke, another number close on the line): the number may be longer than the value "
+    "shown.",
     TALL_CHARACTER: "One character is much taller than the others: a printed word or line, or "
     "writing from the next line, may have been read with a digit; check the value.",
     LINE_PIECE: "These 1s stand right beside a printed line: they may be a piece of it (a box's "
