@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from digitize.types import Box, Page
-from segmentation.way_up import tall_strings
+from segmentation.way_up import read_first
 
 if TYPE_CHECKING:
     from segmentation.registration import Registration
@@ -62,8 +62,8 @@ class PageSegmentation:
     def first_rows(self) -> npt.NDArray[np.intp]:
         """The crops to classify before ``assemble_page``: all but the upside-down readings of
         short strings, which it asks for only when the page's way up needs them."""
-        n, tall = len(self.fields), tall_strings(self.fields)
-        rows = [i for k, fp in enumerate(self.flipped) if tall[n - 1 - k] for i in fp.crop_index]
+        first = read_first(self.fields) if self.flipped else []
+        rows = [i for k in first for i in self.flipped[k].crop_index]
         upright = len(self.crops) // 2 if self.registration is None else len(self.crops)
         return np.concatenate([np.arange(upright), np.asarray(rows, np.intp)]).astype(np.intp)
 

@@ -29,6 +29,8 @@ WAY_UP_DOUBT = 2.0
 WAY_UP_IN_DOUBT = "way_up_in_doubt"
 #: A reading this likely or more is a sure one (votes, and strings that read both ways).
 SURE = 0.5
+#: A voter under this share of the tallest voter's height has no say (print, specks).
+VOTER_SHARE = 0.5
 
 
 class Sized(Protocol):
@@ -124,14 +126,30 @@ def flip_gain(
     (``print_lean``) votes against turning, with at most one string's say.
     """
     voters = _voters(plans, upright, turned)
-    tallest = _tallest(voters)
+    return _gain(voters, _tallest(voters), lean)
+
+
+def _gain(
+    voters: Sequence[tuple[Sized, FieldResult, FieldResult]], tallest: float, lean: float
+) -> float:
+    """``flip_gain`` of ``voters``, those under ``VOTER_SHARE`` of ``tallest`` left out."""
     gain = float(np.clip(-PRINT_WEIGHT * lean, -FLIP_VOTE_MAX, FLIP_VOTE_MAX))
     for fp, a, b in voters:
-        if fp.digit_height >= 0.5 * tallest:
+        if fp.digit_height >= VOTER_SHARE * tallest:
             say = float(np.log(max(b.confidence, 1e-30)) - np.log(max(a.confidence, 1e-30)))
             most = SELF_TURNING_VOTE_MAX if _turns_into_itself(a, b) else FLIP_VOTE_MAX
             gain += min(most, max(-most, say))
     return gain
+
+
+def _turns(gain: float) -> bool:
+    """Whether a page with this ``flip_gain`` is read upside down."""
+    return gain > FLIP_MARGIN
+
+
+def _close(gain: float) -> bool:
+    """Whether the vote came close (its strings that read as other sure numbers are flagged)."""
+    return abs(gain - FLIP_MARGIN) < WAY_UP_DOUBT
 
 
 def choose_way_up(
@@ -147,11 +165,11 @@ def choose_way_up(
     is flagged ``WAY_UP_IN_DOUBT``."""
     back = turned[::-1]
     gain = flip_gain(plans, upright, back, lean)
-    if gain > FLIP_MARGIN:
+    if _turns(gain):
         out, chosen, other = turned, turned_plans, upright[::-1]
     else:
         out, chosen, other = upright, plans, back
-    if abs(gain - FLIP_MARGIN) < WAY_UP_DOUBT:
+    if _close(gain):
         for f, o in zip(out, other, strict=True):
             if _sure(f) and _sure(o) and o.value != f.value:
                 f.flag(WAY_UP_IN_DOUBT)
@@ -164,10 +182,12 @@ def choose_way_up(
 TALL_SHARE = 0.5
 
 
-def tall_strings(plans: Sequence[Sized]) -> list[bool]:
-    """Per string, whether it stands ``TALL_SHARE`` of the page's tallest string or more."""
+def read_first(plans: Sequence[Sized]) -> list[int]:
+    """Which strings are read upside down first (``k``: string ``-1 - k`` turned, as
+    ``choose_way_up`` takes them): those ``TALL_SHARE`` of the page's tallest string or more."""
     top = max((fp.digit_height for fp in plans), default=0.0)
-    return [fp.digit_height >= TALL_SHARE * top for fp in plans]
+    n = len(plans)
+    return [k for k in range(n) if plans[n - 1 - k].digit_height >= TALL_SHARE * top]
 
 
 def upright_settled(
@@ -180,11 +200,13 @@ def upright_settled(
     """Whether ``choose_way_up`` would keep the page upright and flag nothing, judged on some of
     its strings (``plans``, read ``upright`` and ``turned``, aligned): it would, with the same
     figures, when the other strings (``others``: the tallest one's height; None, none) all
-    stand under half the tallest voter's height, where ``flip_gain`` gives them no vote."""
-    if others is not None and others >= 0.5 * _tallest(_voters(plans, upright, turned)):
+    stand under ``VOTER_SHARE`` of the tallest voter's height, where they have no vote."""
+    voters = _voters(plans, upright, turned)
+    tallest = _tallest(voters)
+    if others is not None and others >= VOTER_SHARE * tallest:
         return False
-    gain = flip_gain(plans, upright, turned, lean)
-    return gain <= FLIP_MARGIN and abs(gain - FLIP_MARGIN) >= WAY_UP_DOUBT
+    gain = _gain(voters, tallest, lean)
+    return not _turns(gain) and not _close(gain)
 
 
 def settle_way_up(
@@ -196,12 +218,11 @@ def settle_way_up(
 ) -> tuple[list[FieldResult], list[P]]:
     """``choose_way_up``, with the strings read upside down only as far as the choice needs
     (``read_turned(ks)``: the readings of ``turned_plans[k]`` for each ``k``): the tall ones
-    first (``tall_strings``), the rest only when the page may turn or the vote is close. The
+    first (``read_first``), the rest only when the page may turn or the vote is close. The
     same strings and flags come out; a plainly upright page spares most of its crops a second
     reading."""
     n = len(plans)
-    tall = tall_strings(plans)
-    first = [k for k in range(n) if tall[n - 1 - k]]
+    first = read_first(plans)
     got = dict(zip(first, read_turned(first), strict=True))
     rest = [k for k in range(n) if k not in got]
     others = max((plans[n - 1 - k].digit_height for k in rest), default=None)
