@@ -325,23 +325,24 @@ def assemble_field(
     """The best reading of one field from its candidates' class probabilities."""
     sub = probs[fp.crop_index] if fp.crop_index else np.zeros((0, probs.shape[1]))
     spec = fp.spec
+    reading = None
     if fp.cells is not None:
         need = spec.min_digits if spec is not None else None
         path = best_comb_path(fp.cells, fp.spans, sub, fp.noise, min_digits=need)
-        # comb fields: their cells settle how many digits there are
-        comb = _result(fp, sub, image, path, 1.0)
-        if marks_inside(path, fp.boxes):
-            comb.flag(INK_BESIDE)
-        return comb
-    lengths = None
-    if spec is not None and (spec.min_digits is not None or spec.max_digits is not None):
-        lengths = (spec.min_digits or 0, spec.max_digits or fp.n_segments)
-    reading = read_field(
-        fp.n_segments, fp.spans, sub, fp.priors, fp.cuts, fp.noise, lengths=lengths
-    )
-    result = _result(fp, sub, image, reading.steps, reading.string_confidence)
-    if marks_inside(reading.steps, fp.boxes):
+        cut_confidence = 1.0  # comb fields: their cells settle how many digits there are
+    else:
+        lengths = None
+        if spec is not None and (spec.min_digits is not None or spec.max_digits is not None):
+            lengths = (spec.min_digits or 0, spec.max_digits or fp.n_segments)
+        reading = read_field(
+            fp.n_segments, fp.spans, sub, fp.priors, fp.cuts, fp.noise, lengths=lengths
+        )
+        path, cut_confidence = reading.steps, reading.string_confidence
+    result = _result(fp, sub, image, path, cut_confidence)
+    if marks_inside(path, fp.boxes):
         result.flag(INK_BESIDE)
+    if reading is None:
+        return result
     if spec is not None and constrains(spec) and result.value and rule_reasons(result.value, spec):
         # The best cuts read a string the rules refuse: other cuts that come close enough go
         # with it, for ``constrain`` to read under the rules too (a field with a length rule
