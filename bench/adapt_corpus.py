@@ -129,6 +129,9 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=20)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--font-digits", type=int, default=0)
+    ap.add_argument(
+        "--variant-digits", type=int, default=0, help="flagged 1s and crossed 7s in the epoch"
+    )
     ap.add_argument("--writers", default="mnist", help="training writers, in turn: mnist,fonts")
     ap.add_argument("--extra-crops", help="an .npz of labelled crops (x, y) saved by a harvest")
     ap.add_argument("--corpus-crops", help="the corpus_crops.npz of an earlier run: no harvest")
@@ -149,6 +152,7 @@ def main() -> None:
         workers=args.workers,
         epochs=args.epochs,
         font_digits=args.font_digits,
+        variant_digits=args.variant_digits,
     )
     t = time.perf_counter()
     if args.corpus_crops:  # a harvest saved by an earlier run

@@ -39,6 +39,9 @@ def train(
         help="Digits drawn in handwriting fonts (fetched with npm) added to the training set "
         "(e.g. 12000 with --epochs 22; not shipped, docs/experiments.md).",
     ),
+    variant_digits: int = typer.Option(
+        0, min=0, help="Flagged 1s and crossed 7s drawn on training digits, added to the set."
+    ),
     dropout: float = typer.Option(0.25, min=0.0, max=0.9, help="Dropout after each block."),
     seed: int = typer.Option(1, help="Seed for weights, shuffling, augmentation and fragments."),
     batch_size: int = typer.Option(128, min=8),
@@ -110,6 +113,7 @@ def train(
     cfg = TrainConfig(
         epochs=epochs,
         font_digits=font_digits,
+        variant_digits=variant_digits,
         seed=seed,
         batch_size=batch_size,
         threads=threads,
@@ -301,6 +305,9 @@ def adapt(
     font_digits: int = typer.Option(
         0, min=0, help="Handwriting-font digits in the usual epoch (digitize train --font-digits)."
     ),
+    variant_digits: int = typer.Option(
+        0, min=0, help="Flagged 1s and crossed 7s in the usual epoch (digitize train)."
+    ),
 ) -> None:
     """Fine-tune the current model on the page reader's own crops of MNIST training digits.
 
@@ -322,6 +329,7 @@ def adapt(
         threads=threads,
         first_seed=first_seed,
         font_digits=font_digits,
+        variant_digits=variant_digits,
     )
     with Progress(*_progress_columns(), console=console) as bar:
         reading = bar.add_task("reading forms", total=pages, stats="")

@@ -48,6 +48,8 @@ class AdaptConfig:
     threads: int = 2  # TensorFlow threads while fine-tuning
     #: Handwriting-font digits in the usual epoch, as ``digitize train`` has them (0: none).
     font_digits: int = 0
+    #: Flagged 1s and crossed 7s in the usual epoch (``model.training.variants``; 0: none).
+    variant_digits: int = 0
 
 
 @dataclass
@@ -179,7 +181,9 @@ def finetune_on_pages(
         pass
     keras.utils.set_random_seed(cfg.seed)
     data = data or load_mnist()
-    train_cfg = TrainConfig(seed=cfg.seed, font_digits=cfg.font_digits)
+    train_cfg = TrainConfig(
+        seed=cfg.seed, font_digits=cfg.font_digits, variant_digits=cfg.variant_digits
+    )
     sets = build_sets(data, train_cfg)
     x_train, y_train = sets["train"]
     x_val = sets["val"][0][: len(data.y_val)]  # the digits (fragments follow them)

@@ -30,6 +30,7 @@ from model.training.data import Mnist, load_mnist, to_unit
 from model.training.fonts import training_font_digits
 from model.training.fragments import make_fragments
 from model.training.network import PLAIN_LAYERS, build_model
+from model.training.variants import variant_digits
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,9 @@ class TrainConfig:
     #: Off by default: 12,000 of them (22 epochs) read held-out font digits better but MNIST
     #: validation digits and the validation pages worse (docs/experiments.md).
     font_digits: int = 0
+    #: Flagged 1s and crossed 7s drawn on MNIST training digits (``model.training.variants``)
+    #: added to the training set (0: none).
+    variant_digits: int = 0
     limit: int | None = None  # train on the first N digits only (smoke tests)
     checkpoint: str | None = None  # save the best weights here after each epoch (.weights.h5)
     ema: float = 0.999  # weight averaging: decay per step (0 = off); the average is selected
@@ -102,8 +106,9 @@ def build_sets(data: Mnist, cfg: TrainConfig) -> dict[str, tuple[npt.NDArray[Any
     fv, _ = make_fragments(data.x_val, cfg.val_fragments, seed=cfg.seed * 1000 + 2)
     nfont = 0 if cfg.limit else cfg.font_digits  # smoke tests: MNIST alone, no fetching
     xf, yf = training_font_digits(nfont, seed=cfg.seed)
-    x_train = np.concatenate([xt, xf, _to_u8(ft)])
-    y_train = np.concatenate([yt, yf, np.full(len(ft), NOT_A_DIGIT)])
+    xv, yv = variant_digits(xt, yt, cfg.variant_digits, seed=cfg.seed)
+    x_train = np.concatenate([xt, xf, xv, _to_u8(ft)])
+    y_train = np.concatenate([yt, yf, yv, np.full(len(ft), NOT_A_DIGIT)])
     x_val = np.concatenate([to_unit(data.x_val), fv])
     y_val = np.concatenate([data.y_val, np.full(len(fv), NOT_A_DIGIT)])
     return {"train": (x_train, y_train), "val": (x_val, y_val)}
