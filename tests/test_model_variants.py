@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from model.training import variants
 from model.training.train import TrainConfig, build_sets
@@ -23,7 +24,8 @@ def _seven() -> np.ndarray:
     return a
 
 
-def test_a_flag_grows_from_the_top_down_to_the_left() -> None:
+def test_a_flag_grows_from_the_top_down_to_the_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(variants, "UPSTROKE_SHARE", 0.0)
     rng = np.random.default_rng(0)
     for slant in (0, 3):
         plain = _one(slant)
@@ -35,16 +37,31 @@ def test_a_flag_grows_from_the_top_down_to_the_left() -> None:
             ys, xs = np.nonzero(d > 60)
             top_x = xs[ys == ys.min()].mean()
             assert xs[ys < 14].min() < top_x - 2  # the flag hangs left of the top
-            lower_left = d[23:, :9]  # the flag stops above the foot
+            lower_left = d[24:, :7]  # the flag stops above the foot
             assert lower_left.max() < 128
 
 
-def test_a_flag_too_flat_would_be_a_sevens_bar_and_is_not_drawn() -> None:
+def test_a_flag_too_flat_would_be_a_sevens_bar_and_is_not_drawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(variants, "UPSTROKE_SHARE", 0.0)
     # A stem leaning far to the left leaves no flag that is both to the left and steep.
     a = np.zeros((28, 28), np.uint8)
     cv2.line(a, (23, 6), (4, 20), 255, 2, cv2.LINE_AA)
     rng = np.random.default_rng(1)
     assert all(variants.flagged_one(a, rng) is None for _ in range(10))
+
+
+def test_an_up_stroke_runs_beside_the_stem(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(variants, "UPSTROKE_SHARE", 1.0)
+    rng = np.random.default_rng(5)
+    plain = _one()
+    for _ in range(10):
+        d = variants.flagged_one(plain, rng)
+        assert d is not None
+        assert (d > 60).sum() > (plain > 60).sum()  # a second stroke beside the stem
+        ys, xs = np.nonzero(d > 60)
+        assert np.ptp(ys) >= 17 and np.ptp(xs) < np.ptp(ys) / 2  # still a 1's tall, narrow shape
 
 
 def test_a_seven_gets_a_bar_across_its_stem() -> None:

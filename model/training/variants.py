@@ -8,7 +8,8 @@ way (20-pixel box, centre of mass at the centre), so the usual epoch augmentatio
 
 - ``flagged_one``: a stroke from the top of the 1 down to the left, 35-70° below the
   horizontal (a flatter one is a 7's bar) and at least 20° off the stem, 30-75 % of the
-  stem's length, slightly curved.
+  stem's length, slightly curved; or (``UPSTROKE_SHARE``) a long up-stroke close beside the
+  stem, as the cheques' writers draw it.
 - ``crossed_seven``: a short bar across the middle of the 7's stem.
 """
 
@@ -28,6 +29,9 @@ ONES_SHARE = 0.7
 MIN_FLAG_DEG = 35.0
 MAX_FLAG_DEG = 70.0
 MIN_FLAG_TURN = 20.0  # degrees between the flag and the stem, so that it shows
+#: Share of flagged 1s whose flag is a long up-stroke 6-18° off the stem, 55-95 % of its
+#: length: the pen goes up beside the stem and back down, leaving a thin loop at the top.
+UPSTROKE_SHARE = 0.4
 
 
 def _canvas(digit: U8) -> npt.NDArray[np.float32]:
@@ -79,12 +83,17 @@ def flagged_one(digit: U8, rng: np.random.Generator) -> U8 | None:
     top, bottom, length, pen = stem
     down = (bottom - top) / max(length, 1.0)
     stem_deg = float(np.degrees(np.arctan2(down[1], -down[0])))  # below the horizontal, leftwards
-    steepest = min(MAX_FLAG_DEG, stem_deg - MIN_FLAG_TURN)
-    if steepest < MIN_FLAG_DEG:
-        return None  # a stem leaning so far left leaves room for no flag but a 7's bar
-    beta = np.deg2rad(rng.uniform(MIN_FLAG_DEG, steepest))
+    if rng.random() < UPSTROKE_SHARE:  # a long up-stroke close beside the stem
+        beta = np.deg2rad(stem_deg - rng.uniform(6, 18))
+        reach = rng.uniform(0.55, 0.95)
+    else:
+        steepest = min(MAX_FLAG_DEG, stem_deg - MIN_FLAG_TURN)
+        if steepest < MIN_FLAG_DEG:
+            return None  # a stem leaning so far left leaves room for no flag but a 7's bar
+        beta = np.deg2rad(rng.uniform(MIN_FLAG_DEG, steepest))
+        reach = rng.uniform(0.3, 0.75)
     flag = np.array([-np.cos(beta), np.sin(beta)])
-    tip = top + flag * length * rng.uniform(0.3, 0.75)
+    tip = top + flag * length * reach
     pts = _curve(top, tip, rng.uniform(-0.15, 0.15))
     width = max(2, round(pen * rng.uniform(0.7, 1.05)))
     cv2.polylines(big, [pts], False, 1.0, width, cv2.LINE_AA)
