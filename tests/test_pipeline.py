@@ -210,3 +210,28 @@ def test_templates_travel_with_the_batch(
     assert out.status == DONE, out.error
     with session_scope() as s:
         assert s.scalar(select(Page.template).where(Page.document_id == doc_id)) == "order"
+
+
+def test_a_stamp_the_blank_form_lacks_is_no_misregistration(recognizer: Any) -> None:
+    """A rubber stamp over a form lowers its fit's quality (the page has ink the template's
+    print does not explain) though the fields sit where they should: a fit of 0.88 is no reason
+    to send every field to review; one of 0.83 still is."""
+    from bench.corpus import pages, writers
+    from digitize.types import Page as ScanPage
+    from model.training.data import load_sample
+    from model.training.synthetic import DigitSource
+    from worker.pipeline import read_page
+
+    images, labels = load_sample()
+    writer = writers.source_writer(DigitSource(images, labels), "sample")
+    qualities = {}
+    for seed in (12, 15):  # logo_stamp pages whose stamps fall over the form's print
+        page = pages.make_page("logo_stamp", seed, writer)
+        result = read_page(
+            ScanPage(1, page.image), load_templates([page.template_path]), recognizer, get_settings()
+        )
+        assert result.template is not None and result.registration_quality is not None
+        qualities[seed] = result.registration_quality
+        poor = ["poor_registration" in f.reasons for f in result.fields]
+        assert all(poor) if qualities[seed] < pipeline.POOR_REGISTRATION else not any(poor)
+    assert 0.85 <= qualities[12] < 0.9 and qualities[15] < 0.85
