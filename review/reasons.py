@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from segmentation.free_filters import (
+    AT_SCAN_EDGE,
     EDGE_MARKS,
     INK_BESIDE,
     LINE_OF_MARKS,
@@ -68,6 +69,8 @@ REASONS: dict[str, str] = {
     "page: it may be a printed symbol (a logo, a stamp), not a number.",
     WIDE_GAP: "One gap in this number is much wider than the others: it may be two numbers "
     "side by side (a table's column line not seen between them); check it on the page (P).",
+    AT_SCAN_EDGE: "This number touches the edge of the scan: part of it may be cut off, or it "
+    "may be a mark of the scanner's edge, not writing; check it on the page (P).",
     WAY_UP_IN_DOUBT: "It was not clear which way up this page is, and this number reads as "
     "another number upside down (86 and 98): check it on the page (P).",
 }
@@ -93,6 +96,7 @@ SHORT: dict[str, str] = {
     LINE_PIECE: "a piece of a line?",
     LONE_LARGE: "a lone big mark?",
     WIDE_GAP: "two numbers?",
+    AT_SCAN_EDGE: "at the scan's edge",
     WAY_UP_IN_DOUBT: "which way up?",
 }
 

@@ -68,6 +68,22 @@ LINE_PIECE = "line_piece"
 LINE_PIECE_REACH = 0.2
 
 
+#: A string whose box comes within ``SCAN_EDGE_REACH`` of the scan's long side (2 pixels at
+#: least) of the scan's edge, on a page-sized scan: cut off by it (a number half off the
+#: page), or a mark of the scanner's edge (its shadow, the lid) read as digits. On 24 corpus
+#: pages a family no number was written there; an edge mark passed as a sure 1. A person looks.
+AT_SCAN_EDGE = "at_scan_edge"
+SCAN_EDGE_REACH = 0.002
+
+
+def at_scan_edge(box: Box, shape: tuple[int, ...]) -> bool:
+    """Whether ``box`` (x, y, w, h) comes within the reach of an edge of a scan of ``shape``."""
+    h, w = shape[:2]
+    reach = max(2.0, SCAN_EDGE_REACH * max(h, w))
+    x, y, bw, bh = box
+    return x < reach or y < reach or x + bw > w - reach or y + bh > h - reach
+
+
 #: One gap between a string's characters wider than its other gaps (their median) by more than
 #: this share of the characters' height: two numbers read as one, perhaps. A person looks.
 WIDE_GAP = "wide_gap"

@@ -33,8 +33,10 @@ from segmentation.constrain import constrains
 from segmentation.faint_rules import faint_rules
 from segmentation.field_plans import FieldPlan, PageSegmentation, upside_down
 from segmentation.free_filters import (
+    AT_SCAN_EDGE,
     INK_BESIDE,
     LINE_PIECE_REACH,
+    at_scan_edge,
     crowded,
     handwriting_only,
     ink_beside,
@@ -431,9 +433,12 @@ def assemble_page(
         near = [fp.beside_line for fp in plans]
         out = [f for f in handwriting_only(heights, out, near) if f.value]
         kept, by_name = {f.name for f in out}, {fp.name: fp for fp in plans}
+        page_sized = max(seg.page.image.shape[:2]) >= DESKEW_PAGE_SIDE  # not a photo's crop
         for f in out:  # a neighbour left as a caption or dust parts nothing
             if by_name[f.name].crowded_by & kept:
                 f.flag(INK_BESIDE)
+            if page_sized and at_scan_edge(f.box, seg.page.image.shape):
+                f.flag(AT_SCAN_EDGE)
         for k, f in enumerate(out, start=1):
             f.name = f"free_{k}"
     return out

@@ -317,3 +317,14 @@ def test_crowded_pairs_strings_close_on_a_line_with_no_wall_between() -> None:
     walls[:] = 0
     walls[140:160, 420] = 255  # a comb's tick, a third of their height, does not
     assert crowded(boxes, heights, walls) == [{1}, {0}, set(), set()]
+
+
+def test_at_scan_edge_reaches_a_fixed_share_of_the_long_side() -> None:
+    from segmentation.free_filters import at_scan_edge
+
+    shape = (3000, 2000)  # reach: 6 pixels
+    assert not at_scan_edge((100, 100, 50, 50), shape)
+    assert at_scan_edge((5, 100, 50, 50), shape) and at_scan_edge((100, 0, 50, 50), shape)
+    assert at_scan_edge((1945, 100, 50, 50), shape) and at_scan_edge((100, 2945, 50, 50), shape)
+    assert not at_scan_edge((7, 7, 1986, 2986), shape)
+    assert at_scan_edge((1, 10, 5, 5), (20, 30))  # at least 2 pixels on a tiny image

@@ -228,7 +228,10 @@ def test_a_stamp_the_blank_form_lacks_is_no_misregistration(recognizer: Any) -> 
     for seed in (12, 15):  # logo_stamp pages whose stamps fall over the form's print
         page = pages.make_page("logo_stamp", seed, writer)
         result = read_page(
-            ScanPage(1, page.image), load_templates([page.template_path]), recognizer, get_settings()
+            ScanPage(1, page.image),
+            load_templates([page.template_path]),
+            recognizer,
+            get_settings(),
         )
         assert result.template is not None and result.registration_quality is not None
         qualities[seed] = result.registration_quality

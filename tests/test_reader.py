@@ -826,3 +826,28 @@ def test_short_strings_are_read_upside_down_only_when_the_way_up_needs_them(
         if turns == 2:
             with pytest.raises(ValueError, match="left NaN"):
                 assemble_page(seg, probs)
+
+
+@pytest.mark.parametrize(
+    ("where", "size", "flagged"),
+    [("middle", 1200, False), ("edge", 1200, True), ("edge", 600, False)],
+    ids=["page-middle", "page-edge", "photo-edge"],
+)
+def test_a_number_at_the_scans_edge_goes_to_review_on_a_page(
+    where: str, size: int, flagged: bool
+) -> None:
+    """A number touching the edge of a page-sized scan may be cut off by it, or be the scanner's
+    edge read as digits: a person looks. A photo of one number is cropped tight, so there it is
+    no sign of anything."""
+    from segmentation.free_filters import AT_SCAN_EDGE
+
+    img = np.full((size * 3 // 4, size), 250, np.uint8)
+    ink = draw("0110", h=70)
+    cols, rows = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(ink.any(axis=1))
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    y = 0 if where == "edge" else img.shape[0] // 2
+    img[y : y + ink.shape[0], 100 : 100 + ink.shape[1]][ink > 0] = 30
+    seg = segment_page(Page(1, img), None)
+    fields = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
+    assert [f.value for f in fields] == ["0110"]
+    assert (AT_SCAN_EDGE in fields[0].reasons) is flagged
