@@ -70,8 +70,8 @@ LINE_PIECE_REACH = 0.2
 
 #: A string whose box comes within ``SCAN_EDGE_REACH`` of the scan's long side (2 pixels at
 #: least) of the scan's edge, on a page-sized scan: cut off by it (a number half off the
-#: page), or a mark of the scanner's edge (its shadow, the lid) read as digits. On 24 corpus
-#: pages a family no number was written there; an edge mark passed as a sure 1. A person looks.
+#: page), or a mark of the scanner's edge (its shadow, the lid) read as digits. Forms leave a
+#: margin, so a number written there is rare. A person looks.
 AT_SCAN_EDGE = "at_scan_edge"
 SCAN_EDGE_REACH = 0.002
 

@@ -434,8 +434,8 @@ def assemble_page(
         out = [f for f in handwriting_only(heights, out, near) if f.value]
         kept, by_name = {f.name for f in out}, {fp.name: fp for fp in plans}
         page_sized = max(seg.page.image.shape[:2]) >= DESKEW_PAGE_SIDE  # not a photo's crop
-        for f in out:  # a neighbour left as a caption or dust parts nothing
-            if by_name[f.name].crowded_by & kept:
+        for f in out:
+            if by_name[f.name].crowded_by & kept:  # a neighbour left as a caption parts nothing
                 f.flag(INK_BESIDE)
             if page_sized and at_scan_edge(f.box, seg.page.image.shape):
                 f.flag(AT_SCAN_EDGE)

@@ -71,7 +71,8 @@ class TrainConfig:
     #: validation digits and the validation pages worse (docs/experiments.md).
     font_digits: int = 0
     #: Flagged 1s and crossed 7s drawn on MNIST training digits (``model.training.variants``)
-    #: added to the training set (0: none).
+    #: added to the training set (0: none). Off by default: the real cheques' continental 1s
+    #: still read as 9s and 4s after them (docs/experiments.md).
     variant_digits: int = 0
     limit: int | None = None  # train on the first N digits only (smoke tests)
     checkpoint: str | None = None  # save the best weights here after each epoch (.weights.h5)
