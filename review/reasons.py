@@ -20,6 +20,7 @@ from segmentation.free_filters import (
     LONE_LARGE,
     LONE_STROKE,
     PRINT_SIZED,
+    SINGLE_DIGIT,
     TALL_CHARACTER,
     WIDE_GAP,
 )
@@ -71,6 +72,9 @@ REASONS: dict[str, str] = {
     "side by side (a table's column line not seen between them); check it on the page (P).",
     AT_SCAN_EDGE: "This number touches the edge of the scan: part of it may be cut off, or it "
     "may be a mark of the scanner's edge, not writing; check it on the page (P).",
+    SINGLE_DIGIT: "One digit found on its own: it may be a piece of a longer number (the rest "
+    "lost to a line or a faint pen), or a mark or print read as a digit; check it on the page "
+    "(P).",
     WAY_UP_IN_DOUBT: "It was not clear which way up this page is, and this number reads as "
     "another number upside down (86 and 98): check it on the page (P).",
 }
@@ -97,6 +101,7 @@ SHORT: dict[str, str] = {
     LONE_LARGE: "a lone big mark?",
     WIDE_GAP: "two numbers?",
     AT_SCAN_EDGE: "at the scan's edge",
+    SINGLE_DIGIT: "one digit alone",
     WAY_UP_IN_DOUBT: "which way up?",
 }
 

@@ -84,6 +84,12 @@ def at_scan_edge(box: Box, shape: tuple[int, ...]) -> bool:
     return x < reach or y < reach or x + bw > w - reach or y + bh > h - reach
 
 
+#: A string of one digit on a page-sized scan: as often a piece of a longer number (the rest
+#: lost to a line or a faint pen), a mark or print read as a digit, as a number written alone,
+#: and nothing on the page tells which (docs/experiments.md). A person looks.
+SINGLE_DIGIT = "single_digit"
+
+
 #: One gap between a string's characters wider than its other gaps (their median) by more than
 #: this share of the characters' height: two numbers read as one, perhaps. A person looks.
 WIDE_GAP = "wide_gap"

@@ -36,6 +36,7 @@ from segmentation.free_filters import (
     AT_SCAN_EDGE,
     INK_BESIDE,
     LINE_PIECE_REACH,
+    SINGLE_DIGIT,
     at_scan_edge,
     crowded,
     handwriting_only,
@@ -439,6 +440,8 @@ def assemble_page(
                 f.flag(INK_BESIDE)
             if page_sized and at_scan_edge(f.box, seg.page.image.shape):
                 f.flag(AT_SCAN_EDGE)
+            if page_sized and len(f.value) == 1:
+                f.flag(SINGLE_DIGIT)
         for k, f in enumerate(out, start=1):
             f.name = f"free_{k}"
     return out

@@ -851,3 +851,22 @@ def test_a_number_at_the_scans_edge_goes_to_review_on_a_page(
     fields = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
     assert [f.value for f in fields] == ["0110"]
     assert (AT_SCAN_EDGE in fields[0].reasons) is flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "flagged"),
+    [("0", 1200, True), ("00", 1200, False), ("0", 600, False)],
+    ids=["page-one-digit", "page-two-digits", "photo-one-digit"],
+)
+def test_a_single_digit_found_on_a_page_goes_to_review(text: str, size: int, flagged: bool) -> None:
+    """One digit alone on a page may be the piece of a longer number, or a mark: a person looks.
+    A photo of one digit is what it is."""
+    from segmentation.free_filters import SINGLE_DIGIT
+
+    img = np.full((size * 3 // 4, size), 250, np.uint8)
+    ink = draw(text, h=70)
+    img[200 : 200 + ink.shape[0], 100 : 100 + ink.shape[1]][ink > 0] = 30
+    seg = segment_page(Page(1, img), None)
+    fields = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
+    assert [f.value for f in fields] == [text]
+    assert (SINGLE_DIGIT in fields[0].reasons) is flagged
