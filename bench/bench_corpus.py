@@ -3,6 +3,7 @@
     python bench/bench_corpus.py --pages-per-family 10 --digits validation --writer both
     python bench/bench_corpus.py --families comb_full,comb_ticks --show out/corpus --json
     python bench/bench_corpus.py --speed --pages-per-family 4 --baseline main  # free ms/page
+    python bench/bench_corpus.py --pages-per-family 8 --first-page 32  # pages 32-39: fresh
 
 Each page is read template-free (``templates=[]``) and with its own template through
 ``worker.pipeline.read_page`` on one core. Template mode: a field is exact when its value
@@ -13,8 +14,9 @@ the truth; a string overlapping no written field is *spurious* (printed structur
 stamps or ticks read as digits). The review trade-off gives, at several thresholds, the share of
 fields passing without review and the wrong among passed, where a spurious (or second) string
 that passes counts as a wrong passed field. ``--digits validation`` (MNIST validation digits,
-validation fonts) is for choices; ``--digits test`` only to report. 95 % intervals come from
-resampling pages (``bench_reader._interval``).
+validation fonts) is for choices; ``--digits test`` only to report. Choices made on some pages
+flatter them: ``--first-page`` reads pages never looked at (docs/corpus.md). 95 % intervals
+come from resampling pages (``bench_reader._interval``).
 """
 
 from __future__ import annotations
@@ -221,13 +223,14 @@ def run(
     show: Path | None = None,
     show_pages: int = 2,
     progress: bool = False,
+    first_page: int = 0,
 ) -> dict[str, Any]:
     settings = Settings()
     by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)  # (family, mode)
     by_writer: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     misses: dict[str, list[str]] = defaultdict(list)
     for fam in families:
-        for k in range(pages_per_family):
+        for k in range(first_page, first_page + pages_per_family):
             writer = writers[k % len(writers)]
             page = make_page(fam, SEED0 + k, writer)
             for mode in ("template", "free"):
@@ -235,7 +238,7 @@ def run(
                 by[fam, mode].append(r)
                 by_writer[writer.name, mode].append(r)
                 misses[f"{fam}/{mode}"] += [f"p{k} {m}" for m in r["misses"]][:6]
-                if show is not None and k < show_pages:
+                if show is not None and k < first_page + show_pages:
                     draw(page, r["fields"], show / f"{fam}_{k}_{mode}.png")
             if progress:
                 print(f"  {fam} page {k} done", file=sys.stderr, flush=True)
@@ -292,6 +295,12 @@ def print_report(report: dict[str, Any]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--pages-per-family", type=int, default=10)
+    ap.add_argument(
+        "--first-page",
+        type=int,
+        default=0,
+        help="read pages from this one on: a slice no choice was made on (e.g. 32)",
+    )
     ap.add_argument("--digits", choices=("validation", "test"), default="validation")
     ap.add_argument("--writer", choices=("mnist", "fonts", "both"), default="both")
     ap.add_argument("--families", default="", help="comma-separated (default: all)")
@@ -320,7 +329,13 @@ def main() -> None:
     classifier = default_classifier(Settings())
     classifier.predict_proba(np.zeros((1, 28, 28), np.float32))  # load before timing
     report = run(
-        families, args.pages_per_family, writers, classifier, show=args.show, progress=not args.json
+        families,
+        args.pages_per_family,
+        writers,
+        classifier,
+        show=args.show,
+        progress=not args.json,
+        first_page=args.first_page,
     )
     if args.json:
         print(json.dumps(report, indent=2, default=str))

@@ -106,3 +106,28 @@ def test_font_writer_renders_held_out_fonts() -> None:
     for d in range(10):
         a = w.glyph(d, 60, pen, rng)
         assert a.shape[0] == 60 and a.max() > 0.5 and 10 < a.shape[1] < 120
+
+
+def test_first_page_reads_a_later_slice(
+    writer: writers.Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--first-page N`` reads pages N on (seeds SEED0 + N ...), each written by the writer its
+    page number picks, so a slice reads as it would inside a longer run."""
+    from collections import Counter
+
+    import bench.bench_corpus as bc
+
+    seen: list[tuple[int, str]] = []
+
+    def fake_page(family: str, seed: int, w: writers.Writer) -> object:
+        seen.append((seed, w.name))
+        return object()
+
+    def fake_read(page: object, classifier: object, settings: object, mode: str) -> dict:
+        return {"counts": Counter(fields=1), "misses": [], "ms": 1.0, "fields": []}
+
+    monkeypatch.setattr(bc, "make_page", fake_page)
+    monkeypatch.setattr(bc, "read_corpus_page", fake_read)
+    other = writers.source_writer(writer.source, "other")  # type: ignore[attr-defined]
+    bc.run(["boxes"], 3, [writer, other], classifier=None, first_page=5)  # type: ignore[arg-type]
+    assert seen == [(bc.SEED0 + 5, "other"), (bc.SEED0 + 6, "sample"), (bc.SEED0 + 7, "other")]
