@@ -75,6 +75,14 @@ TOUCHES_PRINTED_LINES = "touches_printed_lines"
 #: four must agree within half a degree.
 MIN_DESKEW_DEGREES, MAX_DESKEW_DEGREES, DESKEW_MIN_LINES, DESKEW_AGREE = 0.3, 6.0, 2, 1.0
 DESKEW_PAGE_SIDE = 1000
+
+
+def _page_sized(shape: tuple[int, ...]) -> bool:
+    """A scan of a page, not a photo of one number: its long side ``DESKEW_PAGE_SIDE`` or more
+    (the working image's too, which is shrunk to ``FREE_MAX_SIDE`` at most)."""
+    return max(shape[:2]) >= DESKEW_PAGE_SIDE
+
+
 SMALL_DESKEW_MIN_LINES, SMALL_DESKEW_AGREE = 4, 0.5
 #: Template-free: a string under this share of the typical height, touching a rule, is a sliver.
 DEBRIS_HEIGHT = 0.5
@@ -215,7 +223,7 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> float:
     # The darkness is kept: a faint printed line is looked for in it (``faint_rules``).
     darkness = darkness_bytes(image, polarity=dark)
     raw = threshold_darkness(darkness)
-    page_sized = max(raw.shape) >= DESKEW_PAGE_SIDE
+    page_sized = _page_sized(raw.shape)
     unskew: npt.NDArray[np.float64] | None = None  # working image → before deskewing
     angle = skew_angle(
         raw > 0,
@@ -434,7 +442,7 @@ def assemble_page(
         near = [fp.beside_line for fp in plans]
         out = [f for f in handwriting_only(heights, out, near) if f.value]
         kept, by_name = {f.name for f in out}, {fp.name: fp for fp in plans}
-        page_sized = max(seg.page.image.shape[:2]) >= DESKEW_PAGE_SIDE  # not a photo's crop
+        page_sized = _page_sized(seg.page.image.shape)
         for f in out:
             if by_name[f.name].crowded_by & kept:  # a neighbour left as a caption parts nothing
                 f.flag(INK_BESIDE)
