@@ -38,3 +38,20 @@ def test_real_ones_look_like_ones_and_other_digits_mostly_do_not(
     flags = np.array([looks_like_a_one(im.astype(np.float32) / 255) for im in images])
     assert flags[labels == 1].mean() > 0.8
     assert flags[labels != 1].mean() < 0.1
+
+
+def test_currency_signs_are_taught_as_no_digit(
+    mnist_sample: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """A $, €, £ or ¥ before an amount is digit-sized: without being taught as a reject it reads
+    as a sure 4, 8 or 9. Every sign drawn is a crop with ink, in a training font."""
+    from model.training import fragments
+
+    x, kinds = make_fragments(mnist_sample[0], 60, seed=1, kinds=("sign",))
+    assert set(kinds) == {"sign"}
+    assert all(crop.max() > 0.5 for crop in x)
+    fonts = fragments._sign_fonts()
+    if fonts:  # offline with no font cached, signs are OpenCV's printed $
+        from model.training.fonts import HELD_OUT_FONTS
+
+        assert not any(name in path for path, _ in fonts for name in HELD_OUT_FONTS)

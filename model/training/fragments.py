@@ -13,6 +13,7 @@ review trade-off on validation pages (docs/experiments.md).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -33,8 +34,11 @@ FONTS = (
     cv2.FONT_HERSHEY_PLAIN,
     cv2.FONT_HERSHEY_COMPLEX_SMALL,
 )
-KINDS = ("speck", "line", "border", "touching", "half", "letter", "empty")
-WEIGHTS = np.array([0.12, 0.12, 0.16, 0.24, 0.18, 0.16, 0.02])
+#: Currency signs written before an amount (``$ 1.000.-``): digit-sized, and read as a 4, 8 or 9
+#: when never taught as no digit (``bench/bench_amounts.py``).
+SIGNS = "$€£¥"
+KINDS = ("speck", "line", "border", "touching", "half", "letter", "sign", "empty")
+WEIGHTS = np.array([0.12, 0.12, 0.16, 0.24, 0.18, 0.12, 0.04, 0.02])
 
 
 def _speck(rng: np.random.Generator, digits: U8) -> U8:
@@ -124,6 +128,48 @@ def _letter(rng: np.random.Generator, digits: U8) -> U8:
     return canvas
 
 
+@lru_cache(maxsize=1)
+def _sign_fonts() -> tuple[tuple[str, str], ...]:
+    """(font, sign) of every currency sign the training handwriting fonts draw (never the
+    held-out fonts; a font without a sign would draw its empty box), fetched once."""
+    from fontTools.ttLib import TTFont
+
+    from model.training.fonts import EXTRA_TRAIN_FONTS, TRAIN_FONTS, available_fonts
+
+    out = []
+    for path in available_fonts(TRAIN_FONTS + EXTRA_TRAIN_FONTS):
+        cmap = TTFont(str(path)).getBestCmap() or {}
+        out += [(str(path), ch) for ch in SIGNS if ord(ch) in cmap]
+    return tuple(out)
+
+
+def _sign(rng: np.random.Generator, digits: U8) -> U8:
+    """A currency sign in a training handwriting font, slanted and jittered like a font digit;
+    a printed ``$`` when no font can be had."""
+    fonts = _sign_fonts()
+    if not fonts:
+        canvas = np.zeros((80, 80), np.uint8)
+        font = FONTS[int(rng.integers(len(FONTS)))]
+        cv2.putText(canvas, "$", (15, 60), font, float(rng.uniform(1.2, 2.0)), 255, 2)
+        return canvas
+    from model.training.augment import jitter
+    from model.training.fonts import crop_to_ink, draw_glyph
+
+    path, ch = fonts[int(rng.integers(len(fonts)))]
+    a = crop_to_ink(draw_glyph(path, ch, int(rng.integers(40, 72))))  # type: ignore[arg-type]
+    pad = max(8, a.shape[0] // 3)
+    a = cv2.copyMakeBorder(a, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    h, w = a.shape
+    shear = float(rng.uniform(-0.35, 0.15))
+    m = np.array([[1, shear, -shear * h / 2], [0, 1, 0]], np.float32)
+    a = cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR)
+    a = jitter(a, rng, amount=float(rng.uniform(0.01, 0.04)) * h)
+    r = int(rng.integers(0, 3))
+    if r:
+        a = cv2.dilate(a, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return ((a > 0.5) * 255).astype(np.uint8)
+
+
 def _empty(rng: np.random.Generator, digits: U8) -> U8:
     return np.zeros((28, 28), np.uint8)
 
@@ -135,6 +181,7 @@ _MAKERS: dict[str, Callable[[np.random.Generator, U8], U8]] = {
     "touching": _touching,
     "half": _half,
     "letter": _letter,
+    "sign": _sign,
     "empty": _empty,
 }
 
