@@ -12,6 +12,7 @@ the reading is of its length (``Reading.length_confidence``).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -301,10 +302,11 @@ def top3(p: npt.NDArray[np.floating]) -> list[tuple[int, float]]:
 INNER_MARK = 0.3
 
 
-def marks_inside(path: list[Step], boxes: list[Box]) -> bool:
+def marks_inside(path: list[Step], boxes: list[Box], separators: Sequence[bool] = ()) -> bool:
     """Whether ink read as a stray mark, as big as part of a digit (``INNER_MARK``), lies
     between digits of the reading: a digit written across two cells (its bar in one, its stem
-    joined to the next digit) leaves such a piece, and the number is a digit short."""
+    joined to the next digit) leaves such a piece, and the number is a digit short. A
+    separator (``separators[k]``: a comma or point low in the line) is no such piece."""
     read = [k for k, s in enumerate(path) if s.digit is not None]
     if len(read) < 2:
         return False
@@ -313,5 +315,5 @@ def marks_inside(path: list[Step], boxes: list[Box]) -> bool:
     return any(
         max(boxes[s.candidate][2:]) >= INNER_MARK * tall
         for s in path[read[0] + 1 : read[-1]]
-        if s.digit is None
+        if s.digit is None and not (separators and separators[s.candidate])
     )

@@ -42,6 +42,8 @@ class FieldPlan:
     #: Template-free: the ink comes near a printed line (``free_filters.LINE_PIECE_REACH``).
     beside_line: bool = False
     crowded_by: frozenset[str] = frozenset()  # template-free: strings close beside it on its line
+    #: Per candidate: a short mark low in the line, a separator (``priors.low_mark``).
+    separators: list[bool] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +95,7 @@ def upside_down(plans: list[FieldPlan], offset: int) -> list[FieldPlan]:
                 reasons=list(fp.reasons),
                 beside_line=fp.beside_line,
                 crowded_by=fp.crowded_by,
+                separators=fp.separators,
             )
         )
     return out

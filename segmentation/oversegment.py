@@ -23,7 +23,7 @@ import numpy.typing as npt
 from digitize.types import Box
 from segmentation.cuts import MIN_APART, between_loops, cut_positions, holes, seams
 from segmentation.imageops import components_with_stats, grouped
-from segmentation.priors import noise_prior, piece_prior
+from segmentation.priors import LOG_LOW_MARK_PRIOR, low_mark, noise_prior, piece_prior
 
 Mask = npt.NDArray[np.bool_]
 
@@ -66,6 +66,7 @@ class Piece:
     cell: int | None = None
     prior: float = 0.0  #: log-prior of the shape being one digit (its size next to its neighbours)
     noise: float = 0.0  #: log-prior of the piece being a stray mark rather than ink that matters
+    separator: bool = False  #: a short mark low in the line (``priors.low_mark``): a , or a .
 
 
 def _union_box(boxes: list[Box]) -> Box:
@@ -337,6 +338,8 @@ def plan(
         segs = inside
     if cells:
         return Plan(*_plan_comb(segs, href, cells, field or (0, ink.shape[1])), spilled)
+    tall = sorted(s.y for s in segs if s.mask.shape[0] >= 0.7 * href)
+    top = float(tall[len(tall) // 2]) if len(tall) >= 2 else None  # the line's digits' tops
     parts: list[Segment] = []
     for k, s in enumerate(segs):
         for part in split(s, href) if s.mask.shape[1] > 0.7 * href else [s]:
@@ -358,18 +361,35 @@ def plan(
             if j - i > 1 and (box[2] > MAX_WIDTH * href or box[3] > 1.8 * href):
                 break
             box, m = join(parts[i:j], box)
-            prior = piece_prior(box, href, segs, parts[i:j])
-            pieces.append(Piece(i, j, box, m, None, prior, noise_prior(box, href)))
+            pieces.append(_piece(i, j, box, m, href, top, segs, parts[i:j]))
     # The uncut hypothesis of every blob, however many segments it was cut into.
     spans = {(p.start, p.end) for p in pieces}
     for k in {s.blob for s in parts}:
         idx = [i for i, s in enumerate(parts) if s.blob == k]
         i, j = idx[0], idx[-1] + 1
         if (i, j) not in spans:
-            box, m = join(parts[i:j])
-            prior = piece_prior(box, href, segs, parts[i:j])  # one blob: nothing joined
-            pieces.append(Piece(i, j, box, m, None, prior, noise_prior(box, href)))
+            box, m = join(parts[i:j])  # one blob: nothing joined
+            pieces.append(_piece(i, j, box, m, href, top, segs, parts[i:j]))
     return Plan(parts, pieces, spilled)
+
+
+def _piece(
+    i: int,
+    j: int,
+    box: Box,
+    mask: Mask,
+    href: float,
+    top: float | None,
+    blobs: list[Segment],
+    parts: list[Segment],
+) -> Piece:
+    """Candidate segments ``[i, j)`` with its priors; a separator (``priors.low_mark``) is all
+    but ruled out as a digit."""
+    prior = piece_prior(box, href, blobs, parts)
+    low = low_mark(box, top, href)
+    if low:
+        prior += LOG_LOW_MARK_PRIOR
+    return Piece(i, j, box, mask, None, prior, noise_prior(box, href), separator=low)
 
 
 def _contact(a: Segment, b: Segment) -> int:

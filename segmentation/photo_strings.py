@@ -46,13 +46,35 @@ class Prediction:
         }
 
 
+#: A string shorter than this share of a number's digits, under the number's middle and within
+#: its length, is the tail of a decimal comma or a thousands separator written low: no number.
+SEPARATOR_HEIGHT = 0.6
+
+
+def _under(mark: FieldResult, number: FieldResult) -> bool:
+    """Whether ``mark`` hangs from the lower half of ``number``'s line, within its length."""
+    x, y, w, h = mark.box
+    nx, ny, nw, nh = number.box
+    if nw <= nh or not number.digits:  # a number lying down: no line to hang from
+        return False
+    tall = float(np.median([d.box[3] for d in number.digits]))
+    return (
+        nx <= x + w / 2 <= nx + nw
+        and h < SEPARATOR_HEIGHT * tall
+        and y >= ny + nh - tall / 2
+        and y <= ny + nh
+    )
+
+
 def main_strings(fields: list[FieldResult], source: str) -> Prediction:
-    """The strings of a template-free reading that are not much smaller than the tallest one."""
+    """The strings of a template-free reading that are not much smaller than the tallest one,
+    less the separators hanging under a number (``SEPARATOR_HEIGHT``)."""
     if fields:
         tallest = max(max(d.box[3] for d in f.digits) for f in fields)
         fields = [
             f for f in fields if max(d.box[3] for d in f.digits) >= MIN_RELATIVE_HEIGHT * tallest
         ]
+        fields = [f for f in fields if not any(_under(f, g) for g in fields if g is not f)]
     return Prediction(source, fields)
 
 

@@ -82,6 +82,19 @@ def shape_prior(box: Box, href: float) -> float:
     return prior
 
 
+#: A piece shorter than this share of the digits' height whose top lies in the lower half of
+#: the line of writing is a separator (a decimal comma, a thousands point), not a digit: the
+#: classifier sees it enlarged and reads a sure 1. A small digit is written up in the line.
+LOW_MARK = 0.55
+LOG_LOW_MARK_PRIOR = float(np.log(1e-4))
+
+
+def low_mark(box: Box, top: float | None, href: float) -> bool:
+    """A short piece hanging low in a line whose digits' tops lie at ``top`` (None: no line to
+    judge by): a separator."""
+    return top is not None and box[3] < LOW_MARK * href and box[1] >= top + 0.5 * href
+
+
 def piece_prior(box: Box, href: float, blobs: list[Segment], parts: list[Segment]) -> float:
     """The log-prior of the segments ``parts`` (cut from ``blobs``) joined into one digit whose
     box is ``box``: its size, the blobs it joins side by side, the loops it holds side by side."""

@@ -162,6 +162,7 @@ def _add_field(
             reasons or [],
             beside_line,
             crowded_by,
+            [p.separator for p in pieces],
         )
     )
 
@@ -350,7 +351,7 @@ def assemble_field(
         )
         path, cut_confidence = reading.steps, reading.string_confidence
     result = _result(fp, sub, image, path, cut_confidence)
-    if marks_inside(path, fp.boxes):
+    if marks_inside(path, fp.boxes, fp.separators):
         result.flag(INK_BESIDE)
     if reading is None:
         return result

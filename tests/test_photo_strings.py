@@ -107,3 +107,27 @@ def test_cli_table_and_bad_file(recognizer: DigitClassifier, tmp_path: Path) -> 
     assert result.exit_code == 2
     assert "notes.txt" in result.output
     assert LABELS[name] in result.output
+
+
+def test_a_comma_tail_under_a_number_is_no_string_of_its_own() -> None:
+    """A decimal comma written low hangs below the number's line and is read as a string of
+    its own (a sure 9 or 1): it is no part of the amount, and neither is anything so small
+    under it. A second number beside the first, as tall, stays."""
+    from digitize.types import DigitResult, FieldResult
+    from segmentation.photo_strings import main_strings
+
+    def string(name: str, value: str, box: tuple[int, int, int, int]) -> FieldResult:
+        x, y, w, h = box
+        step = w // len(value)
+        digits = [
+            DigitResult(int(c), 0.99, (x + k * step, y, step, h)) for k, c in enumerate(value)
+        ]
+        return FieldResult(name, value, 0.99, box, digits)
+
+    number = string("free_1", "34387", (37, 65, 372, 75))
+    comma = string("free_2", "9", (209, 126, 23, 33))
+    other = string("free_3", "12", (450, 60, 120, 72))
+    kept = main_strings([number, comma, other], "amount.png").strings
+    assert [s.name for s in kept] == ["free_1", "free_3"]
+    high = string("free_4", "9", (209, 70, 23, 38))  # up in the line: not a separator
+    assert len(main_strings([number, high], "x").strings) == 2

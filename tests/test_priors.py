@@ -48,3 +48,37 @@ def test_a_piece_far_shorter_than_the_string_is_no_digit_of_its_own() -> None:
 
     assert reading(16) == "589"
     assert reading(40) == "5891"
+
+
+def test_a_comma_low_in_the_line_is_a_separator_and_a_small_digit_up_in_it_is_not() -> None:
+    """``3,45``: the comma, short and hanging from the line's lower half, is marked a separator
+    and all but ruled out as a digit (the classifier reads it a sure 1); the same short stroke
+    written up in the line is a small digit's candidate as before."""
+    from segmentation.priors import LOG_LOW_MARK_PRIOR, piece_prior
+
+    def digits_and(mark_y: int) -> list:
+        ink = np.zeros((90, 200), np.uint8)
+        for x in (10, 110, 155):
+            cv2.ellipse(ink, (x + 17, 40), (14, 28), 0, 0, 360, 255, 4)  # three 0s
+        cv2.line(ink, (75, mark_y), (70, mark_y + 26), 255, 5)  # the mark
+        return plan(ink, digit_height=56).pieces
+
+    def mark(pieces: list) -> object:
+        return next(p for p in pieces if 60 <= p.box[0] <= 80 and p.box[2] < 20)
+
+    low = mark(digits_and(52))
+    assert low.separator
+    assert np.isclose(low.prior, piece_prior(low.box, 56.0, [], []) + LOG_LOW_MARK_PRIOR, atol=1.0)
+    up = mark(digits_and(14))
+    assert not up.separator and up.prior > LOG_LOW_MARK_PRIOR / 2
+
+
+def test_a_separator_between_digits_sends_no_field_to_review() -> None:
+    """A mark left unread between digits sends its field to review (a digit may be lost),
+    unless it is a separator: ``3,45`` read ``345`` is right as it stands."""
+    from segmentation.assemble import Step, marks_inside
+
+    boxes = [(0, 0, 30, 56), (40, 40, 8, 24), (60, 0, 30, 56), (100, 0, 30, 56)]
+    path = [Step(0, 3, 0.99), Step(1, None, 0.99), Step(2, 4, 0.99), Step(3, 5, 0.99)]
+    assert marks_inside(path, boxes)
+    assert not marks_inside(path, boxes, [False, True, False, False])
