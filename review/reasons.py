@@ -19,6 +19,7 @@ from segmentation.free_filters import (
     LINE_PIECE,
     LONE_LARGE,
     LONE_STROKE,
+    ONLY_ONES,
     PRINT_SIZED,
     SINGLE_DIGIT,
     TALL_CHARACTER,
@@ -75,6 +76,8 @@ REASONS: dict[str, str] = {
     SINGLE_DIGIT: "One digit found on its own: it may be a piece of a longer number (the rest "
     "lost to a line or a faint pen), or a mark or print read as a digit; check it on the page "
     "(P).",
+    ONLY_ONES: "This number is 1s only: straight strokes such as a comb's dividers or a printed "
+    "line's pieces read as 1s too; check it on the page (P).",
     WAY_UP_IN_DOUBT: "It was not clear which way up this page is, and this number reads as "
     "another number upside down (86 and 98): check it on the page (P).",
 }
@@ -102,6 +105,7 @@ SHORT: dict[str, str] = {
     WIDE_GAP: "two numbers?",
     AT_SCAN_EDGE: "at the scan's edge",
     SINGLE_DIGIT: "one digit alone",
+    ONLY_ONES: "only 1s",
     WAY_UP_IN_DOUBT: "which way up?",
 }
 

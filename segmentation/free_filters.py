@@ -88,6 +88,10 @@ def at_scan_edge(box: Box, shape: tuple[int, ...]) -> bool:
 #: lost to a line or a faint pen), a mark or print read as a digit, as a number written alone,
 #: and nothing on the page tells which (docs/experiments.md). A person looks.
 SINGLE_DIGIT = "single_digit"
+#: A string of 1s only on a page-sized scan: straight strokes the classifier reads as sure 1s
+#: whatever made them (a comb's dividers, a line's pieces, hatching), and a number written
+#: with 1s alone is rare. A person looks.
+ONLY_ONES = "only_ones"
 
 
 #: One gap between a string's characters wider than its other gaps (their median) by more than

@@ -36,6 +36,7 @@ from segmentation.free_filters import (
     AT_SCAN_EDGE,
     INK_BESIDE,
     LINE_PIECE_REACH,
+    ONLY_ONES,
     SINGLE_DIGIT,
     at_scan_edge,
     crowded,
@@ -451,6 +452,8 @@ def assemble_page(
                 f.flag(AT_SCAN_EDGE)
             if page_sized and len(f.value) == 1:
                 f.flag(SINGLE_DIGIT)
+            elif page_sized and set(f.value) == {"1"}:
+                f.flag(ONLY_ONES)
         for k, f in enumerate(out, start=1):
             f.name = f"free_{k}"
     return out

@@ -870,3 +870,22 @@ def test_a_single_digit_found_on_a_page_goes_to_review(text: str, size: int, fla
     fields = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
     assert [f.value for f in fields] == [text]
     assert (SINGLE_DIGIT in fields[0].reasons) is flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "flagged"),
+    [("111", 1200, True), ("101", 1200, False), ("11", 600, False)],
+    ids=["page-only-ones", "page-ones-and-a-zero", "photo-only-ones"],
+)
+def test_a_number_of_1s_only_on_a_page_goes_to_review(text: str, size: int, flagged: bool) -> None:
+    """Dividers, a line's pieces and hatching read as sure 1s: a number of 1s alone on a page
+    goes to a person. With another digit in it, or in a photo of one number, it does not."""
+    from segmentation.free_filters import ONLY_ONES
+
+    img = np.full((size * 3 // 4, size), 250, np.uint8)
+    ink = draw(text, h=70)
+    img[200 : 200 + ink.shape[0], 100 : 100 + ink.shape[1]][ink > 0] = 30
+    seg = segment_page(Page(1, img), None)
+    fields = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
+    assert [f.value for f in fields] == [text]
+    assert (ONLY_ONES in fields[0].reasons) is flagged
