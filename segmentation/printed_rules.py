@@ -25,9 +25,15 @@ from segmentation.imageops import (
 U8 = npt.NDArray[np.uint8]
 
 
-def _thickness(ink: U8, x: int, y: int, bw: int, bh: int, horizontal: bool) -> float:
-    """Median thickness of the original ink across a line found at ``(x, y, bw, bh)``."""
+def _thickness(
+    ink: U8, x: int, y: int, bw: int, bh: int, horizontal: bool, photo: bool = False
+) -> float:
+    """Median thickness of the original ink across a line found at ``(x, y, bw, bh)``: within
+    8 pixels of it on a page; on a photo (a small picture, where the digits standing on an
+    underline lie within 8 pixels of it over much of its length) the run of ink through it."""
     m = 8
+    if photo and horizontal:
+        return _run_through(ink[max(0, y - m) : y + bh + m, x : x + bw] > 0, y - max(0, y - m), bh)
     if horizontal:
         band = ink[max(0, y - m) : y + bh + m, x : x + bw] > 0
         counts = band.sum(axis=0)
@@ -35,6 +41,24 @@ def _thickness(ink: U8, x: int, y: int, bw: int, bh: int, horizontal: bool) -> f
         band = ink[y : y + bh, max(0, x - m) : x + bw + m] > 0
         counts = band.sum(axis=1)
     return float(statistics.median(counts.tolist())) if counts.size else 0.0
+
+
+def _run_through(band: npt.NDArray[np.bool_], top: int, rows: int) -> float:
+    """Median over the columns of ``band`` of the ink run through rows ``[top, top + rows)``
+    (0 where none of those rows holds ink)."""
+    runs = []
+    for col in band.T.tolist():
+        hit = [i for i in range(top, min(len(col), top + rows)) if col[i]]
+        if not hit:
+            runs.append(0)
+            continue
+        lo, hi = hit[0], hit[-1]
+        while lo > 0 and col[lo - 1]:
+            lo -= 1
+        while hi + 1 < len(col) and col[hi + 1]:
+            hi += 1
+        runs.append(hi - lo + 1)
+    return float(statistics.median(runs)) if runs else 0.0
 
 
 def remove_rules(ink: U8) -> U8:
@@ -91,7 +115,7 @@ def split_rules(
             long_ = bw if horizontal else bh
             if photo and horizontal and long_ < h:
                 continue
-            thick = _thickness(ink, x, y, bw, bh, horizontal)
+            thick = _thickness(ink, x, y, bw, bh, horizontal, photo)
             # A box side or divider is drawn with the pen of the rules it meets.
             pen = 0.0 if horizontal else _pen_of_rules_met(rules, x, y, bw, bh)
             if thick <= max(4.0, long_ / 40, 1.25 * pen):

@@ -139,6 +139,22 @@ def test_on_a_photo_a_line_across_it_is_still_a_rule() -> None:
     assert kept[30:95, 60:300].any()
 
 
+def test_on_a_small_photo_an_underline_the_digits_stand_on_is_a_rule() -> None:
+    """A cheque amount cut small (46 pixels high): the digits stand on the underline over much
+    of its length, within the 8 pixels a page's rule is judged across. On a photo the line's
+    own thickness is the run of ink through it, and it goes; before, the digits beside it made
+    it too thick to be a rule and it joined them into one blob."""
+    ink = np.zeros((46, 150), np.uint8)
+    for k, x in enumerate(range(4, 140, 28)):
+        cv2.ellipse(ink, (x + 12, 26), (10, 17), 0, 0, 360, 255, 3)  # 0s standing on the line
+        if k % 2:
+            cv2.line(ink, (x + 4, 40), (x + 20, 43), 255, 3)  # a flourish down to it
+    ink[43:45, 0:150] = 255
+    kept, rules = split_rules(ink, photo=True)
+    assert rules[44, 75] and not kept[44, 1:149].all()
+    assert kept[12:38, 4:140].any()
+
+
 def test_next_alike_is_the_first_later_mark_of_the_same_row() -> None:
     """Every pair in reach tested at once gives what the mark-by-mark search gave."""
     rng = np.random.default_rng(5)
