@@ -854,38 +854,37 @@ def test_a_number_at_the_scans_edge_goes_to_review_on_a_page(
 
 
 @pytest.mark.parametrize(
-    ("text", "size", "flagged"),
-    [("0", 1200, True), ("00", 1200, False), ("0", 600, False)],
-    ids=["page-one-digit", "page-two-digits", "photo-one-digit"],
+    ("text", "size", "reason", "flagged"),
+    [
+        ("0", 1200, "single_digit", True),
+        ("00", 1200, "single_digit", False),
+        ("0", 600, "single_digit", False),
+        ("111", 1200, "only_ones", True),
+        ("101", 1200, "only_ones", False),
+        ("11", 600, "only_ones", False),
+    ],
+    ids=[
+        "page-one-digit",
+        "page-two-digits",
+        "photo-one-digit",
+        "page-only-ones",
+        "page-ones-and-a-zero",
+        "photo-only-ones",
+    ],
 )
-def test_a_single_digit_found_on_a_page_goes_to_review(text: str, size: int, flagged: bool) -> None:
-    """One digit alone on a page may be the piece of a longer number, or a mark: a person looks.
-    A photo of one digit is what it is."""
-    from segmentation.free_filters import SINGLE_DIGIT
+def test_a_lone_digit_or_a_number_of_1s_found_on_a_page_goes_to_review(
+    text: str, size: int, reason: str, flagged: bool
+) -> None:
+    """One digit alone on a page may be the piece of a longer number, or a mark; dividers, a
+    line's pieces and hatching read as sure 1s: a person looks. A longer number, one with other
+    digits in it, or a photo of one number is what it is."""
+    from segmentation.free_filters import ONLY_ONES, SINGLE_DIGIT
 
+    assert {SINGLE_DIGIT, ONLY_ONES} == {"single_digit", "only_ones"}
     img = np.full((size * 3 // 4, size), 250, np.uint8)
     ink = draw(text, h=70)
     img[200 : 200 + ink.shape[0], 100 : 100 + ink.shape[1]][ink > 0] = 30
     seg = segment_page(Page(1, img), None)
     fields = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
     assert [f.value for f in fields] == [text]
-    assert (SINGLE_DIGIT in fields[0].reasons) is flagged
-
-
-@pytest.mark.parametrize(
-    ("text", "size", "flagged"),
-    [("111", 1200, True), ("101", 1200, False), ("11", 600, False)],
-    ids=["page-only-ones", "page-ones-and-a-zero", "photo-only-ones"],
-)
-def test_a_number_of_1s_only_on_a_page_goes_to_review(text: str, size: int, flagged: bool) -> None:
-    """Dividers, a line's pieces and hatching read as sure 1s: a number of 1s alone on a page
-    goes to a person. With another digit in it, or in a photo of one number, it does not."""
-    from segmentation.free_filters import ONLY_ONES
-
-    img = np.full((size * 3 // 4, size), 250, np.uint8)
-    ink = draw(text, h=70)
-    img[200 : 200 + ink.shape[0], 100 : 100 + ink.shape[1]][ink > 0] = 30
-    seg = segment_page(Page(1, img), None)
-    fields = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
-    assert [f.value for f in fields] == [text]
-    assert (ONLY_ONES in fields[0].reasons) is flagged
+    assert (reason in fields[0].reasons) is flagged
