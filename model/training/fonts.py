@@ -219,9 +219,10 @@ def crop_to_ink(a: F32, level: float = 0.05) -> F32:
     return a[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
 
-def draw_glyph(path: str, digit: int, size: int) -> F32:
-    """``digit`` drawn in the font file at ``path``, ``size`` pixels, white on black in [0, 1],
-    on a canvas three times the size (the corpus's font writers draw theirs here too)."""
+def draw_glyph(path: str, digit: int | str, size: int) -> F32:
+    """``digit`` (or another character: a currency sign) drawn in the font file at ``path``,
+    ``size`` pixels, white on black in [0, 1], on a canvas three times the size (the corpus's
+    font writers draw theirs here too)."""
     from PIL import Image, ImageDraw
 
     canvas = Image.new("L", (3 * size, 3 * size), 0)

@@ -156,7 +156,7 @@ def _sign(rng: np.random.Generator, digits: U8) -> U8:
     from model.training.fonts import crop_to_ink, draw_glyph
 
     path, ch = fonts[int(rng.integers(len(fonts)))]
-    a = crop_to_ink(draw_glyph(path, ch, int(rng.integers(40, 72))))  # type: ignore[arg-type]
+    a = crop_to_ink(draw_glyph(path, ch, int(rng.integers(40, 72))))
     pad = max(8, a.shape[0] // 3)
     a = cv2.copyMakeBorder(a, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
     h, w = a.shape
