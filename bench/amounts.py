@@ -109,6 +109,28 @@ def _mark(ch: str, height: int, pen: Pen, rng: np.random.Generator, font: str | 
     return np.clip(cv2.resize(a, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), 0, 1)
 
 
+def _rule(
+    grey: npt.NDArray[np.uint8], base: int, height: int, rng: np.random.Generator
+) -> npt.NDArray[np.uint8]:
+    """The amount cut tight, on the printed line it is written on (the digits stand on it or
+    cross it) or in a box (their feet on its floor), drawn thin in a print grey."""
+    h, w = grey.shape
+    ink = int(rng.integers(40, 150))
+    t = int(rng.integers(1, 3))
+    floor = base + int(rng.integers(-2, 5))
+    tilt = int(rng.integers(-3, 4))
+    out = grey.copy()
+    cv2.line(out, (0, floor), (w - 1, floor + tilt), ink, t)
+    top = max(0, base - int(1.45 * height))
+    if rng.random() < 0.5:  # a box: its sides and lid too
+        left, right = int(rng.integers(0, height // 3)), w - 1 - int(rng.integers(0, height // 3))
+        cv2.line(out, (left, top + 2), (left, floor), ink, t)
+        cv2.line(out, (right, top + 2), (right, floor + tilt), ink, t)
+        cv2.line(out, (left, top + 2), (right, top + 2), ink, t)
+    bottom = min(h, floor + int(rng.uniform(0.1, 0.3) * height))
+    return out[top:bottom]
+
+
 def sign_fonts(split: str) -> list[str]:
     """The held-out handwriting fonts of ``split`` ("validation" or "test") the signs are
     written in: never those the network is trained on."""
@@ -116,9 +138,13 @@ def sign_fonts(split: str) -> list[str]:
     return [str(p) for p in fonts.font_paths(names)]
 
 
-def make_amount(seed: int, writer: Writer, style: str, signs: list[str] | None = None) -> Amount:
+def make_amount(
+    seed: int, writer: Writer, style: str, signs: list[str] | None = None, ruled: bool = False
+) -> Amount:
     """Amount ``seed`` in ``style`` (a ``STYLES`` name) by ``writer``, scanned; currency signs
-    in one of the font files ``signs`` (``sign_fonts``; none: a printed ``$``)."""
+    in one of the font files ``signs`` (``sign_fonts``; none: a printed ``$``). ``ruled``: as a
+    cheque's amount is cut out of it, tight around the writing, with the printed line it is
+    written on or the box it is written in (``_rule``)."""
     rng = np.random.default_rng(seed)
     text = STYLES[style](rng)
     if not signs:
@@ -156,6 +182,8 @@ def make_amount(seed: int, writer: Writer, style: str, signs: list[str] | None =
     colour = np.array(pen.colour, np.float32) / 255.0
     grey = 255.0 * (1.0 - paper[..., None] * (1.0 - colour))
     grey = cv2.cvtColor(np.clip(grey, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    if ruled:
+        grey = _rule(grey, base, height, rng)
     fx = ScanEffects(
         skew_deg=float(rng.uniform(-2, 2)),
         margin=0,

@@ -3,6 +3,7 @@
     python bench/bench_amounts.py                       # 20 amounts per style and writer
     python bench/bench_amounts.py --per-style 40 --errors
     python bench/bench_amounts.py --digits test --json  # test digits and signs: report only
+    python bench/bench_amounts.py --ruled               # cut tight on a line or in a box
 
 Each amount (``3.975,00``, ``$ 1.000.-``, ``45,-`` ...) is read like a photo
 (``worker.pipeline.read_photo``); it is right when the digits read, joined, are its value (its
@@ -34,7 +35,7 @@ SEED0 = 51000
 SURE = 0.92
 
 
-def evaluate(per_style: int, digits: str, styles: list[str]) -> dict[str, Any]:
+def evaluate(per_style: int, digits: str, styles: list[str], ruled: bool = False) -> dict[str, Any]:
     settings = Settings()
     classifier = default_classifier(settings)
     writers = [make_writer(kind, digits) for kind in ("mnist", "fonts")]
@@ -45,7 +46,7 @@ def evaluate(per_style: int, digits: str, styles: list[str]) -> dict[str, Any]:
             continue
         for k in range(per_style):
             writer = writers[k % 2]
-            amount = make_amount(SEED0 + 1000 * s + k, writer, style, signs)
+            amount = make_amount(SEED0 + 1000 * s + k, writer, style, signs, ruled)
             pred = read_photo(Page(1, amount.image), classifier, settings)
             read = "".join(x.value for x in pred.strings)
             rows.append(
@@ -87,10 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--digits", choices=("validation", "test"), default="validation")
     ap.add_argument("--styles", default="", help="comma-separated (default: all)")
     ap.add_argument("--errors", action="store_true", help="list every amount read wrong")
+    ap.add_argument(
+        "--ruled", action="store_true", help="cut tight, on a printed line or in a box (cheques)"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     styles = [s for s in args.styles.split(",") if s] or list(STYLES)
-    report = evaluate(args.per_style, args.digits, styles)
+    report = evaluate(args.per_style, args.digits, styles, args.ruled)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

@@ -65,13 +65,12 @@ def ink_darkness(grey: U8, *, polarity: bool | None = None) -> npt.NDArray[np.fl
         g = 255 - g
     h, w = g.shape
     small = fit(g, 320)[0]
-    f = small.shape[0] / h
     # Closing removes dark strokes thinner than the kernel: what remains is the paper.
     k = PAPER_CLOSING
     bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     # Blurred as floats: OpenCV's 8-bit Gaussian is 5x slower at this size; rounded back after.
     bg = np.rint(cv2.GaussianBlur(bg.astype(np.float32), (0, 0), k / 3)).astype(np.uint8)
-    if f < 1:
+    if bg.shape != g.shape:  # shrunk (one side may round back to its own length)
         bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
     # The paper is never darker than the pixel itself (nor black), so g / paper lies in [0, 1];
     # taken in place, a pass each, as the page is millions of pixels.

@@ -41,6 +41,18 @@ def test_same_seed_same_amount_and_another_seed_another(writer: writers.Writer) 
     assert a.text.startswith("$") and a.text.endswith(".-")
 
 
+def test_a_ruled_amount_is_cut_tight_on_its_printed_line(writer: writers.Writer) -> None:
+    """``ruled``: the amount as a cheque's box is cut out, tight, a long thin printed line under
+    the writing (and a box's sides now and then); the same text as unruled."""
+    for seed in range(6):
+        plain = amounts.make_amount(seed, writer, "decimal_comma")
+        ruled = amounts.make_amount(seed, writer, "decimal_comma", ruled=True)
+        assert ruled.text == plain.text
+        assert ruled.image.shape[0] < plain.image.shape[0]
+        low = ruled.image[ruled.image.shape[0] // 2 :]
+        assert (low < 200).any(axis=0).mean() > 0.8  # a line across, low down
+
+
 def test_thousands_are_grouped_in_threes(writer: writers.Writer) -> None:
     for seed in range(20):
         text = amounts.make_amount(seed, writer, "continental").text
@@ -62,7 +74,9 @@ def test_an_amount_is_right_on_its_digits_and_marks_read_as_digits_are_counted(
 
     texts: list[str] = []
 
-    def fake_amount(seed: int, w: object, style: str, signs: object) -> amounts.Amount:
+    def fake_amount(
+        seed: int, w: object, style: str, signs: object, ruled: bool = False
+    ) -> amounts.Amount:
         a = amounts.make_amount(seed, writer, style)
         texts.append(a.value)
         return a

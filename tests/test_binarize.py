@@ -37,3 +37,16 @@ def test_with_a_closing_narrower_than_the_stroke_the_ring_breaks(
     mask = binarize(_blurred_zero())
     ring = cv2.ellipse(np.zeros((90, 90), np.uint8), (45, 45), (30, 36), 0, 0, 360, 255, 12)
     assert (mask & ring).sum() < 0.8 * ring.sum() or _pieces(mask) > 1
+
+
+@pytest.mark.parametrize("shape", [(100, 321), (16, 330), (3, 400), (321, 100)])
+def test_a_picture_just_over_the_working_size_binarises(shape: tuple[int, int]) -> None:
+    """The paper is estimated on the picture shrunk to 320 pixels at most. A strip a little
+    longer than that keeps its short side's length when shrunk (100 × 321 → 100 × 320), and the
+    paper came back the wrong size: `digitize predict` failed on such an amount."""
+    img = np.full(shape, 235, np.uint8)
+    h, w = shape
+    img[h // 3 : h // 3 + max(1, h // 3), w // 3 : w // 3 + max(1, w // 10)] = 30
+    ink = binarize(img)
+    assert ink.shape == shape
+    assert ink[h // 3, w // 3] == 255 and ink[0, 0] == 0
