@@ -15,7 +15,7 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 
-from digitize.types import Box, FieldResult
+from digitize.types import Box, DigitResult, FieldResult
 
 U8 = npt.NDArray[np.uint8]
 
@@ -108,12 +108,14 @@ def handwriting_only(
     heights: Sequence[float],
     fields: list[FieldResult],
     beside_lines: Sequence[bool] | None = None,
+    photo: bool = False,
 ) -> list[FieldResult]:
     """``fields`` (template-free strings, ``heights[i]`` the height of string i's characters)
     without printed captions, dust and rules; print-sized ones, broken rules, lone characters
     much taller than the handwriting, strings with one character much taller than the rest and
     (``beside_lines[i]``: string i's ink comes within ``LINE_PIECE_REACH`` of its height of a
-    printed line) 1s beside a line flagged."""
+    printed line) 1s beside a line flagged. ``photo``: a picture of a number or two, where a
+    sign before an amount is left out too (``trim_edges``)."""
     if beside_lines is not None:
         for f, near in zip(fields, beside_lines, strict=True):
             if near and _ones(f):
@@ -145,7 +147,7 @@ def handwriting_only(
         numbering = printed_numbering([h for h, _ in small], [f for _, f in small])
         out = [f for _, f in kept if id(f) not in numbering]
     for f in out:
-        trim_edges(f)
+        trim_edges(f, photo)
         if tall_character(f):
             f.flag(TALL_CHARACTER)
         if wide_gap(f):
@@ -275,8 +277,21 @@ def tall_character(f: FieldResult) -> bool:
     return heights[k] > TALL_SHARE * float(np.median(rest))
 
 
-def trim_edges(f: FieldResult) -> None:
-    """Leave out ``f``'s first or last character where its size says print, not handwriting.
+#: A number's first character read unsurely (under ``SIGN_SURE``) with this much probability
+#: of being no digit at all is a sign before it ($ € £ #), which the classifier reads as a 4,
+#: an 8 or a 9; a written first digit is read surely and almost never so (``bench_amounts``).
+SIGN_NOT_DIGIT, SIGN_SURE = 0.05, 0.95
+
+
+def _a_sign(d: DigitResult) -> bool:
+    if d.probs is None or d.confidence >= SIGN_SURE:
+        return False
+    return 1.0 - float(np.sum(d.probs)) >= SIGN_NOT_DIGIT
+
+
+def trim_edges(f: FieldResult, photo: bool = False) -> None:
+    """Leave out ``f``'s first or last character where its size says print, not handwriting,
+    and on a ``photo`` (an amount's picture) a first character that reads as a sign.
 
     Heights are taken along the reading direction (a sideways page's strings run down it).
     Only strings of three or more characters are judged, against their median height.
@@ -291,6 +306,9 @@ def trim_edges(f: FieldResult) -> None:
     med = float(np.median([height(d.box) for d in f.digits]))
     digits = list(f.digits)
     trimmed = False
+    if photo and _a_sign(digits[0]):
+        digits.pop(0)
+        trimmed = True
     while len(digits) >= 3:
         for end in (0, -1):
             d = digits[end]

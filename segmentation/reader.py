@@ -442,9 +442,9 @@ def assemble_page(
             out, plans = settle_way_up(seg.fields, out, seg.flipped, read_turned, seg.print_lean)
         heights = [fp.digit_height for fp in plans]
         near = [fp.beside_line for fp in plans]
-        out = [f for f in handwriting_only(heights, out, near) if f.value]
-        kept, by_name = {f.name for f in out}, {fp.name: fp for fp in plans}
         page_sized = _page_sized(seg.page.image.shape)
+        out = [f for f in handwriting_only(heights, out, near, not page_sized) if f.value]
+        kept, by_name = {f.name for f in out}, {fp.name: fp for fp in plans}
         for f in out:
             if by_name[f.name].crowded_by & kept:  # a neighbour left as a caption parts nothing
                 f.flag(INK_BESIDE)

@@ -138,6 +138,30 @@ def test_a_box_side_and_a_printed_row_number_are_left_out_of_the_number() -> Non
     assert f.box == (160, 100, 158, 66)
 
 
+@pytest.mark.parametrize(
+    ("not_digit", "confidence", "photo", "value"),
+    [
+        (0.12, 0.6, True, "730"),  # a $ read as an unsure 4, with a real chance of no digit
+        (0.12, 0.6, False, "4730"),  # on a page: left as read (the corpus lost right digits)
+        (0.01, 0.6, True, "4730"),  # unsure, but a digit: kept
+        (0.12, 0.97, True, "4730"),  # sure: kept
+    ],
+)
+def test_a_sign_before_an_amount_in_a_photo_is_left_out(
+    not_digit: float, confidence: float, photo: bool, value: str
+) -> None:
+    """A currency sign reads as a 4, an 8 or a 9, unsurely, with some probability of being no
+    digit: first in a photo's number, it is left out and the amount goes to review."""
+    f = _string([(4, (100, 100, 40, 64)), (7, (150, 100, 48, 64)), (3, (210, 104, 50, 60)),
+                 (0, (266, 100, 52, 66))])  # fmt: skip
+    probs = np.zeros(10, np.float32)
+    probs[4], probs[9] = confidence, 1.0 - confidence - not_digit
+    f.digits[0] = DigitResult(4, confidence, f.digits[0].box, probs=probs)
+    trim_edges(f, photo)
+    assert f.value == value
+    assert (EDGE_MARKS in f.reasons) is (value == "730")
+
+
 def test_a_handwritten_one_at_the_ends_stays() -> None:
     f = _string([(1, (100, 100, 12, 66)), (7, (130, 100, 48, 64)), (1, (190, 98, 10, 70))])
     trim_edges(f)
