@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from bench.corpus import fonts
 from bench.corpus.writers import Pen, Writer, random_pen
-from model.training.fonts import crop_to_ink
+from model.training.fonts import crop_to_ink, draw_glyph
 from model.training.scanner import ScanEffects, apply_effects
 
 Alpha = npt.NDArray[np.float32]
@@ -97,14 +97,7 @@ def _mark(ch: str, height: int, pen: Pen, rng: np.random.Generator, font: str | 
             printed, "$", (height, 2 * height), cv2.FONT_HERSHEY_SIMPLEX, height / 25, 1.0, t
         )
         return crop_to_ink(printed, 0.05)
-    from PIL import Image, ImageDraw, ImageFont
-
-    size = 2 * height
-    canvas = Image.new("L", (3 * size, 3 * size), 0)
-    ImageDraw.Draw(canvas).text(
-        (size, size // 2), ch, fill=255, font=ImageFont.truetype(font, size)
-    )
-    a = crop_to_ink(np.asarray(canvas, np.float32) / 255.0, 0.05)
+    a = crop_to_ink(draw_glyph(font, ch, 2 * height), 0.05)
     scale = height * rng.uniform(0.95, 1.2) / a.shape[0]
     return np.clip(cv2.resize(a, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), 0, 1)
 

@@ -100,7 +100,8 @@ WIDE_GAP = "wide_gap"
 WIDE_GAP_EXCESS = 0.75
 
 
-def _ones(f: FieldResult) -> bool:
+def all_ones(f: FieldResult) -> bool:
+    """Whether ``f`` reads as 1s only."""
     return bool(f.value) and not f.value.strip("1")
 
 
@@ -118,7 +119,7 @@ def handwriting_only(
     sign before an amount is left out too (``trim_edges``)."""
     if beside_lines is not None:
         for f, near in zip(fields, beside_lines, strict=True):
-            if near and _ones(f):
+            if near and all_ones(f):
                 f.flag(LINE_PIECE)
     sure = [
         h
@@ -134,8 +135,8 @@ def handwriting_only(
             for h, f in zip(heights, fields, strict=True)
             if (f.confidence >= CAPTION_CONFIDENCE or h >= CAPTION_SIZE * ref)
             and (len(f.value) > 2 or h >= DUST_SIZE * ref)
-            and not (_ones(f) and len(f.value) <= 2 and h < SHORT_ONES_SIZE * ref)
-            and not (_ones(f) and h > RULE_SIZE * ref)
+            and not (all_ones(f) and len(f.value) <= 2 and h < SHORT_ONES_SIZE * ref)
+            and not (all_ones(f) and h > RULE_SIZE * ref)
         ]
         for h, f in kept:  # sure, but the size of print: a row number, a printed amount
             if h < (LONE_PRINT_SIZE if len(f.value) == 1 else PRINT_SIZE) * ref:
@@ -217,7 +218,7 @@ def lines_of_marks(fields: Sequence[FieldResult]) -> list[FieldResult]:
     """Thin strings of 1s lying three or more on one straight line along the page's axes,
     spread over more than their own length: what is left of a printed rule (a page frame's
     side, a table's divider) that the scan broke into dashes."""
-    marks = [(f, _thin(f.box)) for f in fields if _ones(f)]
+    marks = [(f, _thin(f.box)) for f in fields if all_ones(f)]
     found: set[int] = set()
     for axis in ("v", "h"):
         group = [f for f, a in marks if a == axis]

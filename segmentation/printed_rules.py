@@ -32,10 +32,10 @@ def _thickness(
     8 pixels of it on a page; on a photo (a small picture, where the digits standing on an
     underline lie within 8 pixels of it over much of its length) the run of ink through it."""
     m = 8
-    if photo and horizontal:
-        return _run_through(ink[max(0, y - m) : y + bh + m, x : x + bw] > 0, y - max(0, y - m), bh)
     if horizontal:
         band = ink[max(0, y - m) : y + bh + m, x : x + bw] > 0
+        if photo:
+            return _run_through(band, y - max(0, y - m), bh)
         counts = band.sum(axis=0)
     else:
         band = ink[y : y + bh, max(0, x - m) : x + bw + m] > 0

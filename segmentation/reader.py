@@ -38,6 +38,7 @@ from segmentation.free_filters import (
     LINE_PIECE_REACH,
     ONLY_ONES,
     SINGLE_DIGIT,
+    all_ones,
     at_scan_edge,
     crowded,
     handwriting_only,
@@ -452,7 +453,7 @@ def assemble_page(
                 f.flag(AT_SCAN_EDGE)
             if page_sized and len(f.value) == 1:
                 f.flag(SINGLE_DIGIT)
-            elif page_sized and set(f.value) == {"1"}:
+            elif page_sized and all_ones(f):
                 f.flag(ONLY_ONES)
         for k, f in enumerate(out, start=1):
             f.name = f"free_{k}"
