@@ -86,6 +86,12 @@ def touches(string: TextString, rules: U8, margin: int = 2) -> bool:
     return bool((grown & near).any())
 
 
+#: Text runs down the page when more marks have their nearest neighbour above or below than
+#: beside them, by this factor. On 480 corpus pages (0-31) the log of that ratio was 0.24 or more
+#: on every sideways page and -0.21 or less on every upright one: the midpoint is 1.
+VERTICAL_LEAN = 1.0
+
+
 def vertical_text(ink: U8, marks: Components | None = None) -> bool:
     """True when the text lines run top to bottom (a page scanned a quarter turn off).
 
@@ -118,7 +124,7 @@ def vertical_text(ink: U8, marks: Components | None = None) -> bool:
     dx = np.abs(c[nn, 0] - c[:, 0])[near]
     dy = np.abs(c[nn, 1] - c[:, 1])[near]
     horizontal, vertical = int((dx > dy).sum()), int((dy > dx).sum())
-    return vertical >= 3 and vertical > 1.3 * horizontal
+    return vertical >= 3 and vertical > VERTICAL_LEAN * horizontal
 
 
 #: Marks whose centres lie within 3x3 blocks (each a 56th of the page's long side) beyond

@@ -368,3 +368,23 @@ def test_what_is_written_in_a_comb_is_one_number_read_a_digit_a_cell() -> None:
     left, pitch, cells = s.cells
     assert cells == 6 and pitch == pytest.approx(80, abs=2)
     assert s.box[0] + left == pytest.approx(401, abs=3)
+
+
+@pytest.mark.parametrize(("down", "across", "expected"), [(12, 10, True), (10, 12, False)])
+def test_text_runs_down_the_page_when_more_marks_neighbour_above_or_below(
+    down: int, across: int, expected: bool
+) -> None:
+    """Marks in pairs one above the other (``down``) against pairs side by side (``across``):
+    the majority decides, even a narrow one (a sideways page with specks or print beside)."""
+    from segmentation.freeform import vertical_text
+
+    ink = np.zeros((1200, 1200), np.uint8)
+    for i in range(down):
+        x, y = 60 + (i % 6) * 90, 60 + (i // 6) * 200
+        ink[y : y + 20, x : x + 10] = 255
+        ink[y + 30 : y + 50, x : x + 10] = 255
+    for i in range(across):
+        x, y = 640 + (i % 6) * 90, 60 + (i // 6) * 200
+        ink[y : y + 20, x : x + 10] = 255
+        ink[y : y + 20, x + 22 : x + 32] = 255
+    assert vertical_text(ink) is expected
