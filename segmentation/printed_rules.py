@@ -34,9 +34,7 @@ def _thickness(
     m = 8
     if horizontal:
         band = ink[max(0, y - m) : y + bh + m, x : x + bw] > 0
-        if photo:
-            return _run_through(band, y - max(0, y - m), bh)
-        counts = band.sum(axis=0)
+        return _run_through(band, y - max(0, y - m), bh)
     else:
         band = ink[y : y + bh, max(0, x - m) : x + bw + m] > 0
         counts = band.sum(axis=1)
@@ -46,19 +44,22 @@ def _thickness(
 def _run_through(band: npt.NDArray[np.bool_], top: int, rows: int) -> float:
     """Median over the columns of ``band`` of the ink run through rows ``[top, top + rows)``
     (0 where none of those rows holds ink)."""
-    runs = []
-    for col in band.T.tolist():
-        hit = [i for i in range(top, min(len(col), top + rows)) if col[i]]
-        if not hit:
-            runs.append(0)
-            continue
-        lo, hi = hit[0], hit[-1]
-        while lo > 0 and col[lo - 1]:
-            lo -= 1
-        while hi + 1 < len(col) and col[hi + 1]:
-            hi += 1
-        runs.append(hi - lo + 1)
-    return float(statistics.median(runs)) if runs else 0.0
+    n = band.shape[0]
+    if not band.size or top >= n:
+        return 0.0
+    rows = min(rows, n - top)
+    up = np.zeros(band.shape, np.int32)  # ink run ending at each pixel, counted from above
+    down = np.zeros(band.shape, np.int32)  # ... and from below
+    up[0], down[-1] = band[0], band[-1]
+    for r in range(1, n):
+        up[r] = (up[r - 1] + 1) * band[r]
+        down[n - 1 - r] = (down[n - r] + 1) * band[n - 1 - r]
+    line = band[top : top + rows]
+    cols = np.arange(band.shape[1])
+    lo = top + line.argmax(axis=0)
+    hi = top + rows - 1 - line[::-1].argmax(axis=0)
+    runs = np.where(line.any(axis=0), hi - lo + up[lo, cols] + down[hi, cols] - 1, 0)
+    return float(np.median(runs))
 
 
 def remove_rules(ink: U8) -> U8:
@@ -116,8 +117,14 @@ def split_rules(
             if photo and horizontal and long_ < h:
                 continue
             thick = _thickness(ink, x, y, bw, bh, horizontal, photo)
-            # A box side or divider is drawn with the pen of the rules it meets.
-            pen = 0.0 if horizontal else _pen_of_rules_met(rules, x, y, bw, bh)
+            # A box side or divider is drawn with the pen of the rules it meets; a horizontal
+            # line opened whole across its ink (no thinner than that ink) is straight through
+            # its pen, a bold rule, where a curved pen stroke leaves a sliver.
+            if horizontal:
+                opened = (lab[y : y + bh, x : x + bw] == i).sum(axis=0)
+                pen = min(float(np.median(opened)) + 1.0, BOLD_RULE_MAX)
+            else:
+                pen = _pen_of_rules_met(rules, x, y, bw, bh)
             if thick <= max(4.0, long_ / 40, 1.25 * pen):
                 sub = target[y : y + bh, x : x + bw]
                 sub[lab[y : y + bh, x : x + bw] == i] = 255
@@ -157,6 +164,9 @@ def split_rules(
 
 #: Gaps along a vertical line up to this many pixels less one are bridged before it is looked for.
 LINE_GAP = 5
+#: A horizontal rule's pen, judged by the opened line's own height, counts up to this many
+#: pixels (a bold frame at the working scale; a broader band is a bar, not a line).
+BOLD_RULE_MAX = 8.0
 
 
 def _pen_of_rules_met(

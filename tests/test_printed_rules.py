@@ -226,3 +226,20 @@ def test_a_faint_line_stays_structure_where_the_opening_finds_it_alone() -> None
     faint[500:570, 400:402] = 255
     kept, _ = split_rules(ink, faint=(np.zeros_like(ink), faint))
     assert not kept[500:570, 400:402].any()
+
+
+def test_a_bold_combs_frame_with_a_caption_on_it_is_structure_and_a_thick_stroke_is_not() -> None:
+    """A comb drawn with a 5-pixel pen, a caption's descender touching its roof: the roof and
+    floor are rules (straight through their whole pen), so the frame and dividers go. A thick
+    curved pen stroke as long is no rule: its opening is a sliver of its ink across."""
+    ink = np.zeros((1800, 1300), np.uint8)  # a page at the reader's working scale
+    cv2.rectangle(ink, (300, 360), (455, 435), 255, 5)  # three cells of about 52 x 75
+    for x in (352, 404):
+        cv2.line(ink, (x, 360), (x, 435), 255, 4)
+    cv2.putText(ink, "Height", (302, 352), cv2.FONT_HERSHEY_DUPLEX, 1.2, 255, 3)
+    cv2.line(ink, (380, 340), (380, 362), 255, 3)  # a descender onto the roof
+    cv2.ellipse(ink, (700, 900), (120, 40), 0, 180, 360, 255, 9)  # a long thick curve
+    kept, rules = split_rules(ink)
+    assert rules[358:363, 420:450].all() and rules[433:438, 310:440].all()  # roof and floor
+    assert not kept[362:434, 350:356].any()  # a divider goes with them
+    assert kept[855:905, 580:820].sum() > 0.9 * ink[855:905, 580:820].sum()  # the curve stays
