@@ -243,3 +243,18 @@ def test_a_bold_combs_frame_with_a_caption_on_it_is_structure_and_a_thick_stroke
     assert rules[358:363, 420:450].all() and rules[433:438, 310:440].all()  # roof and floor
     assert not kept[362:434, 350:356].any()  # a divider goes with them
     assert kept[855:905, 580:820].sum() > 0.9 * ink[855:905, 580:820].sum()  # the curve stays
+
+
+def test_a_stroke_across_a_bold_divider_stays_whole_and_the_divider_goes() -> None:
+    """A 2's foot drawn across a comb's 5-pixel divider: taking the divider off would cut it in
+    two (an 8's loop cut reads 6); the stroke's ink within the divider comes back, the rest of
+    the divider does not."""
+    ink = np.zeros((1800, 1300), np.uint8)
+    cv2.rectangle(ink, (300, 360), (455, 435), 255, 5)
+    for x in (352, 404):
+        cv2.line(ink, (x, 360), (x, 435), 255, 5)
+    cv2.line(ink, (330, 410), (380, 410), 255, 4)  # a stroke across the first divider
+    kept, rules = split_rules(ink)
+    assert rules[370:430, 350:355].any()
+    assert kept[408:413, 330:381].any(axis=0).all()  # the stroke runs on through the divider
+    assert not kept[370:400, 348:357].any() and not kept[420:430, 348:357].any()
