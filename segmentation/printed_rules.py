@@ -25,19 +25,17 @@ from segmentation.imageops import (
 U8 = npt.NDArray[np.uint8]
 
 
-def _thickness(
-    ink: U8, x: int, y: int, bw: int, bh: int, horizontal: bool, photo: bool = False
-) -> float:
-    """Median thickness of the original ink across a line found at ``(x, y, bw, bh)``: within
-    8 pixels of it on a page; on a photo (a small picture, where the digits standing on an
-    underline lie within 8 pixels of it over much of its length) the run of ink through it."""
+def _thickness(ink: U8, x: int, y: int, bw: int, bh: int, horizontal: bool) -> float:
+    """Median thickness of the original ink across a line found at ``(x, y, bw, bh)``: for a
+    horizontal line the run of ink through it (a caption's letters over a frame's roof and the
+    digits standing on its floor lie near it, not on it); for a vertical one all ink within 8
+    pixels of it."""
     m = 8
     if horizontal:
         band = ink[max(0, y - m) : y + bh + m, x : x + bw] > 0
         return _run_through(band, y - max(0, y - m), bh)
-    else:
-        band = ink[y : y + bh, max(0, x - m) : x + bw + m] > 0
-        counts = band.sum(axis=1)
+    band = ink[y : y + bh, max(0, x - m) : x + bw + m] > 0
+    counts = band.sum(axis=1)
     return float(statistics.median(counts.tolist())) if counts.size else 0.0
 
 
@@ -116,7 +114,7 @@ def split_rules(
             long_ = bw if horizontal else bh
             if photo and horizontal and long_ < h:
                 continue
-            thick = _thickness(ink, x, y, bw, bh, horizontal, photo)
+            thick = _thickness(ink, x, y, bw, bh, horizontal)
             # A box side or divider is drawn with the pen of the rules it meets; a horizontal
             # line opened whole across its ink (no thinner than that ink) is straight through
             # its pen, a bold rule, where a curved pen stroke leaves a sliver.
