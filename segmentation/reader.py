@@ -257,8 +257,9 @@ def _free_fields(page: Page, plans: list[FieldPlan], inks: list[Mask]) -> float:
         if faint is not None:
             faint = faint.quarter_turned()
     ink, rules = split_rules(raw, photo=not page_sized, faint=faint and faint[:2], marks=marks)
-    # A faint column line parts the cells' numbers even where it left no ink to remove.
-    walls = rules if faint is None else rules | faint.vertical_lines
+    # Faint lines are structure even where they left no ink to remove: a column line parts
+    # the cells' numbers, and a faint box's four sides make it a drawn box.
+    walls = rules if faint is None else rules | faint.vertical_lines | faint.horizontal_lines
     strings = find_strings(image, ink=ink, rules=walls)
     lean = print_lean([(s.box, s.ink) for s in strings])
     tall = float(np.median([s.digit_height for s in strings])) if strings else 0.0

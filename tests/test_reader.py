@@ -888,3 +888,19 @@ def test_a_lone_digit_or_a_number_of_1s_found_on_a_page_goes_to_review(
     fields = assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))
     assert [f.value for f in fields] == [text]
     assert (reason in fields[0].reasons) is flagged
+
+
+def test_digits_far_apart_in_a_faint_box_are_one_number() -> None:
+    """A field's box printed in light grey binarises to nothing, yet it is a drawn box: what is
+    written in it, its digits far apart, is one number (its faint roof and floor count as
+    well as its sides; the digits had read as three numbers)."""
+    img = np.full((1400, 1000), 250, np.uint8)
+    cv2.rectangle(img, (200, 300), (800, 400), 215, 2)
+    for ch, x in (("1", 240), ("0", 460), ("1", 700)):
+        ink = draw(ch, h=60)
+        cols, rows = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(ink.any(axis=1))
+        ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        img[320 : 320 + ink.shape[0], x : x + ink.shape[1]][ink > 0] = 30
+    seg = segment_page(Page(1, img), None)
+    values = [f.value for f in assemble_page(seg, ShapeClassifier().predict_proba(seg.crops))]
+    assert values == ["101"]
