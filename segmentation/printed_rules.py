@@ -46,18 +46,23 @@ def _run_through(band: npt.NDArray[np.bool_], top: int, rows: int) -> float:
     if not band.size or top >= n:
         return 0.0
     rows = min(rows, n - top)
-    up = np.zeros(band.shape, np.int32)  # ink run ending at each pixel, counted from above
-    down = np.zeros(band.shape, np.int32)  # ... and from below
-    up[0], down[-1] = band[0], band[-1]
-    for r in range(1, n):
-        up[r] = (up[r - 1] + 1) * band[r]
-        down[n - 1 - r] = (down[n - r] + 1) * band[n - 1 - r]
     line = band[top : top + rows]
-    cols = np.arange(band.shape[1])
-    lo = top + line.argmax(axis=0)
-    hi = top + rows - 1 - line[::-1].argmax(axis=0)
-    runs = np.where(line.any(axis=0), hi - lo + up[lo, cols] + down[hi, cols] - 1, 0)
+    lo = line.argmax(axis=0)  # first and last ink of each column within the line's rows
+    hi = rows - 1 - line[::-1].argmax(axis=0)
+    # The run goes on past the line's rows only from ink on its first (last) row.
+    up = np.where(lo == 0, _ink_run(band[:top][::-1]), 0)
+    down = np.where(hi == rows - 1, _ink_run(band[top + rows :]), 0)
+    runs = np.where(line.any(axis=0), hi - lo + 1 + up + down, 0)
     return float(np.median(runs))
+
+
+def _ink_run(rows: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+    """Per column, how many of ``rows`` hold ink before the first that does not."""
+    if not rows.shape[0]:
+        return np.zeros(rows.shape[1], np.intp)
+    run = rows.argmin(axis=0)
+    run[rows.all(axis=0)] = rows.shape[0]
+    return run
 
 
 def remove_rules(ink: U8) -> U8:
