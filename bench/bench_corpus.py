@@ -4,6 +4,7 @@
     python bench/bench_corpus.py --families comb_full,comb_ticks --show out/corpus --json
     python bench/bench_corpus.py --speed --pages-per-family 4 --baseline main  # free ms/page
     python bench/bench_corpus.py --pages-per-family 8 --first-page 32  # pages 32-39: fresh
+    python bench/bench_corpus.py --pages-per-family 8 --line-width 6  # bold print (1: hairlines)
 
 Each page is read template-free (``templates=[]``) and with its own template through
 ``worker.pipeline.read_page`` on one core. Template mode: a field is exact when its value
@@ -224,6 +225,7 @@ def run(
     show_pages: int = 2,
     progress: bool = False,
     first_page: int = 0,
+    line_width: int | None = None,
 ) -> dict[str, Any]:
     settings = Settings()
     by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)  # (family, mode)
@@ -232,7 +234,7 @@ def run(
     for fam in families:
         for k in range(first_page, first_page + pages_per_family):
             writer = writers[k % len(writers)]
-            page = make_page(fam, SEED0 + k, writer)
+            page = make_page(fam, SEED0 + k, writer, line_width=line_width)
             for mode in ("template", "free"):
                 r = read_corpus_page(page, classifier, settings, mode)
                 by[fam, mode].append(r)
@@ -301,6 +303,13 @@ def main() -> None:
         default=0,
         help="read pages from this one on: a slice no choice was made on (e.g. 32)",
     )
+    ap.add_argument(
+        "--line-width",
+        type=int,
+        default=None,
+        help="print every form's structure with this pen (pixels at 200 dpi; drawn: 1-4), "
+        "a stress test of hairline (1) or bold (6) print",
+    )
     ap.add_argument("--digits", choices=("validation", "test"), default="validation")
     ap.add_argument("--writer", choices=("mnist", "fonts", "both"), default="both")
     ap.add_argument("--families", default="", help="comma-separated (default: all)")
@@ -336,6 +345,7 @@ def main() -> None:
         show=args.show,
         progress=not args.json,
         first_page=args.first_page,
+        line_width=args.line_width,
     )
     if args.json:
         print(json.dumps(report, indent=2, default=str))

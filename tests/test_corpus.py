@@ -119,8 +119,9 @@ def test_first_page_reads_a_later_slice(
 
     seen: list[tuple[int, str]] = []
 
-    def fake_page(family: str, seed: int, w: writers.Writer) -> object:
+    def fake_page(family: str, seed: int, w: writers.Writer, line_width: int | None) -> object:
         seen.append((seed, w.name))
+        assert line_width == 6
         return object()
 
     def fake_read(page: object, classifier: object, settings: object, mode: str) -> dict:
@@ -129,5 +130,22 @@ def test_first_page_reads_a_later_slice(
     monkeypatch.setattr(bc, "make_page", fake_page)
     monkeypatch.setattr(bc, "read_corpus_page", fake_read)
     other = writers.source_writer(writer.source, "other")  # type: ignore[attr-defined]
-    bc.run(["boxes"], 3, [writer, other], classifier=None, first_page=5)  # type: ignore[arg-type]
+    bc.run(["boxes"], 3, [writer, other], None, first_page=5, line_width=6)  # type: ignore[arg-type]
     assert seen == [(bc.SEED0 + 5, "other"), (bc.SEED0 + 6, "sample"), (bc.SEED0 + 7, "other")]
+
+
+def test_a_line_width_prints_the_same_form_with_another_pen() -> None:
+    """``--line-width``: the same form (fields, captions, the same random choices), its rules
+    drawn with another pen: more printed ink for a broader one, nothing moved; its template
+    is its own."""
+    drawn = pages.layout("boxes", 5)
+    thin, bold = pages.layout("boxes", 5, 1), pages.layout("boxes", 5, 7)
+    assert (
+        [f.box for f in thin.fields]
+        == [f.box for f in bold.fields]
+        == [f.box for f in drawn.fields]
+    )
+    assert (bold.grey < 128).sum() > 1.5 * (thin.grey < 128).sum()
+    assert np.array_equal(pages.layout("boxes", 5).image, drawn.image)  # the pen is not left set
+    path = pages.template_path("boxes", 5, line_width=7)
+    assert path != pages.template_path("boxes", 5) and "lw7" in path.name

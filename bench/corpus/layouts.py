@@ -8,7 +8,9 @@ which printed things are NOT fields (logos, stamps, printed numbers, check boxes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import cv2
@@ -69,6 +71,21 @@ class FormLayout:
         return cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
 
 
+#: The pen of every form's printed structure drawn while set (``drawn_with``); None: as drawn.
+_LINE_WIDTH: ContextVar[int | None] = ContextVar("line_width", default=None)
+
+
+@contextmanager
+def drawn_with(line_width: int | None) -> Iterator[None]:
+    """Forms drawn inside have their boxes, combs and rules printed with a ``line_width`` pen
+    (bold print or hairlines, a stress test); all else as drawn, the same random choices."""
+    token = _LINE_WIDTH.set(line_width)
+    try:
+        yield
+    finally:
+        _LINE_WIDTH.reset(token)
+
+
 class _Form:
     """A page being drawn: the picture, its print colour and what has been put on it."""
 
@@ -89,6 +106,7 @@ class _Form:
         self.fields: list[CorpusField] = []
         self.distractors: list[Distractor] = []
         self.lw = int(rng.integers(1, 5))  # structure line width
+        self.lw = _LINE_WIDTH.get() or self.lw  # (drawn after the choice: the same choices)
 
     def text(self, s: str, x: int, y: int, scale: float = 1.0, thick: int = 2) -> Box:
         """Text with its baseline at ``y``; returns its box."""

@@ -19,7 +19,16 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from bench.corpus.layouts import A4, DPI, FAMILIES, Box, CorpusField, FormLayout, draw_stamp
+from bench.corpus.layouts import (
+    A4,
+    DPI,
+    FAMILIES,
+    Box,
+    CorpusField,
+    FormLayout,
+    draw_stamp,
+    drawn_with,
+)
 from bench.corpus.writers import Pen, Writer, random_pen
 from model.training.scanner import ScanEffects, apply_effects, map_box, random_effects
 
@@ -60,8 +69,10 @@ def _seed(family: str, seed: int, part: int) -> np.random.Generator:
 
 
 @lru_cache(maxsize=256)
-def layout(family: str, seed: int) -> FormLayout:
-    return FAMILIES[family](_seed(family, seed, 0))
+def layout(family: str, seed: int, line_width: int | None = None) -> FormLayout:
+    """The blank form (family, seed); ``line_width``: its structure printed with that pen."""
+    with drawn_with(line_width):
+        return FAMILIES[family](_seed(family, seed, 0))
 
 
 def _template_json(lay: FormLayout, name: str, reference: str) -> dict[str, object]:
@@ -86,12 +97,14 @@ def template_dir() -> Path:
 
 
 @lru_cache(maxsize=512)
-def template_path(family: str, seed: int, directory: Path | None = None) -> Path:
+def template_path(
+    family: str, seed: int, directory: Path | None = None, line_width: int | None = None
+) -> Path:
     """The template (JSON + reference PNG) of the blank form of (family, seed), written once."""
     folder = directory or template_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    lay = layout(family, seed)
-    name = f"{family}_{seed}"
+    lay = layout(family, seed, line_width)
+    name = f"{family}_{seed}" + (f"_lw{line_width}" if line_width else "")
     png = folder / f"{name}.png"
     cv2.imwrite(str(png), lay.grey, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     path = folder / f"{name}.json"
@@ -207,13 +220,15 @@ def make_page(
     strength: float = 1.0,
     fill: int = 0,
     dpi: float | None = None,
+    line_width: int | None = None,
 ) -> CorpusPage:
     """One filled, scanned page of ``family``: the scan, truth fields, distractors, template.
 
     ``seed`` chooses the form; ``fill`` another filling and scan of the same form; ``dpi``
-    scans it at that resolution instead of the one drawn (the other effects as drawn).
+    scans it at that resolution instead of the one drawn (the other effects as drawn);
+    ``line_width`` prints the form's structure with that pen (its template too).
     """
-    lay = layout(family, seed)
+    lay = layout(family, seed, line_width)
     rng = _seed(family, seed, 1 + zlib.crc32(writer.name.encode()) + 7919 * fill)
     paper = lay.image.astype(np.float32) / 255.0
     pen = random_pen(rng)
@@ -254,7 +269,7 @@ def make_page(
         image=image,
         fields=truth,
         distractors=[(d.kind, map_box(hom, d.box)) for d in lay.distractors],
-        template_path=template_path(family, seed),
+        template_path=template_path(family, seed, line_width=line_width),
         effects=fx,
         homography=hom,
     )
