@@ -8,8 +8,7 @@ which printed things are NOT fields (logos, stamps, printed numbers, check boxes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -71,19 +70,9 @@ class FormLayout:
         return cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
 
 
-#: The pen of every form's printed structure drawn while set (``drawn_with``); None: as drawn.
-_LINE_WIDTH: ContextVar[int | None] = ContextVar("line_width", default=None)
-
-
-@contextmanager
-def drawn_with(line_width: int | None) -> Iterator[None]:
-    """Forms drawn inside have their boxes, combs and rules printed with a ``line_width`` pen
-    (bold print or hairlines, a stress test); all else as drawn, the same random choices."""
-    token = _LINE_WIDTH.set(line_width)
-    try:
-        yield
-    finally:
-        _LINE_WIDTH.reset(token)
+#: The pen of every form's printed structure drawn while set (``pages.drawn_with``); None: as
+#: drawn.
+LINE_WIDTH: ContextVar[int | None] = ContextVar("line_width", default=None)
 
 
 class _Form:
@@ -106,7 +95,7 @@ class _Form:
         self.fields: list[CorpusField] = []
         self.distractors: list[Distractor] = []
         self.lw = int(rng.integers(1, 5))  # structure line width
-        self.lw = _LINE_WIDTH.get() or self.lw  # (drawn after the choice: the same choices)
+        self.lw = LINE_WIDTH.get() or self.lw  # (drawn after the choice: the same choices)
 
     def text(self, s: str, x: int, y: int, scale: float = 1.0, thick: int = 2) -> Box:
         """Text with its baseline at ``y``; returns its box."""

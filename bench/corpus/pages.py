@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import tempfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -23,11 +25,11 @@ from bench.corpus.layouts import (
     A4,
     DPI,
     FAMILIES,
+    LINE_WIDTH,
     Box,
     CorpusField,
     FormLayout,
     draw_stamp,
-    drawn_with,
 )
 from bench.corpus.writers import Pen, Writer, random_pen
 from model.training.scanner import ScanEffects, apply_effects, map_box, random_effects
@@ -66,6 +68,17 @@ class CorpusPage:
 
 def _seed(family: str, seed: int, part: int) -> np.random.Generator:
     return np.random.default_rng([zlib.crc32(family.encode()), seed, part])
+
+
+@contextmanager
+def drawn_with(line_width: int | None) -> Iterator[None]:
+    """Forms drawn inside have their boxes, combs and rules printed with a ``line_width`` pen
+    (bold print or hairlines, a stress test); all else as drawn, the same random choices."""
+    token = LINE_WIDTH.set(line_width)
+    try:
+        yield
+    finally:
+        LINE_WIDTH.reset(token)
 
 
 @lru_cache(maxsize=256)
