@@ -26,17 +26,16 @@ U8 = npt.NDArray[np.uint8]
 
 
 def _thickness(ink: U8, x: int, y: int, bw: int, bh: int, horizontal: bool) -> float:
-    """Median thickness of the original ink across a line found at ``(x, y, bw, bh)``: for a
-    horizontal line the run of ink through it (a caption's letters over a frame's roof and the
-    digits standing on its floor lie near it, not on it); for a vertical one all ink within 8
-    pixels of it."""
+    """Median thickness of the original ink across a line found at ``(x, y, bw, bh)``: the run
+    of ink through it, within 8 pixels either side (a caption's letters over a frame's roof,
+    the digits standing on its floor or written in the cells beside a divider lie near it, not
+    on it)."""
     m = 8
     if horizontal:
         band = ink[max(0, y - m) : y + bh + m, x : x + bw] > 0
         return _run_through(band, y - max(0, y - m), bh)
     band = ink[y : y + bh, max(0, x - m) : x + bw + m] > 0
-    counts = band.sum(axis=1)
-    return float(statistics.median(counts.tolist())) if counts.size else 0.0
+    return _run_through(band.T, x - max(0, x - m), bw)
 
 
 def _run_through(band: npt.NDArray[np.bool_], top: int, rows: int) -> float:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from segmentation.printed_rules import _next_alike, broken_rules, small_boxes, split_rules
+from segmentation.printed_rules import (
+    _next_alike,
+    _thickness,
+    broken_rules,
+    small_boxes,
+    split_rules,
+)
 
 
 def test_a_check_box_is_structure_and_a_written_zero_is_not() -> None:
@@ -258,3 +264,18 @@ def test_a_stroke_across_a_bold_divider_stays_whole_and_the_divider_goes() -> No
     assert rules[370:430, 350:355].any()
     assert kept[408:413, 330:381].any(axis=0).all()  # the stroke runs on through the divider
     assert not kept[370:400, 348:357].any() and not kept[420:430, 348:357].any()
+
+
+def test_a_lines_thickness_is_the_ink_through_it_not_the_ink_beside_it() -> None:
+    """A 2-pixel divider with a digit's 5-pixel stroke 5 pixels beside it, and a 2-pixel rule
+    with a caption's letters 4 pixels over it: each line is 2 pixels thick (the ink within 8
+    pixels of the divider was 7 wide, too thick for a hairline divider)."""
+    ink = np.zeros((400, 400), np.uint8)
+    ink[100:300, 200:202] = 255  # the divider
+    ink[110:290, 191:196] = 255  # a stroke beside it
+    ink[50:52, 100:300] = 255  # a rule
+    ink[40:46, 110:290:12] = 255  # letters' feet over it
+    assert _thickness(ink, 200, 100, 2, 200, horizontal=False) == 2.0
+    assert _thickness(ink, 100, 50, 200, 2, horizontal=True) == 2.0
+    ink[100:300, 202:204] = 255  # a digit's stroke along the divider: one ink, 4 wide
+    assert _thickness(ink, 200, 100, 2, 200, horizontal=False) == 4.0
