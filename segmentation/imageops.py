@@ -67,6 +67,22 @@ def pad(mask: npt.NDArray[np.uint8], r: int) -> npt.NDArray[np.uint8]:
     return cv2.copyMakeBorder(mask, r, r, r, r, cv2.BORDER_CONSTANT, value=0)
 
 
+def bridged(
+    kept: npt.NDArray[np.uint8],
+    taken: npt.NDArray[np.uint8],
+    ink: npt.NDArray[np.uint8],
+    gap: int,
+) -> npt.NDArray[np.uint8]:
+    """The ink of ``taken`` (printed lines taken off ``ink``, leaving ``kept``) where the kept
+    handwriting closes across it along either axis within ``gap`` pixels: the strokes that
+    cross a line, cut by its removal, joined again."""
+    across = cv2.bitwise_or(
+        cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((gap, 1), np.uint8)),
+        cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)),
+    )
+    return cv2.bitwise_and(cv2.bitwise_and(across, taken), ink)
+
+
 def open_line(
     mask: npt.NDArray[np.uint8], length: int, *, horizontal: bool
 ) -> npt.NDArray[np.uint8]:

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.imageops import components_with_stats
+from segmentation.imageops import bridged, components_with_stats
 
 Grey = npt.NDArray[np.uint8]
 
@@ -107,13 +107,7 @@ def remove_form(
         lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
         kept = cv2.bitwise_and(kept, cv2.bitwise_not(lines))
     # Bridge strokes across the mask: close along both axes, keep only what the page has as ink.
-    gap = 4 * tol + 5
-    bridge = cv2.bitwise_or(
-        cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((gap, 1), np.uint8)),
-        cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)),
-    )
-    restored = cv2.bitwise_and(cv2.bitwise_and(bridge, near), ink)
-    kept = cv2.bitwise_or(kept, restored)
+    kept = cv2.bitwise_or(kept, bridged(kept, near, ink, 4 * tol + 5))
     return cv2.bitwise_or(kept, _grazing(ink, kept, core, near, tol))
 
 

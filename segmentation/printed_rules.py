@@ -17,6 +17,7 @@ import numpy.typing as npt
 from segmentation.comb_ticks import comb_ticks
 from segmentation.imageops import (
     Components,
+    bridged,
     components_with_stats,
     open_line,
     sparse_components,
@@ -106,8 +107,8 @@ def split_rules(
             # A page's hairline turned by deskewing breaks every few pixels: its gaps are
             # bridged (not on a photo, whose digits' strokes are as long as its lines).
             gap = np.ones((LINE_GAP, 1), np.uint8)
-            bridged = ink if photo else cv2.morphologyEx(ink, cv2.MORPH_CLOSE, gap)
-            lines = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, k)
+            closed = ink if photo else cv2.morphologyEx(ink, cv2.MORPH_CLOSE, gap)
+            lines = cv2.morphologyEx(closed, cv2.MORPH_OPEN, k)
         if not lines.any():
             continue
         # Lines lie in few rows or columns (labelling costs by the pixel); each is judged alone.
@@ -163,26 +164,15 @@ def split_rules(
     remove = cv2.dilate(remove, np.ones((3, 3), np.uint8))
     kept = cv2.bitwise_and(ink, cv2.compare(remove, 0, cv2.CMP_EQ))
     if not photo:  # (a photo's digits are as long as its lines: nothing of a line comes back)
-        kept |= _bridged(kept, remove, ink)
+        kept |= bridged(kept, remove, ink, BRIDGE_GAP)
     return kept, remove
 
 
-#: Strokes cut by taking a line off are joined again across gaps up to this many pixels less
-#: one (a bold divider, grown, is 8-10 pixels wide at the working scale). On corpus pages 0-15,
-#: template-free found and exact: 1558 (none) -> 1566 (7), 1569 (11), 1579 (15), 1577 (19),
-#: 1573 (25) of 1813.
+#: Strokes cut by taking a line off are joined again (``imageops.bridged``, as template mode
+#: bridges the form's print) across gaps up to this many pixels less one (a bold divider,
+#: grown, is 8-10 pixels wide at the working scale). On corpus pages 0-15, template-free found
+#: and exact: 1558 (none) -> 1566 (7), 1569 (11), 1579 (15), 1577 (19), 1573 (25) of 1813.
 BRIDGE_GAP = 15
-
-
-def _bridged(kept: U8, remove: U8, ink: U8) -> U8:
-    """The ink taken off with the lines where handwriting continues on both sides of them
-    within ``BRIDGE_GAP`` (a stroke crossing a divider or an underline), as template mode
-    bridges the form's print (``inkremoval.remove_form``)."""
-    across = cv2.bitwise_or(
-        cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((BRIDGE_GAP, 1), np.uint8)),
-        cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((1, BRIDGE_GAP), np.uint8)),
-    )
-    return cv2.bitwise_and(cv2.bitwise_and(across, remove), ink)
 
 
 #: Gaps along a vertical line up to this many pixels less one are bridged before it is looked for.
